@@ -1,0 +1,1 @@
+"""User-facing front ends: the `editmind` CLI and the Streamlit app."""

@@ -1,0 +1,18 @@
+"""The one exception type users see.
+
+Everything that can go wrong because of what a user asked for (a bad path, an unknown
+model, an edit that cannot be applied) raises an `EditmindError` with a one-line message
+that names the problem and what to do. The CLI prints that line; anything else is a bug.
+"""
+
+
+class EditmindError(Exception):
+    """A user-facing failure whose message is one actionable line."""
+
+
+class ModelLoadError(EditmindError):
+    """The requested model could not be found, fetched or read."""
+
+
+class UnsupportedArchitectureError(EditmindError):
+    """The model's module structure has no recognisable MLP/attention/layer list."""

@@ -1,0 +1,56 @@
+"""Shared fixtures: tiny random models for unit tests, the real default model for integration.
+
+The real model's converted cache lives in EDITMIND_TEST_HOME (default: .editmind-test-home
+in the clone), so only the first run on a machine pays the fetch and the conversion.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("EDITMIND_SHARED_DATA", REPO.parent / "shared" / "data"))
+TEST_HOME = Path(os.environ.get("EDITMIND_TEST_HOME", REPO / ".editmind-test-home"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"evaluation data not found at {SHARED_DATA}; set EDITMIND_SHARED_DATA")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def test_home() -> Path:
+    TEST_HOME.mkdir(parents=True, exist_ok=True)
+    return TEST_HOME
+
+
+@pytest.fixture(scope="session")
+def default_model(test_home):
+    """The real SmolLM2-135M-Instruct, loaded once per session. Do not leave it edited:
+    tests that change weights use `restorable_default_model`."""
+    from editmind.editors.model import load_model
+
+    return load_model("default", home=test_home)
+
+
+@pytest.fixture
+def restorable_default_model(default_model):
+    """The session's default model, with its weights put back exactly after the test."""
+    saved = {name: tensor.detach().clone() for name, tensor in default_model.model.state_dict().items()}
+    yield default_model
+    current = default_model.model.state_dict()
+    for name, tensor in saved.items():
+        current[name].copy_(tensor)
+
+
+@pytest.fixture(params=["llama", "qwen2", "gpt2", "gpt_neox"])
+def tiny(request):
+    """A tiny random model per architecture family (GPT-2 for the transposed Conv1D case)."""
+    from editmind.editors.model.testing import tiny_model
+
+    return tiny_model(request.param)
