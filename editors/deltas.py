@@ -1,0 +1,63 @@
+"""Applying weight deltas to a model, and putting the touched weights back bitwise.
+
+Floating-point `W + d - d` is not `W`, so undo never subtracts: before a delta is added,
+the touched weight is copied, and `Snapshot.restore()` copies it back. The journal builds
+bitwise undo of any edit on the same idea (base weights + re-applying the remaining deltas
+in their original order gives exactly the weights as if the undone edit never happened).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import torch
+
+from editmind.editors.base import EditFailedError, WeightDelta
+from editmind.editors.model.local_model import LocalModel
+
+
+@dataclass
+class Snapshot:
+    """Copies of the weights a set of deltas touched, taken before they were added."""
+
+    model: LocalModel
+    saved: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def take(self, module: str) -> None:
+        if module not in self.saved:
+            self.saved[module] = self.model.module(module).weight.detach().clone()
+
+    @torch.no_grad()
+    def restore(self) -> None:
+        for module, weight in self.saved.items():
+            self.model.module(module).weight.copy_(weight)
+
+
+def _math_view(model: LocalModel, delta: WeightDelta) -> torch.Tensor:
+    weight = model.module(delta.module).weight
+    return weight.T if delta.transposed else weight
+
+
+@torch.no_grad()
+def apply_deltas(model: LocalModel, deltas: Iterable[WeightDelta]) -> Snapshot:
+    """Add every delta in place and return the snapshot that undoes them all.
+
+    A non-finite or wrongly shaped delta raises EditFailedError before anything is changed.
+    """
+    deltas = list(deltas)
+    for delta in deltas:
+        view = _math_view(model, delta)
+        if not delta.is_finite():
+            raise EditFailedError(f"the edit produced non-finite values for {delta.module}; nothing was changed")
+        if tuple(delta.tensor().shape) != tuple(view.shape):
+            raise EditFailedError(
+                f"delta shape {tuple(delta.tensor().shape)} does not fit {delta.module} {tuple(view.shape)}"
+            )
+    snapshot = Snapshot(model)
+    for delta in deltas:
+        snapshot.take(delta.module)
+    for delta in deltas:
+        view = _math_view(model, delta)
+        view.add_(delta.tensor().to(dtype=view.dtype, device=view.device))
+    return snapshot
