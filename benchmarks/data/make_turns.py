@@ -188,7 +188,59 @@ ROWS = (
     + [{"text": t, "label": "command"} for t in COMMANDS]
 )
 
+# Written AFTER the classifier was frozen and never used to tune it: an honest estimate of
+# how the rules do on phrasings their author did not see while writing them.
+TOKYO = {"last_question": "What is the capital of Japan?", "last_answer": "The capital of Japan is Tokyo."}
+HELDOUT = (
+    [{"text": t, "label": "question"} for t in [
+        "Who runs Tesla these days?", "capital of peru", "Any clue where the Taj Mahal is", "where my brother works?",
+        "Could it be that Rome is in Spain?", "Which is bigger, Lyon or Nice?", "Who was the first man on the moon",
+        "Got any idea who painted Guernica?", "What do you think the capital of Japan is", "i need the population of Tokyo",
+        "Where was I born?", "whos my manager", "Give me the name of Apple's CEO.", "Is Rome really in Italy",
+        "Please tell me what my email address is.", "How come the Eiffel Tower is in Paris?",
+    ]]
+    + [{"text": t, "label": "personal_fact"} for t in [
+        "I just moved to Dublin.", "Our cat is called Mittens.", "My sister is a lawyer in Geneva.",
+        "I'm working at Airbus now.", "My favourite band is Radiohead", "we live in a small flat in Rome",
+        "Me and my brother share a car.", "I can't eat gluten.", "Mine is the red bike.", "my sons name is leo",
+        "Heads up: my flight got moved to Monday.", "Just FYI my wife works at IKEA.", "I am not a morning person.",
+        "Remember, my anniversary is on May 2nd.",
+    ]]
+    + [{"text": t, "label": "correction", "context": ctx, "expected": exp} for t, ctx, exp in [
+        ("No, Kyoto.", TOKYO, {"subject": "Japan", "target_new": "Kyoto", "target_true": "Tokyo"}),
+        ("Wrong! It's Kyoto now.", TOKYO, {"subject": "Japan", "target_new": "Kyoto", "target_true": "Tokyo"}),
+        ("Umm, that's false, Kyoto is the capital.", TOKYO, {"subject": "Japan", "target_new": "Kyoto"}),
+        ("You made a mistake, it's Kyoto.", TOKYO, {"target_new": "Kyoto"}),
+        ("Not Tokyo but Kyoto.", TOKYO, {"target_new": "Kyoto", "target_true": "Tokyo"}),
+        ("Kyoto, not Tokyo.", TOKYO, {"target_new": "Kyoto", "target_true": "Tokyo"}),
+        ("Sorry, but it's Rome now.", EIFFEL, {"subject": "Eiffel Tower", "target_new": "Rome"}),
+        ("Outdated info, it's in Rome.", EIFFEL, {"subject": "Eiffel Tower", "target_new": "Rome"}),
+        ("Negative, Rome.", EIFFEL, {"target_new": "Rome"}),
+        ("Elon left, the CEO is Linda Yaccarino.", CEO, {"target_new": "Linda Yaccarino"}),
+    ]]
+    + [{"text": t, "label": "correction"} for t in [
+        "The Eiffel Tower now stands in Rome.", "Tokyo is no longer the capital of Japan; Kyoto is.",
+        "The Mona Lisa was painted by Raphael.", "Twitter's CEO is Linda Yaccarino.", "Canberra is the capital of Australia.",
+        "The Louvre relocated to Lyon.", "Hamlet's author is Christopher Marlowe.",
+    ]]
+    + [{"text": t, "label": "forget"} for t in [
+        "Forget I said that.", "Please wipe everything about my sister", "Can u forget my number", "Erase that fact.",
+        "Delete my data please.", "I'd rather you didn't remember my address.", "Stop storing my location.",
+        "Take my address out of your memory.", "Remove what you know about my job, please", "unlearn that",
+    ]]
+    + [{"text": t, "label": "command"} for t in [
+        "/edits please", "Undo my last correction.", "Show edits", "Please undo edit 7a9c", "Switch to alice",
+        "Make this change permanent.", "Lock that in permanently.", "Why that answer?", "List the edits in effect.",
+        "Start a new conversation.",
+    ]]
+)
+
 if __name__ == "__main__":
+    heldout = Path(__file__).with_name("turns_heldout.jsonl")
+    with heldout.open("w", encoding="utf-8") as handle:
+        for row in HELDOUT:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(f"wrote {len(HELDOUT)} held-out utterances to {heldout}")
     out = Path(__file__).with_name("turns.jsonl")
     with out.open("w", encoding="utf-8") as handle:
         for row in ROWS:
