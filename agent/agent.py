@@ -1,0 +1,594 @@
+"""`EditingAgent`: the SDK facade that turns a conversation into memory facts and edits.
+
+One agent serves one model and one state directory; `user_id` selects whose memory is
+used and can change between turns (`/user NAME`). Each turn is classified
+(`agent/turns.py`), routed (`agent/router.py`) and executed here:
+
+- questions are answered by a retrieval editor over the user's memory (the multi-hop
+  method when the question nests a relation, "the capital of the country where..."),
+- personal facts and world corrections go into the user's memory at once,
+- lasting world corrections are consolidated into the weights through the edit journal,
+- forget requests redact memory facts,
+- commands list / undo edits, explain the last answer, switch user.
+
+Every `Reply` carries a JSON-friendly trace: the turn as understood, the route, the facts
+retrieved and used, and the edits in effect.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+from editmind.agent.router import SANITATION_NOTE, ConsolidationResult, PendingFact, Router, RouterConfig
+from editmind.agent.turns import Turn, classify_turn, parse_statement
+from editmind.editors.base import EditRequest, available_editors, get_editor
+from editmind.editors.errors import EditmindError
+
+Progress = Callable[[str, int, int], None]
+SINGLE_HOP_METHODS = ("ike", "ice")
+MULTI_HOP_METHODS = ("pokemqa", "mello")
+_MULTI_HOP = re.compile(
+    r"\b(?:the|a|an)\s+\w+(?:\s+\w+)?\s+(?:where|whose|which|that|who|in which)\b"
+    r"|\bwhose\b|\bof\s+the\s+\w+(?:\s+\w+)?\s+of\b",
+    re.I,
+)
+
+
+class AgentError(EditmindError):
+    """A request the agent cannot carry out as given."""
+
+
+def needs_multi_hop(question: str) -> bool:
+    """A question that nests one relation inside another ("the capital of the country where
+    the Eiffel Tower is") needs decomposition; a plain one does not."""
+    return bool(_MULTI_HOP.search(question))
+
+
+@dataclass
+class AgentConfig:
+    max_new_tokens: int = 64
+    k: int = 4  # facts retrieved per (sub)question
+    single_hop_method: str | None = None  # None: the first registered of SINGLE_HOP_METHODS
+    multi_hop_method: str | None = None  # None: a registered multi-hop method (ours first)
+    use_memory: bool = True  # False: answer from the weights alone (what parameter edits changed)
+    forget_min_score: float = 0.45  # cosine similarity for a fact to match a forget request
+    router: RouterConfig = field(default_factory=RouterConfig)
+
+
+@dataclass
+class Reply:
+    text: str
+    turn_type: str
+    trace: dict[str, Any] = field(default_factory=dict)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"answer": self.text, "turn_type": self.turn_type, "actions": self.actions, "trace": self.trace}
+
+
+def _metadata(fact: Any) -> dict[str, Any]:
+    return dict(getattr(fact, "metadata", None) or {})
+
+
+class EditingAgent:
+    """Chat with a local model whose knowledge you can correct.
+
+    >>> agent = EditingAgent(model="default", user_id="alice")          # doctest: +SKIP
+    >>> agent.chat("Where is the Eiffel Tower?").text                   # doctest: +SKIP
+    >>> agent.chat("No, it's in Rome now.").actions                     # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model: Any = "default",
+        home: Any = None,
+        user_id: str = "default",
+        memory: Any = None,
+        journal: Any = None,
+        config: AgentConfig | None = None,
+        progress: Progress | None = None,
+        embedder: Any = None,
+    ) -> None:
+        from editmind.editors.model import load_model, resolve_home
+
+        self.home = resolve_home(home)
+        self.model = load_model(model, home=self.home) if isinstance(model, str) else model
+        self.config = config or AgentConfig()
+        self.router = Router(self.config.router)
+        self.progress = progress
+        self.user_id = self._check_user(user_id)
+        if memory is None:
+            from editmind.memory import FactMemory
+
+            memory = FactMemory(home=self.home, embedder=embedder)
+        self.memory = memory
+        self._journal = journal
+        self._journal_error: str | None = None
+        self.last_question: str | None = None
+        self.last_answer: str | None = None
+        self.last_reply: Reply | None = None
+        self._last_fact_ids: list[str] = []
+
+    # --- state ---------------------------------------------------------------------
+    @staticmethod
+    def _check_user(user_id: str) -> str:
+        if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 128:
+            raise AgentError("the user id must be a non-empty name (at most 128 characters)")
+        return user_id.strip()
+
+    def set_user(self, user_id: str) -> None:
+        """Switch whose memory is used; the conversation context starts afresh."""
+        self.user_id = self._check_user(user_id)
+        self.last_question = self.last_answer = None
+        self._last_fact_ids = []
+
+    @property
+    def journal(self) -> Any:
+        """The edit journal (opened on first use: opening replays recorded edits onto the model)."""
+        if self._journal is None and self._journal_error is None:
+            try:
+                from editmind.editors.journal import EditJournal
+            except ImportError as exc:
+                self._journal_error = f"parameter editing is not installed ({exc})"
+            else:
+                self._journal = EditJournal.open(self.home, self.model)
+        if self._journal is None:
+            raise AgentError(self._journal_error or "no edit journal")
+        return self._journal
+
+    def open_journal(self) -> None:
+        """Open the journal now, so edits recorded by earlier sessions are in the weights."""
+        _ = self.journal
+
+    def close(self) -> None:
+        close = getattr(self.memory, "close", None)
+        if close:
+            close()
+
+    def __enter__(self) -> "EditingAgent":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # --- the conversation --------------------------------------------------------------
+    def chat(self, message: str) -> Reply:
+        """Understand one user turn, act on it, and reply (with its trace)."""
+        if not isinstance(message, str) or not message.strip():
+            raise AgentError("the message is empty; say something")
+        started = time.perf_counter()
+        turn = classify_turn(message, self.last_question, self.last_answer)
+        route = self.router.route(turn)
+        handler = {
+            "answer": self._answer, "remember": self._remember_turn, "correct": self._correct_turn,
+            "forget": self._forget_turn, "command": self._command, "chat": self._small_talk, "clarify": self._clarify,
+        }[route.action]
+        reply = handler(turn)
+        reply.trace = {"turn": turn.to_dict(), "route": route.to_dict(), **reply.trace,
+                       "user_id": self.user_id, "seconds": round(time.perf_counter() - started, 3)}
+        if turn.type == "question":
+            self.last_question, self.last_answer = message.strip(), reply.text
+        if not (turn.type == "command" and turn.command == "why"):
+            self.last_reply = reply
+        return reply
+
+    def stream_chat(self, message: str) -> Iterator[str]:
+        """Yield the reply's text in pieces; `last_reply` holds the full Reply afterwards.
+
+        A question answered without memory facts streams token by token from the model;
+        replies built by a retrieval editor or an action arrive as one piece."""
+        turn = classify_turn(message, self.last_question, self.last_answer) if message.strip() else None
+        if turn is not None and turn.type == "question" and not self._memory_has_facts():
+            started = time.perf_counter()
+            pieces: list[str] = []
+            for piece in self.model.stream_chat(message.strip(), max_new_tokens=self.config.max_new_tokens):
+                pieces.append(piece)
+                yield piece
+            text = "".join(pieces).strip()
+            reply = Reply(text, "question", trace={
+                "turn": turn.to_dict(), "route": self.router.route(turn).to_dict(), "method": "model",
+                "memory_used": False, "facts_retrieved": [], "facts_used": [], "edits_in_effect": self._edits_in_effect(),
+                "user_id": self.user_id, "seconds": round(time.perf_counter() - started, 3)})
+            self.last_question, self.last_answer, self.last_reply = message.strip(), text, reply
+            return
+        reply = self.chat(message)
+        yield reply.text
+
+    # --- SDK -------------------------------------------------------------------------
+    def ask(self, question: str, use_memory: bool | None = None) -> Reply:
+        """Answer `question` (always treated as a question)."""
+        if not isinstance(question, str) or not question.strip():
+            raise AgentError("the question is empty")
+        turn = Turn("question", question.strip(), "ask", content=question.strip())
+        started = time.perf_counter()
+        reply = self._answer(turn, use_memory=use_memory)
+        reply.trace = {"turn": turn.to_dict(), "route": self.router.route(turn).to_dict(), **reply.trace,
+                       "user_id": self.user_id, "seconds": round(time.perf_counter() - started, 3)}
+        self.last_question, self.last_answer, self.last_reply = question.strip(), reply.text, reply
+        return reply
+
+    def correct(self, statement: str, lasting: bool = False, last_question: str | None = None,
+                last_answer: str | None = None) -> Reply:
+        """Apply a correction given as a statement ("The Eiffel Tower is in Rome now", or
+        "no, it's Rome" together with the question and answer it corrects)."""
+        if not isinstance(statement, str) or not statement.strip():
+            raise AgentError("the correction is empty; give a statement like 'The Eiffel Tower is in Rome'")
+        turn = classify_turn(statement, last_question or self.last_question, last_answer or self.last_answer)
+        if turn.type not in ("correction", "personal_fact"):
+            from editmind.agent.turns import extract_correction
+
+            turn = Turn("correction", statement, "forced by correct()",
+                        correction=extract_correction(statement, last_question or self.last_question,
+                                                      last_answer or self.last_answer))
+        if lasting:
+            turn = Turn(turn.type, turn.text, turn.trigger, turn.content, turn.correction, turn.statement, lasting=True)
+        if turn.type == "correction" and (turn.correction is None or not turn.correction.complete):
+            missing = ", ".join(turn.correction.missing()) if turn.correction else "subject, relation and new value"
+            raise AgentError(f"could not read a complete correction from {statement!r} (missing {missing}); "
+                             "say it as a full sentence like 'The Eiffel Tower is located in Rome'")
+        reply = self._remember_turn(turn) if turn.type == "personal_fact" else self._correct_turn(turn)
+        reply.trace = {"turn": turn.to_dict(), "route": self.router.route(turn).to_dict(), **reply.trace, "user_id": self.user_id}
+        self.last_reply = reply
+        return reply
+
+    def remember(self, statement: str, lasting: bool = False) -> Reply:
+        """Store a fact: a personal one stays in the user's memory; a world fact is a
+        correction (into the weights too when `lasting`)."""
+        if not isinstance(statement, str) or not statement.strip():
+            raise AgentError("nothing to remember; give a statement")
+        turn = classify_turn(statement)
+        if turn.type == "correction" and turn.correction and turn.correction.complete:
+            return self.correct(statement, lasting=lasting)
+        turn = Turn("personal_fact", statement.strip(), "remember()", content=statement.strip(),
+                    statement=parse_statement(statement), lasting=lasting)
+        reply = self._remember_turn(turn)
+        reply.trace = {"turn": turn.to_dict(), "route": self.router.route(turn).to_dict(), **reply.trace, "user_id": self.user_id}
+        return reply
+
+    def forget(self, what: str = "") -> Reply:
+        """Redact the facts of this user's memory that match `what` ("" = the last fact)."""
+        return self._forget_turn(Turn("forget", what, "forget()", content=what.strip()))
+
+    def make_lasting(self) -> Reply:
+        """'Remember this permanently': the fact last stored or used becomes lasting and is
+        consolidated into the weights now."""
+        return self._command(Turn("command", "remember this permanently", "make_lasting()", command="lasting", lasting=True))
+
+    def consolidate(self, explicit: bool = True) -> ConsolidationResult:
+        """Write this user's pending lasting facts into the weights (one batched edit)."""
+        pending = self._pending()
+        if not self.router.consolidation_due(len(pending), explicit):
+            return ConsolidationResult()
+        from editmind.editors.eval.metrics import reliability
+
+        result = self.router.consolidate(self.journal, self.model, pending, available_editors(family="parametric"),
+                                         reliability, self.progress)
+        for fact_id, score in result.succeeded.items():
+            self._set_meta(fact_id, weights="edited", edit_id=result.fact_edits.get(fact_id), reliability=score)
+        for fact_id, score in result.failed.items():
+            self._set_meta(fact_id, weights="failed", reliability=score, edit_error=result.error)
+        return result
+
+    def edits(self) -> list[dict[str, Any]]:
+        """The journal's records, oldest first, as dicts."""
+        try:
+            records = self.journal.records()
+        except AgentError:
+            return []
+        return [self._record_dict(r) for r in records]
+
+    def undo(self, edit_id: str) -> dict[str, Any]:
+        """Undo a parameter edit (bitwise); its facts stay served from memory."""
+        if not isinstance(edit_id, str) or not edit_id.strip():
+            raise AgentError("give the id of the edit to undo (see /edits)")
+        edit_id = edit_id.strip()
+        matches = [r.id for r in self.journal.records() if r.id == edit_id or r.id.startswith(edit_id)]
+        if len(matches) != 1:
+            raise AgentError(f"no single edit matches {edit_id!r}; see /edits for the ids" if not matches
+                             else f"{edit_id!r} matches several edits; give more of the id")
+        self.journal.undo(matches[0])
+        restored = []
+        for fact in self._user_facts():
+            meta = _metadata(fact)
+            if meta.get("edit_id") == matches[0]:
+                self._set_meta(fact.id, weights="memory", edit_id=None)
+                restored.append(fact.id)
+        return {"undone": matches[0], "facts_back_to_memory_only": restored}
+
+    # --- handlers ----------------------------------------------------------------------
+    def _memory_has_facts(self) -> bool:
+        return self.config.use_memory and bool(self._user_facts())
+
+    def _user_facts(self) -> list[Any]:
+        return list(self.memory.get_all(self.user_id))
+
+    def _retrieval_method(self, question: str) -> tuple[str | None, bool]:
+        available = available_editors(family="retrieval")
+        multi = needs_multi_hop(question)
+        if multi:
+            preferred = [self.config.multi_hop_method] if self.config.multi_hop_method else []
+            from editmind.editors.base import EDITORS
+
+            ours = [name for name in available if getattr(EDITORS[name], "multi_hop", False) and name not in MULTI_HOP_METHODS]
+            for name in preferred + ours + list(MULTI_HOP_METHODS):
+                if name in available:
+                    return name, True
+        preferred = [self.config.single_hop_method] if self.config.single_hop_method else []
+        for name in preferred + list(SINGLE_HOP_METHODS):
+            if name in available:
+                return name, multi
+        return None, multi
+
+    def _answer(self, turn: Turn, use_memory: bool | None = None) -> Reply:
+        question = turn.content or turn.text
+        use = self.config.use_memory if use_memory is None else use_memory
+        trace: dict[str, Any] = {"memory_used": False, "facts_retrieved": [], "facts_used": [],
+                                 "edits_in_effect": self._edits_in_effect()}
+        method, multi = self._retrieval_method(question) if use else (None, False)
+        trace["multi_hop"] = multi
+        if use and method is not None and self._user_facts():
+            from editmind.editors.retrieval import MemoryFactSource
+
+            editor = get_editor(method, family="retrieval")
+            answer = editor.answer(self.model, question, MemoryFactSource(self.memory, user_id=self.user_id))
+            details = answer.trace.to_dict() if hasattr(answer.trace, "to_dict") else dict(answer.trace or {})
+            used = _used_fact_ids(details)
+            self._last_fact_ids = used or self._last_fact_ids
+            trace.update(method=method, memory_used=True, retrieval=details,
+                         facts_retrieved=_retrieved_facts(details), facts_used=used)
+            return Reply(answer.answer.strip(), "question", trace=trace)
+        if use and method is None and self._user_facts():
+            trace["note"] = "no retrieval editor is registered: answered from the weights alone"
+        text = self.model.chat(question, max_new_tokens=self.config.max_new_tokens)
+        trace["method"] = "model"
+        return Reply(text, "question", trace=trace)
+
+    def _remember_turn(self, turn: Turn) -> Reply:
+        statement = turn.statement
+        fields: dict[str, Any] = {}
+        if statement is not None:
+            fields = {"subject": statement.subject, "relation": statement.relation, "object": statement.object}
+        text = turn.content or turn.text
+        result = self.memory.add(text, user_id=self.user_id, source="personal",
+                                 metadata={"scope": "personal", "weights": "never"}, **fields)
+        self._last_fact_ids = [result.fact.id]
+        action = {"action": "memory", "event": result.event, "fact_id": result.fact.id, "text": result.fact.text,
+                  "superseded": [f.id for f in result.superseded]}
+        note = " (kept in your memory only: personal facts never go into the shared weights)" if turn.lasting else ""
+        verb = "I already knew that" if result.event == "NOOP" else "Noted"
+        return Reply(f"{verb}: {result.fact.text}{note}", "personal_fact", trace={"facts_used": []}, actions=[action])
+
+    def _correct_turn(self, turn: Turn) -> Reply:
+        correction = turn.correction
+        assert correction is not None and correction.complete
+        request = correction.to_edit_request(user_id=self.user_id, lasting=True)
+        existing = None
+        for fact in self._user_facts():
+            if (fact.subject or "").lower() == request.subject.lower() and (fact.relation or "").lower() == request.prompt.lower() \
+                    and (fact.object or "").lower() == request.target_new.lower():
+                existing = fact
+        confirmations = int(_metadata(existing).get("confirmations", 0)) + 1 if existing else 1
+        state = self.router.weight_state(confirmations, turn.lasting, _metadata(existing).get("weights") if existing else None)
+        metadata = {"scope": "world", "target_true": correction.target_true, "confirmations": confirmations,
+                    "weights": state, "lasting": turn.lasting or state == "pending"}
+        if existing is not None:
+            metadata = {**_metadata(existing), **metadata}
+            fact = self.memory.update(existing.id, metadata=metadata)
+            event, superseded = "CONFIRM", []
+        else:
+            result = self.memory.add(correction.text, user_id=self.user_id, subject=request.subject,
+                                     relation=request.prompt, object=request.target_new, source="correction",
+                                     metadata=metadata)
+            fact, event, superseded = result.fact, result.event, [f.id for f in result.superseded]
+        self._last_fact_ids = [fact.id]
+        actions: list[dict[str, Any]] = [{"action": "memory", "event": event, "fact_id": fact.id, "text": fact.text,
+                                          "confirmations": confirmations, "weights": state, "superseded": superseded}]
+        text = f"Got it: {fact.text} I'll use that from now on (stored in your memory)."
+        if state == "pending":
+            text += self._run_consolidation(actions, explicit=turn.lasting)
+        return Reply(text, "correction", trace={"facts_used": [], "correction": correction.to_dict()}, actions=actions)
+
+    def _run_consolidation(self, actions: list[dict[str, Any]], explicit: bool) -> str:
+        pending = self._pending()
+        if not self.router.consolidation_due(len(pending), explicit):
+            return f" It will go into the model's weights with the next batch ({len(pending)}/{self.config.router.batch_size} pending)."
+        try:
+            result = self.consolidate(explicit=explicit)
+        except AgentError as exc:  # no parameter editing installed: facts stay in memory, flagged
+            for item in pending:
+                self._set_meta(item.fact_id, weights="failed", edit_error=str(exc))
+            actions.append({"action": "weights", "error": str(exc)})
+            return f" It could not be written into the weights ({exc}); it stays in your memory."
+        actions.append({"action": "weights", **result.to_dict()})
+        parts = []
+        if result.succeeded:
+            parts.append(f" Written into the model's weights ({result.method}, edit {', '.join(result.edit_ids)}; "
+                         f"{len(result.succeeded)} fact(s) verified).")
+        if result.failed:
+            parts.append(f" {len(result.failed)} fact(s) did not pass the check after the weight edit"
+                         f"{' (' + result.error + ')' if result.error else ''}; they stay served from your memory.")
+        return "".join(parts)
+
+    def _pending(self) -> list[PendingFact]:
+        items = []
+        for fact in self._user_facts():
+            meta = _metadata(fact)
+            if meta.get("scope") == "world" and meta.get("weights") == "pending" and fact.subject and fact.relation and fact.object:
+                request = EditRequest(subject=fact.subject, prompt=fact.relation, target_new=fact.object,
+                                      target_true=meta.get("target_true"), user_id=self.user_id, lasting=True)
+                items.append(PendingFact(fact.id, request))
+        return items
+
+    def _set_meta(self, fact_id: str, **changes: Any) -> None:
+        fact = self.memory.get(fact_id)
+        self.memory.update(fact_id, metadata={**_metadata(fact), **changes})
+
+    def _forget_turn(self, turn: Turn) -> Reply:
+        target = re.sub(r"^(?:it|that|this|what i (?:just )?said|i said that)$", "", (turn.content or "").strip(), flags=re.I)
+        facts = self._user_facts()
+        if not target:
+            chosen = [f for f in facts if f.id in self._last_fact_ids]
+        elif re.fullmatch(r"(?:everything|all|all (?:of )?my data|my (?:personal )?data|everything (?:about me|i told you)"
+                          r"|my memory|everything you know about me)", target, flags=re.I):
+            chosen = facts
+        else:
+            hits = self.memory.search(target, user_id=self.user_id, k=5)
+            chosen = [h.fact for h in hits if h.score >= self.config.forget_min_score]
+        if not chosen:
+            return Reply(f"I found nothing in your memory matching {target or 'that'!r}; nothing was changed.",
+                         "forget", trace={"facts_used": []}, actions=[])
+        actions, in_weights = [], []
+        for fact in chosen:
+            self.memory.redact(fact.id)
+            actions.append({"action": "redact", "fact_id": fact.id})
+            edit_id = _metadata(fact).get("edit_id")
+            if edit_id:
+                in_weights.append(edit_id)
+        self._last_fact_ids = []
+        text = f"Forgotten: {len(chosen)} fact(s) redacted from your memory. {SANITATION_NOTE}"
+        if in_weights:
+            text += f" A parameter edit also holds this; remove it with: undo {', '.join(sorted(set(in_weights)))}."
+        return Reply(text, "forget", trace={"facts_used": [], "redacted": [a["fact_id"] for a in actions]}, actions=actions)
+
+    def _command(self, turn: Turn) -> Reply:
+        name, arg = (turn.command or "").lower(), turn.argument.strip()
+        if name == "lasting":
+            return self._make_lasting()
+        if name == "edits":
+            records = self.edits()
+            lines = [f"{r['id']}  {r['method']}  {'; '.join(r['summary'])}" for r in records] or ["no edits in effect"]
+            return Reply("\n".join(lines), "command", trace={"edits": records})
+        if name == "undo":
+            if not arg:
+                records = self.edits()
+                if not records:
+                    return Reply("There is no edit to undo.", "command")
+                arg = records[-1]["id"]
+            done = self.undo(arg)
+            return Reply(f"Undone edit {done['undone']}; the weights are exactly as before it.", "command",
+                         actions=[{"action": "undo", **done}])
+        if name == "why":
+            trace = self.last_reply.trace if self.last_reply else {}
+            return Reply(_explain(trace), "command", trace={"explained": trace})
+        if name == "user":
+            if not arg:
+                return Reply(f"The current user is {self.user_id}.", "command")
+            self.set_user(arg)
+            return Reply(f"Now talking with user {self.user_id}.", "command")
+        if name == "remember":
+            return self.remember(arg) if arg else Reply("Usage: /remember STATEMENT", "command")
+        if name == "forget":
+            return self.forget(arg)
+        if name == "reset":
+            self.last_question = self.last_answer = None
+            return Reply("Conversation reset (your memory is kept).", "command")
+        if name in ("help", "quit", "exit"):
+            return Reply(HELP, "command")
+        return Reply(f"Unknown command /{name}. {HELP}", "command")
+
+    def _make_lasting(self) -> Reply:
+        candidates = [f for f in self._user_facts() if _metadata(f).get("scope") == "world"]
+        chosen = [f for f in candidates if f.id in self._last_fact_ids] or sorted(
+            (f for f in candidates if _metadata(f).get("weights") in ("memory", "failed", "pending")),
+            key=lambda f: str(f.updated_at))[-1:]
+        if not chosen:
+            personal = [f for f in self._user_facts() if f.id in self._last_fact_ids]
+            if personal:
+                return Reply("That is a personal fact: it stays in your memory and is never written into the shared "
+                             "weights.", "command")
+            return Reply("There is no world-knowledge correction to make permanent yet.", "command")
+        actions: list[dict[str, Any]] = []
+        for fact in chosen:
+            if _metadata(fact).get("weights") == "edited":
+                return Reply(f"Already in the weights (edit {_metadata(fact).get('edit_id')}).", "command")
+            self._set_meta(fact.id, weights="pending", lasting=True)
+            actions.append({"action": "lasting", "fact_id": fact.id, "text": fact.text})
+        text = "Making it permanent: " + "; ".join(f.text for f in chosen)
+        text += self._run_consolidation(actions, explicit=True)
+        return Reply(text, "command", trace={"facts_used": [f.id for f in chosen]}, actions=actions)
+
+    def _small_talk(self, turn: Turn) -> Reply:
+        text = self.model.chat(turn.text, max_new_tokens=self.config.max_new_tokens)
+        return Reply(text, "other", trace={"method": "model", "facts_used": []})
+
+    def _clarify(self, turn: Turn) -> Reply:
+        missing = ", ".join(turn.correction.missing()) if turn.correction else "what to change"
+        return Reply(f"I could not tell what to change (missing {missing}). Please say it as a full sentence, "
+                     "e.g. 'The Eiffel Tower is located in Rome.' Nothing was stored.", "correction",
+                     trace={"facts_used": [], "correction": turn.correction.to_dict() if turn.correction else None})
+
+    def _edits_in_effect(self) -> list[str]:
+        if self._journal is None:
+            return []
+        return [r.id for r in self._journal.records() if getattr(r, "status", "active") in ("active", "applied")
+                and not getattr(r, "undone", False)]
+
+    @staticmethod
+    def _record_dict(record: Any) -> dict[str, Any]:
+        requests = [r if isinstance(r, EditRequest) else EditRequest.from_dict(r) for r in getattr(record, "requests", [])]
+        return {"id": record.id, "method": record.method, "layers": list(getattr(record, "layers", [])),
+                "summary": [f"{r.rendered_prompt} {r.target_new}" for r in requests],
+                "metrics": getattr(record, "metrics", {}), "created_at": str(getattr(record, "created_at", "")),
+                "supersedes": getattr(record, "supersedes", None)}
+
+
+HELP = ("Commands: /remember STATEMENT, /forget WHAT, /edits, /undo ID, /why, /user NAME, /reset, /quit. "
+        "Correct me in plain words ('no, it's Rome'); say 'remember this permanently' to write it into the weights.")
+
+
+def _used_fact_ids(details: dict[str, Any]) -> list[str]:
+    """Fact ids a retrieval trace marks as used (tolerant of the trace's exact shape)."""
+    found: list[str] = []
+
+    def walk(node: Any, used_context: bool) -> None:
+        if isinstance(node, dict):
+            if used_context and isinstance(node.get("id"), str) and node.get("used", True):
+                found.append(node["id"])
+            for key, value in node.items():
+                walk(value, used_context or key in ("used", "used_facts", "facts_used"))
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                if used_context and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value, used_context)
+
+    walk(details, False)
+    return list(dict.fromkeys(found))
+
+
+def _retrieved_facts(details: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "id" in node and "text" in node:
+                out.append({"id": node["id"], "text": node["text"], "score": node.get("score")})
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                walk(value)
+
+    walk(details)
+    unique = {item["id"]: item for item in out}
+    return list(unique.values())
+
+
+def _explain(trace: dict[str, Any]) -> str:
+    if not trace:
+        return "There is no previous answer to explain."
+    lines = [f"turn: {trace.get('turn', {}).get('type')} ({trace.get('turn', {}).get('trigger')})"]
+    route = trace.get("route") or {}
+    lines += [f"route: {route.get('action')} — " + "; ".join(route.get("reasons", []))]
+    if "method" in trace:
+        lines.append(f"answered by: {trace['method']}{' (multi-hop)' if trace.get('multi_hop') else ''}")
+    for fact in trace.get("facts_retrieved", []):
+        mark = "used" if fact["id"] in trace.get("facts_used", []) else "retrieved"
+        lines.append(f"  {mark}: {fact['text']}")
+    if trace.get("edits_in_effect"):
+        lines.append("edits in effect: " + ", ".join(trace["edits_in_effect"]))
+    return "\n".join(lines)

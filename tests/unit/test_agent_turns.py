@@ -1,0 +1,86 @@
+"""Turn classification and correction extraction (rules; no model needed)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from editmind.agent.turns import Correction, classify_turn, extract_correction, normalise, parse_question, parse_statement
+from editmind.editors.base import EditRequestError
+
+EIFFEL_Q = "Where is the Eiffel Tower?"
+EIFFEL_A = "The Eiffel Tower is located in Paris, France. It was built in 1889."
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("Where is the Eiffel Tower?", "question"),
+    ("tell me who wrote Hamlet", "question"),
+    ("I wonder where the Colosseum is.", "question"),
+    ("My sister lives where again?", "question"),
+    ("My sister lives in Lyon.", "personal_fact"),
+    ("Don't forget that my sister lives in Lyon.", "personal_fact"),
+    ("Please forget my address.", "forget"),
+    ("Can you forget my address?", "forget"),
+    ("forgt my address", "forget"),
+    ("I forgot my password, what should I do?", "question"),
+    ("/undo abc123", "command"),
+    ("Remember this permanently.", "command"),
+    ("The Eiffel Tower is in Rome now.", "correction"),
+    ("thanks!", "other"),
+])
+def test_types(text, kind):
+    assert classify_turn(text).type == kind
+
+
+def test_short_correction_takes_subject_from_question_and_old_target_from_answer():
+    turn = classify_turn("No, it's Rome.", EIFFEL_Q, EIFFEL_A)
+    assert turn.type == "correction"
+    c = turn.correction
+    assert (c.subject, c.relation, c.target_new, c.target_true) == ("Eiffel Tower", "The {} is located in", "Rome", "Paris")
+    request = c.to_edit_request(user_id="alice")
+    assert request.rendered_prompt == "The Eiffel Tower is located in"
+    assert request.target_true == "Paris" and request.user_id == "alice"
+
+
+def test_full_statement_correction_and_not_x_but_y():
+    c = extract_correction("It's Canberra, not Sydney.", "What is the capital of Australia?", "The capital of Australia is Sydney.")
+    assert (c.subject, c.relation, c.target_new, c.target_true) == ("Australia", "The capital of {} is", "Canberra", "Sydney")
+    c = extract_correction("Actually the CEO is Linda Yaccarino.", "Who is the CEO of Twitter?", "The CEO of Twitter is Elon Musk.")
+    assert (c.subject, c.relation, c.target_new, c.target_true) == ("Twitter", "The CEO of {} is", "Linda Yaccarino", "Elon Musk")
+
+
+def test_personal_correction_stays_personal():
+    turn = classify_turn("No, she moved to Nice.", "Where does my sister live?", "Your sister lives in Lyon.")
+    assert turn.type == "personal_fact"
+
+
+def test_hedged_world_correction_is_not_personal():
+    turn = classify_turn("I think you're wrong, it's Rome.", EIFFEL_Q, EIFFEL_A)
+    assert turn.type == "correction" and turn.correction.target_new == "Rome"
+
+
+def test_lasting_statement_is_a_lasting_correction_not_a_command():
+    turn = classify_turn("Remember permanently that the Eiffel Tower is in Rome.")
+    assert turn.type == "correction" and turn.lasting and turn.correction.target_new == "Rome"
+    assert classify_turn("Make that permanent.").command == "lasting"
+
+
+def test_incomplete_correction_cannot_become_an_edit():
+    c = extract_correction("No, it's Rome.")  # nothing to say what "it" is
+    assert not c.complete and "subject" in c.missing()
+    with pytest.raises(EditRequestError):
+        c.to_edit_request()
+
+
+def test_parsers_and_typo_repair():
+    assert parse_statement("Hamlet was written by Christopher Marlowe.") == \
+        parse_statement("Christopher Marlowe wrote Hamlet")
+    assert parse_question("Who founded Apple?") == ("Apple", "{} was founded by")
+    assert normalise("waht is teh capital") .startswith("what is")
+    assert normalise("there it is") == "there it is"  # a real word is never "repaired"
+
+
+def test_labelled_set_is_large_and_covers_every_type():
+    rows = [json.loads(l) for l in (Path(__file__).parents[2] / "benchmarks/data/turns.jsonl").read_text().splitlines()]
+    assert len(rows) >= 300
+    assert {r["label"] for r in rows} == {"question", "personal_fact", "correction", "forget", "command"}
