@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Sequence
 
-COMMAND_GROUPS = ("model",)
+COMMAND_GROUPS = ("model", "memory")
 
 
 class _Parser(argparse.ArgumentParser):
