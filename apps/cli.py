@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Sequence
 
-COMMAND_GROUPS = ("model", "memory")
+COMMAND_GROUPS = ("model", "eval", "memory")
 
 
 class _Parser(argparse.ArgumentParser):

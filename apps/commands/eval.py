@@ -1,0 +1,113 @@
+"""`editmind eval <benchmark>`: evaluation commands.
+
+The group is a sub-subparser: a new benchmark joins by adding a `(name, register)` pair to
+EVALUATIONS (a `register(subparsers)` function that adds its parser and handler), e.g.
+`eval mquake` for the retrieval editors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Callable
+
+from editmind.apps.cli import print_json
+
+DEFAULT_KNOWEDIT_DATA = Path("mquake") / "mquake_hard_dev.json"
+PARAMETRIC_METHODS = "rome,memit,ft-m,ft-l,alphaedit"
+
+
+def shared_data_dir() -> Path:
+    """$EDITMIND_SHARED_DATA, else ../shared/data next to the current directory."""
+    return Path(os.environ.get("EDITMIND_SHARED_DATA") or Path.cwd().parent / "shared" / "data")
+
+
+def _methods(text: str) -> list[str]:
+    from editmind.editors.errors import EditmindError
+
+    methods = [m.strip().lower() for m in text.split(",") if m.strip()]
+    if not methods:
+        raise EditmindError("--methods is empty; give a comma-separated list like rome,memit")
+    return list(dict.fromkeys(methods))
+
+
+def _write_json(path: str, payload: dict) -> None:
+    from editmind.editors.errors import EditmindError
+
+    target = Path(path).expanduser()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+        tmp.replace(target)  # a crash mid-write leaves the previous file, never half a file
+    except OSError as exc:
+        raise EditmindError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+
+def _knowedit(args: argparse.Namespace) -> int:
+    from editmind.editors.base import get_editor
+    from editmind.editors.eval.knowedit import EvalConfig, evaluate_methods
+    from editmind.editors.eval.records import load_knowedit_records
+    from editmind.editors.model import load_model
+
+    methods = _methods(args.methods)
+    for name in methods:  # fail on a typo before loading anything
+        get_editor(name, family="parametric")
+    data = args.data or str(shared_data_dir() / DEFAULT_KNOWEDIT_DATA)
+    records = load_knowedit_records(data, args.n)
+    mode = "sequential" if args.sequential else "batch" if args.batch else "single"
+    conventions = ("tf", "em") if args.conventions == "both" else (args.conventions,)
+    config = EvalConfig(mode=mode, conventions=conventions, fluency=not args.no_fluency,
+                        fluency_tokens=args.fluency_tokens, show_progress=not args.quiet)
+    model = load_model(args.model, home=args.home)
+    on_report = None
+    if args.json_out:
+        def on_report(table) -> None:  # keep finished columns if the run is cut off
+            table.data = data
+            _write_json(args.json_out, table.to_dict())
+    table = evaluate_methods(model, methods, records, config=config, on_report=on_report)
+    table.data = data
+    if args.json_out:
+        _write_json(args.json_out, table.to_dict())
+    if args.print_json:
+        print_json(table.to_dict())
+    else:
+        print(table.format())
+        if args.json_out:
+            print(f"written to {args.json_out}")
+    return 0
+
+
+def _register_knowedit(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "knowedit", help="KnowEdit metrics of parameter editors on MQuAKE-format edits",
+        description="Edit success, portability, locality and fluency per method, as in the KnowEdit paper's Table 4.",
+    )
+    parser.add_argument("--methods", default=PARAMETRIC_METHODS, help=f"comma-separated (default {PARAMETRIC_METHODS})")
+    parser.add_argument("--data", default=None,
+                        help="MQuAKE-format JSON (default: $EDITMIND_SHARED_DATA or ../shared/data, mquake/mquake_hard_dev.json)")
+    parser.add_argument("--n", type=int, default=20, help="number of edits (whole cases in file order; default 20)")
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument("--sequential", action="store_true", help="apply the edits one after another, measure after the last")
+    modes.add_argument("--batch", action="store_true", help="compute all edits in one batch, then measure")
+    parser.add_argument("--conventions", choices=("both", "tf", "em"), default="both",
+                        help="tf = teacher-forced token accuracy (EasyEdit), em = greedy exact match (default both)")
+    parser.add_argument("--no-fluency", action="store_true", help="skip the fluency generations (faster)")
+    parser.add_argument("--fluency-tokens", type=int, default=48, help="tokens generated per fluency prompt")
+    parser.add_argument("--json", dest="json_out", metavar="OUT", default=None, help="also write the table as JSON to OUT")
+    parser.add_argument("--print-json", action="store_true", help="print the JSON instead of the text table")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=_knowedit)
+
+
+EVALUATIONS: list[tuple[str, Callable[[argparse._SubParsersAction], None]]] = [("knowedit", _register_knowedit)]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    group = subparsers.add_parser("eval", help="evaluate editors on benchmark data")
+    benchmarks = group.add_subparsers(dest="evaluation", metavar="BENCHMARK", parser_class=type(group))
+    benchmarks.required = True
+    for _name, add in EVALUATIONS:
+        add(benchmarks)
