@@ -91,6 +91,7 @@ class EditingAgent:
         config: AgentConfig | None = None,
         progress: Progress | None = None,
         embedder: Any = None,
+        open_journal: bool = True,
     ) -> None:
         from editmind.editors.model import load_model, resolve_home
 
@@ -111,6 +112,8 @@ class EditingAgent:
         self.last_answer: str | None = None
         self.last_reply: Reply | None = None
         self._last_fact_ids: list[str] = []
+        if open_journal and journal is None:
+            self.open_journal()  # edits recorded by earlier sessions are in the weights from the first turn
 
     # --- state ---------------------------------------------------------------------
     @staticmethod
@@ -140,8 +143,13 @@ class EditingAgent:
         return self._journal
 
     def open_journal(self) -> None:
-        """Open the journal now, so edits recorded by earlier sessions are in the weights."""
-        _ = self.journal
+        """Open the journal now, so edits recorded by earlier sessions are in the weights.
+        Without the parameter-editing package this is a no-op (memory still works)."""
+        try:
+            _ = self.journal
+        except AgentError:
+            if self._journal_error is None:
+                raise
 
     def close(self) -> None:
         close = getattr(self.memory, "close", None)

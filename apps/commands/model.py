@@ -1,4 +1,4 @@
-"""`editmind info`, `editmind ask`, `editmind chat` on the bare model."""
+"""`editmind info` on the bare model; `editmind ask` and `editmind chat` through the editing agent."""
 
 from __future__ import annotations
 
@@ -45,42 +45,47 @@ def _read_question(text: str) -> str:
 
 
 def _ask(args: argparse.Namespace) -> int:
+    """Answer through the editing agent: the user's memory and the edits in effect apply."""
+    from editmind.apps.commands.agent import build_agent
+
     question = _read_question(args.question)
-    model = load(args)
-    started = time.perf_counter()
-    answer = model.chat(question, max_new_tokens=args.max_new_tokens)
-    elapsed = time.perf_counter() - started
+    with build_agent(args, max_new_tokens=args.max_new_tokens) as agent:
+        started = time.perf_counter()
+        reply = agent.ask(question, use_memory=not args.no_memory)
+        elapsed = time.perf_counter() - started
+        name = agent.model.name
     if args.json:
-        print_json({"question": question, "answer": answer, "model": model.name, "seconds": round(elapsed, 2)})
+        print_json({"question": question, "answer": reply.text, "user": args.user, "model": name,
+                    "seconds": round(elapsed, 2), "trace": reply.trace})
     else:
-        print(answer)
+        print(reply.text)
     return 0
 
 
 def _chat(args: argparse.Namespace) -> int:
-    model = load(args)
-    history: list[dict] = []
-    print(f"editmind chat with {model.name} — empty line or /quit to leave, /reset to clear the history", file=sys.stderr)
-    while True:
-        try:
-            line = input("you> ")
-        except EOFError:
-            print(file=sys.stderr)
-            return 0
-        message = line.strip()
-        if message in ("", "/quit", "/exit"):
-            return 0
-        if message == "/reset":
-            history.clear()
-            continue
-        history.append({"role": "user", "content": message})
-        print("editmind> ", end="", flush=True)
-        pieces = []
-        for piece in model.stream_chat(history, max_new_tokens=args.max_new_tokens):
-            pieces.append(piece)
-            print(piece, end="", flush=True)
-        print()
-        history.append({"role": "assistant", "content": "".join(pieces).strip()})
+    """The agent's REPL: corrections become edits; slash commands manage them."""
+    from editmind.apps.commands.agent import build_agent
+    from editmind.editors.errors import EditmindError
+
+    with build_agent(args, max_new_tokens=args.max_new_tokens) as agent:
+        print(f"editmind chat with {agent.model.name} as user {agent.user_id} — /remember, /forget, /edits, /undo ID, "
+              "/why, /user NAME, /help; empty line or /quit to leave", file=sys.stderr)
+        while True:
+            try:
+                line = input(f"{agent.user_id}> ")
+            except EOFError:
+                print(file=sys.stderr)
+                return 0
+            message = line.strip()
+            if message in ("", "/quit", "/exit"):
+                return 0
+            print("editmind> ", end="", flush=True)
+            try:
+                for piece in agent.stream_chat(message):
+                    print(piece, end="", flush=True)
+            except EditmindError as exc:  # one bad turn does not end the session
+                print(f"(error: {exc})", end="")
+            print()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -93,8 +98,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ask.add_argument("question", help="the question ('-' reads it from stdin)")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--max-new-tokens", type=int, default=96)
+    ask.add_argument("--user", default="default", help="whose memory to use (default: 'default')")
+    ask.add_argument("--no-memory", action="store_true", help="answer from the weights alone (edits in effect still apply)")
     ask.set_defaults(handler=_ask)
 
     chat = subparsers.add_parser("chat", help="interactive chat")
     chat.add_argument("--max-new-tokens", type=int, default=128)
+    chat.add_argument("--user", default="default", help="whose memory to use (switch with /user NAME)")
     chat.set_defaults(handler=_chat)
