@@ -1,0 +1,303 @@
+"""Fact-memory benchmark: writes benchmarks/results/memory_100k.json and memory_1m_synthetic.json.
+
+Part `facts` (100,000 template-generated facts, real all-MiniLM-L6-v2 embeddings):
+  - embedding throughput (the MiniLM cost, measured when the vectors are computed; cached
+    as .npy under --cache so reruns skip it),
+  - store throughput: FactMemory.add_many in batches of 1,000 with the embedder call
+    answered from that cache (SQLite writes, duplicate/conflict checks, index upkeep),
+  - end-to-end add throughput with the real embedder on --e2e extra facts,
+  - search latency p50/p95 at k=5 through FactMemory.search_vector (query embedding
+    excluded, as the target says; SQLite generation check and row fetch included), plus
+    the full FactMemory.search (embedding included) for context,
+  - recall@5 of the store's answers against exact (brute-force) search over all vectors,
+  - an nprobe sweep and exact-search latency at several sizes (how the defaults were picked),
+  - RSS and on-disk size.
+Part `synthetic` (1,000,000 clustered random 384-d unit vectors): the IVF index alone
+(UserIndex, as the store builds it) - build time, search p50/p95, recall@5, memory.
+
+    nice .venv/bin/python benchmarks/memory_bench.py --part facts
+    nice .venv/bin/python benchmarks/memory_bench.py --part synthetic
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from memory_facts import embed_cached, generate_facts  # noqa: E402
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentiles(samples_s: list[float]) -> dict:
+    ms = np.array(samples_s) * 1000
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 4), "p95_ms": round(float(np.percentile(ms, 95)), 4),
+            "mean_ms": round(float(ms.mean()), 4), "n": len(ms)}
+
+
+def exact_top(matrix: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    out = []
+    for start in range(0, len(queries), 256):
+        scores = queries[start:start + 256] @ matrix.T
+        top = np.argpartition(-scores, k, axis=1)[:, :k]
+        order = np.take_along_axis(scores, top, 1).argsort(axis=1)[:, ::-1]
+        out.append(np.take_along_axis(top, order, 1))
+    return np.concatenate(out)
+
+
+def recall(approx: list[set], exact: np.ndarray) -> float:
+    return float(np.mean([len(a & set(e.tolist())) / len(e) for a, e in zip(approx, exact)]))
+
+
+def machine() -> dict:
+    import faiss
+
+    return {"cpu_count": os.cpu_count(), "loadavg_at_start": os.getloadavg(), "python": platform.python_version(),
+            "faiss": faiss.__version__, "faiss_omp_threads": faiss.omp_get_max_threads(), "platform": platform.platform()}
+
+
+class CachedEmbedder:
+    """Answers embed() from precomputed MiniLM vectors (same name/dim as the real one), so
+    the store's own cost can be measured apart from the embedding cost."""
+
+    def __init__(self, name: str, dim: int, texts: list[str], vectors: np.ndarray):
+        self.name, self.dim = name, dim
+        self._rows = {t: i for i, t in enumerate(texts)}
+        self._vectors = vectors
+
+    def embed(self, texts):
+        return self._vectors[[self._rows[t] for t in texts]]
+
+
+def part_facts(args) -> dict:
+    from editmind.memory import FactMemory, MemoryConfig
+    from editmind.memory.embedders import MiniLMEmbedder
+    from editmind.memory.index import UserIndex
+
+    data = Path(args.data)
+    cache = Path(args.cache)
+    n = args.n
+    facts = generate_facts(data, n + args.e2e)
+    texts = [f["text"] for f in facts[:n]]
+    real = MiniLMEmbedder(batch_size=128)
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    vectors, embed_s = embed_cached(real, texts, cache, "facts", log=log)
+    queries_text = [f["question"] for f in facts[:2000]]
+    qvecs, _ = embed_cached(real, queries_text, cache, "queries", log=log)
+    qvecs = qvecs[: args.queries]
+    result: dict = {"benchmark": "memory_100k", "n_facts": n, "machine": machine(), "embedder": real.name,
+                    "dim": real.dim, "generator": "benchmarks/memory_facts.py (MQuAKE cloze templates x MQuAKE-hard entities)"}
+    embed_log = cache / "embed_timing.json"
+    if embed_s:
+        embed_log.write_text(json.dumps({"n": n, "seconds": embed_s}))
+    if embed_log.exists():
+        timing = json.loads(embed_log.read_text())
+        result["embedding"] = {"facts": timing["n"], "seconds": round(timing["seconds"], 1),
+                               "facts_per_s": round(timing["n"] / timing["seconds"], 1),
+                               "note": "MiniLM batch 128 on the shared 2-core machine, measured when the cache was built"}
+
+    home = Path(tempfile.mkdtemp(prefix="editmind-membench-"))
+    try:
+        cached = CachedEmbedder(real.name, real.dim, texts, vectors)
+        mem = FactMemory(home, embedder=cached, config=MemoryConfig(), log=log)
+        rss_before = rss_mb()
+        started = time.perf_counter()
+        batch = 1000
+        events: dict[str, int] = {}
+        for start in range(0, n, batch):
+            chunk = [{"text": f["text"], "metadata": {"relation_id": f["relation_id"]}} for f in facts[start:start + batch]]
+            for r in mem.add_many(chunk, user_id="bench"):
+                events[r.event] = events.get(r.event, 0) + 1
+            if (start // batch) % 10 == 9:
+                log(f"stored {start + batch}/{n} ({(start + batch) / (time.perf_counter() - started):.0f}/s)")
+        store_s = time.perf_counter() - started
+        mem.flush()
+        result["store_add"] = {"facts": n, "seconds": round(store_s, 2), "facts_per_s": round(n / store_s, 1),
+                               "batch": batch, "events": events,
+                               "note": "FactMemory.add_many with embeddings served from the cache: SQLite, rules, index upkeep"}
+        index_info = mem.stats()["indexes"]["bench"]
+        result["index"] = index_info | {"nprobe": mem.config.index.nprobe,
+                                        "nlist": int(mem._indexes["bench"].index.nlist) if index_info["kind"] == "ivf" else None}
+
+        # search latency (no query embedding): the store's full path
+        for warm in qvecs[:20]:
+            mem.search_vector(warm, "bench", k=5)
+        lat, approx = [], []
+        id_of = {t: i for i, t in enumerate(texts)}
+        for q in qvecs:
+            t0 = time.perf_counter()
+            hits = mem.search_vector(q, "bench", k=5)
+            lat.append(time.perf_counter() - t0)
+            approx.append({id_of[h.text] for h in hits})
+        exact = exact_top(vectors, qvecs, 5)
+        result["search_k5"] = percentiles(lat) | {"recall_at_5_vs_exact": round(recall(approx, exact), 4),
+                                                  "excludes": "query embedding"}
+
+        # the raw index alone, and the nprobe sweep that picked the default
+        index = mem._indexes["bench"]
+        raw = []
+        for q in qvecs:
+            t0 = time.perf_counter()
+            index.search(q[None, :], 5)
+            raw.append(time.perf_counter() - t0)
+        result["index_only_search_k5"] = percentiles(raw)
+        sweep = []
+        if index.kind == "ivf":
+            import faiss
+
+            ivf = faiss.extract_index_ivf(index.index)
+            for nprobe in (4, 8, 16, 32, 64, 128):
+                ivf.nprobe = nprobe
+                lat_p, got = [], []
+                for q in qvecs:
+                    t0 = time.perf_counter()
+                    _, ids = index.search(q[None, :], 5)
+                    lat_p.append(time.perf_counter() - t0)
+                    got.append(set(ids[0].tolist()))
+                # vec ids are assigned in insertion order starting at 1
+                sweep.append({"nprobe": nprobe, "recall_at_5": round(recall([{i - 1 for i in g} for g in got], exact), 4)}
+                             | percentiles(lat_p))
+            ivf.nprobe = mem.config.index.nprobe
+        result["nprobe_sweep"] = sweep
+        flat = []
+        for size in (5_000, 10_000, 20_000, 50_000):
+            sub = UserIndex.build(vectors[:size], np.arange(size), type(mem.config.index)(exact_max=10**9), real.dim)
+            lat_f = []
+            for q in qvecs[:300]:
+                t0 = time.perf_counter()
+                sub.search(q[None, :], 5)
+                lat_f.append(time.perf_counter() - t0)
+            flat.append({"vectors": size} | percentiles(lat_f))
+        result["exact_search_by_size"] = flat
+
+        # full search including the MiniLM query embedding, for context
+        real_mem_lat = []
+        mem.embedder = real
+        for text in queries_text[:100]:
+            t0 = time.perf_counter()
+            mem.search(text, "bench", k=5)
+            real_mem_lat.append(time.perf_counter() - t0)
+        result["search_k5_with_query_embedding"] = percentiles(real_mem_lat)
+
+        # end-to-end add with the real embedder
+        extra = [{"text": f["text"]} for f in facts[n:n + args.e2e]]
+        t0 = time.perf_counter()
+        for start in range(0, len(extra), 250):
+            mem.add_many(extra[start:start + 250], user_id="bench")
+        e2e_s = time.perf_counter() - t0
+        result["add_end_to_end"] = {"facts": len(extra), "seconds": round(e2e_s, 2),
+                                    "facts_per_s": round(len(extra) / e2e_s, 1), "batch": 250,
+                                    "note": "real MiniLM embedding + store, on the shared machine"}
+
+        t0 = time.perf_counter()
+        mem.close()
+        close_s = time.perf_counter() - t0
+        sizes = {p.name: p.stat().st_size for p in (home / "memory").rglob("*") if p.is_file()}
+        result["disk"] = {"total_mb": round(sum(sizes.values()) / 2**20, 1),
+                          "sqlite_mb": round(sizes.get("facts.sqlite3", 0) / 2**20, 1),
+                          "wal_mb": round(sizes.get("facts.sqlite3-wal", 0) / 2**20, 1),
+                          "index_files_mb": round(sum(v for k, v in sizes.items() if k.endswith(".faiss")) / 2**20, 1)}
+        t0 = time.perf_counter()
+        mem2 = FactMemory(home, embedder=cached, log=log)
+        mem2.search_vector(qvecs[0], "bench", k=5)
+        result["reopen_and_first_search_s"] = round(time.perf_counter() - t0, 2)
+        mem2.close()
+        result["close_s"] = round(close_s, 2)
+        result["rss_mb"] = {"before_store": round(rss_before, 1), "end": round(rss_mb(), 1), "peak": round(peak_rss_mb(), 1),
+                            "note": "process RSS incl. torch + MiniLM (~0.5-0.9 GB) and the 100k x 384 float32 cache (147 MB)"}
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    t = result
+    t["targets"] = {"search_p50_ms<=2": t["search_k5"]["p50_ms"] <= 2.0,
+                    "recall_at_5>=0.95": t["search_k5"]["recall_at_5_vs_exact"] >= 0.95,
+                    "add_end_to_end>=250/s": t["add_end_to_end"]["facts_per_s"] >= 250}
+    return result
+
+
+def part_synthetic(args) -> dict:
+    from editmind.memory.index import IndexConfig, UserIndex
+
+    rng = np.random.default_rng(0)
+    n, d, clusters = args.synthetic_n, 384, 2000
+    rss0 = rss_mb()
+    centers = rng.standard_normal((clusters, d)).astype(np.float32)
+    centers /= np.linalg.norm(centers, axis=1, keepdims=True)
+
+    def sample(count: int) -> np.ndarray:
+        out = centers[rng.integers(0, clusters, count)] + 0.06 * rng.standard_normal((count, d)).astype(np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    vectors = np.concatenate([sample(100_000) for _ in range(n // 100_000)])
+    queries = sample(args.queries)
+    config = IndexConfig()
+    t0 = time.perf_counter()
+    index = UserIndex.build(vectors, np.arange(n, dtype=np.int64), config, d)
+    build_s = time.perf_counter() - t0
+    rss_index = rss_mb()
+    for q in queries[:20]:
+        index.search(q[None, :], 5)
+    lat, got = [], []
+    for q in queries:
+        t0 = time.perf_counter()
+        _, ids = index.search(q[None, :], 5)
+        lat.append(time.perf_counter() - t0)
+        got.append(set(ids[0].tolist()))
+    exact = exact_top(vectors, queries, 5)
+    blob_mb = len(index.to_bytes("synthetic")) / 2**20
+    return {"benchmark": "memory_1m_synthetic", "machine": machine(), "vectors": n, "dim": d,
+            "data": f"mixture of {clusters} gaussian clusters (sigma 0.06 per dim), L2-normalised; queries from the same mixture",
+            "index": {"kind": index.kind, "nlist": int(index.index.nlist), "nprobe": index.nprobe,
+                      "train_points": min(n, config.train_points_per_list * int(index.index.nlist))},
+            "build_s": round(build_s, 1), "search_k5": percentiles(lat) | {"recall_at_5_vs_exact": round(recall(got, exact), 4)},
+            "memory_mb": {"vectors_array": round(vectors.nbytes / 2**20, 1), "rss_before": round(rss0, 1),
+                          "rss_with_index": round(rss_index, 1), "peak_rss": round(peak_rss_mb(), 1),
+                          "index_file": round(blob_mb, 1)}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["facts", "synthetic"], required=True)
+    parser.add_argument("--data", default=os.environ.get("EDITMIND_SHARED_DATA", str(ROOT.parent / "shared" / "data")))
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--e2e", type=int, default=1000, help="extra facts added end to end with the real embedder")
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--synthetic-n", type=int, default=1_000_000)
+    parser.add_argument("--cache", default="/tmp/editmind-memory-bench")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    result = part_facts(args) if args.part == "facts" else part_synthetic(args)
+    name = {"facts": "memory_100k.json", "synthetic": "memory_1m_synthetic.json"}[args.part]
+    if args.part == "facts" and args.n != 100_000:
+        name = f"memory_{args.n}.json"
+    if args.part == "synthetic" and args.synthetic_n != 1_000_000:
+        name = f"memory_{args.synthetic_n}_synthetic.json"
+    out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
