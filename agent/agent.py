@@ -28,8 +28,8 @@ from editmind.editors.base import EditRequest, available_editors, get_editor
 from editmind.editors.errors import EditmindError
 
 Progress = Callable[[str, int, int], None]
-SINGLE_HOP_METHODS = ("ike", "ice")
-MULTI_HOP_METHODS = ("pokemqa", "mello")
+SINGLE_HOP_METHODS = ("ike", "ice", "hopwalk")
+MULTI_HOP_METHODS = ("hopwalk", "pokemqa", "mello")  # hopwalk: ours, works for a model that cannot decompose
 _MULTI_HOP = re.compile(
     r"\b(?:the|a|an)\s+\w+(?:\s+\w+)?\s+(?:where|whose|which|that|who|in which)\b"
     r"|\bwhose\b|\bof\s+the\s+\w+(?:\s+\w+)?\s+of\b",
@@ -45,6 +45,12 @@ def needs_multi_hop(question: str) -> bool:
     """A question that nests one relation inside another ("the capital of the country where
     the Eiffel Tower is") needs decomposition; a plain one does not."""
     return bool(_MULTI_HOP.search(question))
+
+
+def estimated_hops(question: str) -> int:
+    """1 + the number of nested relations: a cap on how far a multi-hop walk may go, so a
+    walker cannot follow stored facts past what the question asks."""
+    return 1 + len(_MULTI_HOP.findall(question))
 
 
 @dataclass
@@ -341,9 +347,12 @@ class EditingAgent:
             from editmind.editors.retrieval import MemoryFactSource
 
             editor = get_editor(method, family="retrieval")
+            if hasattr(editor.config, "max_hops"):
+                editor = get_editor(method, family="retrieval", max_hops=estimated_hops(question))
+                trace["max_hops"] = editor.config.max_hops
             answer = editor.answer(self.model, question, MemoryFactSource(self.memory, user_id=self.user_id))
             details = answer.trace.to_dict() if hasattr(answer.trace, "to_dict") else dict(answer.trace or {})
-            used = _used_fact_ids(details)
+            used = list(getattr(answer.trace, "used_fact_ids", None) or _used_fact_ids(details))
             self._last_fact_ids = used or self._last_fact_ids
             trace.update(method=method, memory_used=True, retrieval=details,
                          facts_retrieved=_retrieved_facts(details), facts_used=used)

@@ -9,8 +9,8 @@ The policy, in full (every rule is unit-tested in tests/unit/test_router.py):
    next answer already uses them. They reach the weights only when the change should last:
    - the user says so ("remember this permanently", ``--lasting``, ``lasting=True``), or
    - the same correction has been stated ``confirmations_to_last`` times (default 2).
-   Such a fact is *pending*. Consolidation — one batched edit (MEMIT, else AlphaEdit,
-   else whatever batch-capable parameter editor is registered) over all the user's pending
+   Such a fact is *pending*. Consolidation — one batched edit (MEMIT, else AlphaEdit; for a
+   single pending fact with neither registered, ROME or FT-M) over all the user's pending
    facts — runs when the user asked explicitly, or when ``batch_size`` facts are pending.
 3. **Verification.** After the batched edit each fact is checked with the evaluator's
    ``reliability`` (teacher-forced token accuracy of the new target on the edit prompt);
@@ -50,6 +50,7 @@ class RouterConfig:
     confirmations_to_last: int = 2  # stating a world correction this often makes it lasting
     batch_size: int = 4  # this many pending lasting facts trigger consolidation on their own
     methods: tuple[str, ...] = BATCH_METHODS  # first registered one is used
+    single_fact_methods: tuple[str, ...] = ("rome", "ft-m")  # for a batch of one when no batch method exists
     min_reliability: float = 1.0  # every target token must be the model's own argmax
     undo_if_all_fail: bool = True
     method_overrides: dict[str, Any] = field(default_factory=dict)  # passed to journal.apply
@@ -140,8 +141,8 @@ class Router:
     def consolidation_due(self, pending: int, explicit: bool) -> bool:
         return pending > 0 and (explicit or pending >= self.config.batch_size)
 
-    def pick_method(self, available: Sequence[str]) -> str:
-        for name in self.config.methods:
+    def pick_method(self, available: Sequence[str], n_facts: int = 2) -> str:
+        for name in self.config.methods + (self.config.single_fact_methods if n_facts == 1 else ()):
             if name in available:
                 return name
         raise EditmindError(
@@ -178,7 +179,7 @@ class Router:
         if not pending:
             return result
         try:
-            result.method = self.pick_method(available_methods)
+            result.method = self.pick_method(available_methods, len(pending))
         except EditmindError as exc:
             result.error = str(exc)
             result.failed = {p.fact_id: 0.0 for p in pending}

@@ -123,3 +123,10 @@ def test_correcting_an_edited_fact_links_the_new_edit():
     assert by_subject["Eiffel Tower"].supersedes == "e0"
     assert by_subject["Louvre"].supersedes is None
     assert len(result.edit_ids) == 2
+
+
+def test_single_fact_falls_back_to_a_one_fact_method_only_when_alone():
+    router = Router()
+    assert router.pick_method(["rome"], n_facts=1) == "rome"
+    with pytest.raises(EditmindError):
+        router.pick_method(["rome"], n_facts=2)
