@@ -66,7 +66,7 @@ def _stderr(message: str) -> None:
 class MemoryConfig:
     """Tunable rules; the defaults are what the README documents."""
 
-    duplicate_cosine: float = 0.90   # same triple AND cosine >= this -> NOOP (tuned, see README)
+    duplicate_cosine: float = 0.85   # same triple AND cosine >= this -> NOOP (benchmarks/memory_threshold.py)
     index: IndexConfig = field(default_factory=IndexConfig)
     save_every_s: float = 30.0       # large indexes are written at most this often (always on close)
     save_always_below: int = 20_000  # indexes up to this size are written after every change
