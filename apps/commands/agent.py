@@ -7,6 +7,7 @@ command line answer uses the user's memory and the edits in effect.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -27,7 +28,13 @@ def build_agent(args: argparse.Namespace, max_new_tokens: int | None = None) -> 
     def progress(stage: str, done: int, total: int) -> None:
         print(f"\r{stage}: {done}/{total}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
 
-    return EditingAgent(model=model, home=args.home, user_id=args.user, config=config, progress=progress)
+    embedder = None
+    if os.environ.get("EDITMIND_EMBEDDER"):  # the same switch as `editmind memory`
+        from editmind.memory.embedders import embedder_from_spec
+
+        embedder = embedder_from_spec(os.environ["EDITMIND_EMBEDDER"])
+    return EditingAgent(model=model, home=args.home, user_id=args.user, config=config, progress=progress,
+                        embedder=embedder)
 
 
 def _correct(args: argparse.Namespace) -> int:
