@@ -102,7 +102,15 @@ def _register_knowedit(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_knowedit)
 
 
-EVALUATIONS: list[tuple[str, Callable[[argparse._SubParsersAction], None]]] = [("knowedit", _register_knowedit)]
+def _register_mquake(subparsers: argparse._SubParsersAction) -> None:
+    from editmind.apps.commands.mquake import register_mquake  # here, not at the top: it imports this module
+
+    register_mquake(subparsers)
+
+
+EVALUATIONS: list[tuple[str, Callable[[argparse._SubParsersAction], None]]] = [
+    ("knowedit", _register_knowedit), ("mquake", _register_mquake),
+]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
