@@ -39,3 +39,45 @@ def test_two_processes_adding_at_once_lose_nothing(tmp_path):
         assert len(hits) == 120 and hits[0].text == "p2 fact 17"  # the index holds every vector
         assert mem.stats()["indexes"]["shared"]["vectors"] == 120
     assert messages == []  # the index files the two writers left are consistent: no rebuild needed
+
+
+def _endless_writer(home: str) -> None:
+    with FactMemory(home, embedder=HashEmbedder(64), log=lambda m: None) as mem:
+        i = 0
+        while True:
+            mem.add_many([f"fact {i + j}" for j in range(20)], user_id="victim")
+            mem.delete(mem.get_all("victim", limit=1)[0].id)
+            i += 20
+
+
+@pytest.mark.slow  # ~20 s: a spawned process is SIGKILLed mid-write
+def test_killed_writer_leaves_a_store_that_opens(tmp_path):
+    import os
+    import signal
+    import sqlite3
+    import time
+
+    ctx = mp.get_context("spawn")
+    worker = ctx.Process(target=_endless_writer, args=(str(tmp_path),))
+    worker.start()
+    db = tmp_path / "memory" / "facts.sqlite3"
+    deadline = time.time() + 120
+    while time.time() < deadline:  # let it write for a while, then kill it without warning
+        try:
+            with sqlite3.connect(db, timeout=30) as conn:
+                if conn.execute("SELECT COUNT(*) FROM facts").fetchone()[0] >= 400:
+                    break
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.2)
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.join(30)
+    with FactMemory(tmp_path, embedder=HashEmbedder(64), log=lambda m: None) as mem:
+        assert mem._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        active = mem.get_all("victim")
+        assert len(active) >= 300
+        vectors = mem._conn.execute("SELECT COUNT(*) FROM vectors WHERE user_id = 'victim'").fetchone()[0]
+        assert vectors == len(active)  # every committed fact has its vector, nothing half-written
+        hits = mem.search(active[-1].text, user_id="victim", k=len(active))
+        assert len(hits) == len(active) and hits[0].id == active[-1].id
+        assert mem.add("after the crash", user_id="victim").event == "ADD"
