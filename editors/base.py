@@ -140,7 +140,10 @@ class EditResult:
 
     deltas: list[WeightDelta]
     layers: list[int]
-    info: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)  # JSON-friendly
+    # Tensors the method wants persisted with the edit (AlphaEdit: the edited keys per
+    # module, so later sequential edits preserve them); the journal stores them as safetensors.
+    tensors: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 class Editor(ABC):

@@ -1,0 +1,143 @@
+"""Constrained fine-tuning baselines FT-L and FT-M, as the KnowEdit paper (via EasyEdit) runs them.
+
+Both fine-tune the weight of ONE MLP output projection with Adam for a few steps and return
+the difference as a dense delta (the model is restored afterwards):
+
+- FT-M: cross-entropy on the target tokens only, teacher-forced after the prompt (the
+  prompt positions are masked out of the loss); no norm constraint. EasyEdit's
+  `objective_optimization: target_new`.
+- FT-L: ROME's fine-tuning baseline: the target's tokens are all scored from the
+  distribution at the prompt's last position (EasyEdit's `prompt_last`), and after every
+  step each weight is clamped to within ±`norm_constraint` of its original value (an L∞
+  constraint), which keeps the change small — and, as the paper reports, the edit weak.
+
+Like EasyEdit, a step is skipped once the loss is below 1e-2, and training stops when the
+epoch's mean loss is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+from editmind.editors.base import EditFailedError, EditRequest, EditResult, ParameterEditor, Progress, WeightDelta, register_editor
+from editmind.editors.model.local_model import LocalModel
+from editmind.editors.model.scoring import encode_prompt_target
+from editmind.editors.parametric.common import validated
+from editmind.editors.parametric.keys import _pad_id
+from editmind.editors.parametric.layers import check_layers, rome_layer
+
+
+@dataclass
+class FTConfig:
+    layer: int | None = None  # None: the same layer ROME edits
+    lr: float = 5e-4
+    steps: int = 25
+    weight_decay: float = 0.0
+    batch_size: int = 16
+    objective: str = "target_new"  # FT-M; "prompt_last" for FT-L
+    norm_constraint: float | None = None  # L∞ bound per weight entry (FT-L)
+    stop_loss: float = 1e-2
+
+
+def _ftl_config() -> FTConfig:
+    return FTConfig(objective="prompt_last", norm_constraint=5e-4)
+
+
+class _FineTune(ParameterEditor):
+    Config = FTConfig
+
+    def compute(self, model: LocalModel, requests: Sequence[EditRequest], progress: Progress | None = None) -> EditResult:
+        requests = validated(requests)
+        config: FTConfig = self.config
+        if config.objective not in ("target_new", "prompt_last"):
+            from editmind.editors.base import EditRequestError
+
+            raise EditRequestError(f"unknown fine-tuning objective {config.objective!r}; use target_new or prompt_last")
+        layer = check_layers([config.layer if config.layer is not None else rome_layer(model.layout.num_layers)],
+                             model.layout.num_layers)[0]
+        ref = model.layout.layers[layer].mlp_out
+        parameter = model.module(ref.name).weight
+        original = parameter.detach().clone()
+        frozen = [(p, p.requires_grad) for p in model.model.parameters()]
+        for p, _ in frozen:
+            p.requires_grad_(False)
+        parameter.requires_grad_(True)
+        optimiser = torch.optim.Adam([parameter], lr=config.lr, weight_decay=config.weight_decay)
+        losses: list[float] = []
+        batches = [requests[i:i + config.batch_size] for i in range(0, len(requests), config.batch_size)]
+        try:
+            for step in range(config.steps):
+                epoch = []
+                for batch in batches:
+                    optimiser.zero_grad()
+                    loss = self._loss(model, batch, config.objective)
+                    if not torch.isfinite(loss):
+                        raise EditFailedError("fine-tuning diverged (non-finite loss); nothing was changed")
+                    epoch.append(float(loss))
+                    if float(loss) >= config.stop_loss:
+                        loss.backward()
+                        optimiser.step()
+                    if config.norm_constraint is not None:
+                        with torch.no_grad():
+                            eps = config.norm_constraint
+                            parameter.copy_(torch.maximum(torch.minimum(parameter, original + eps), original - eps))
+                losses.append(sum(epoch) / len(epoch))
+                if progress:
+                    progress(self.name, step + 1, config.steps)
+                if losses[-1] < config.stop_loss:
+                    break
+            change = (parameter.detach() - original).clone()
+        finally:
+            with torch.no_grad():
+                parameter.copy_(original)
+            for p, flag in frozen:
+                p.requires_grad_(flag)
+        dense = change.T if ref.transposed else change  # the [out, in] convention of WeightDelta
+        delta = WeightDelta(module=ref.name, transposed=ref.transposed, dense=dense.contiguous().float())
+        if not delta.is_finite():
+            raise EditFailedError(f"fine-tuning produced non-finite weights for {ref.name}; nothing was changed")
+        return EditResult([delta], [layer], {"layer": layer, "module": ref.name, "loss_per_step": losses,
+                                             "objective": config.objective, "norm_constraint": config.norm_constraint})
+
+    @staticmethod
+    def _loss(model: LocalModel, batch: Sequence[EditRequest], objective: str) -> torch.Tensor:
+        encoded = [encode_prompt_target(model.tokenizer, r.rendered_prompt, r.target_new) for r in batch]
+        if objective == "target_new":
+            rows = [p + t for p, t in encoded]
+        else:
+            rows = [p for p, _ in encoded]
+        width = max(len(r) for r in rows)
+        input_ids = torch.full((len(rows), width), _pad_id(model.tokenizer), dtype=torch.long)
+        attention = torch.zeros_like(input_ids)
+        for i, row in enumerate(rows):
+            input_ids[i, :len(row)] = torch.tensor(row)
+            attention[i, :len(row)] = 1
+        logits = model.model(input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device)).logits.float()
+        per_request = []
+        for i, (prompt_ids, target_ids) in enumerate(encoded):
+            wanted = torch.tensor(target_ids, device=logits.device)
+            if objective == "target_new":  # position j-1 predicts target token j
+                positions = torch.arange(len(prompt_ids) - 1, len(prompt_ids) + len(target_ids) - 1, device=logits.device)
+                log_probs = logits[i, positions].log_softmax(-1).gather(1, wanted[:, None]).squeeze(1)
+            else:  # every target token scored from the prompt's last position
+                log_probs = logits[i, len(prompt_ids) - 1].log_softmax(-1)[wanted]
+            per_request.append(-log_probs.mean())
+        return torch.stack(per_request).mean()
+
+
+@register_editor
+class FTMEditor(_FineTune):
+    name = "ft-m"
+    description = "fine-tuning of one MLP layer, cross-entropy on the target tokens only (prompt masked)"
+
+
+@register_editor
+class FTLEditor(_FineTune):
+    name = "ft-l"
+    description = "fine-tuning of one MLP layer with an L-infinity norm constraint (ROME's FT baseline)"
+
+    def __init__(self, config: FTConfig | None = None, **overrides) -> None:
+        super().__init__(config if config is not None else _ftl_config(), **overrides)

@@ -1,0 +1,71 @@
+"""ROME: a rank-one update of one MLP output projection (Meng et al., 2022).
+
+ΔW = δ (C⁻¹k*)ᵀ / ((C⁻¹k*)ᵀ k*), with
+- k* the key at the subject's last token averaged over random prefixes (keys.py), the SAME
+  averaged key the value was optimised for (the R-ROME fix: the original code optimised
+  with one key and computed the update with another, which occasionally produced
+  "disabling" edits that broke the model);
+- δ = v* − W k* the optimised change of the projection's output (values.py);
+- C = E[k kᵀ] over self-generated text (stats.py), ridge-regularised.
+Then W' k* = W k* + δ exactly, and keys that are C-orthogonal to k* are untouched.
+
+Several requests are applied one after another (each computed on the model with the earlier
+ones applied), which is how ROME handles batches; MEMIT does true batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+
+from editmind.editors.base import EditResult, ParameterEditor, Progress, EditRequest, register_editor
+from editmind.editors.model.local_model import LocalModel
+from editmind.editors.parametric.common import rank_one, regularised, temporarily_applied, validated
+from editmind.editors.parametric.keys import ContextConfig, averaged_keys, context_prefixes
+from editmind.editors.parametric.layers import check_layers, rome_layer
+from editmind.editors.parametric.stats import StatsConfig, second_moments
+from editmind.editors.parametric.values import ValueConfig, optimise_values
+
+
+@dataclass
+class RomeConfig:
+    layer: int | None = None  # None: ~15% of the depth (layers.rome_layer)
+    cov_ridge: float = 1e-2
+    value: ValueConfig = field(default_factory=ValueConfig)
+    context: ContextConfig = field(default_factory=ContextConfig)
+    stats: StatsConfig = field(default_factory=StatsConfig)
+
+
+@register_editor
+class RomeEditor(ParameterEditor):
+    name = "rome"
+    Config = RomeConfig
+    description = "rank-one model editing of one MLP layer (closed form with key covariance)"
+
+    def compute(self, model: LocalModel, requests: Sequence[EditRequest], progress: Progress | None = None) -> EditResult:
+        requests = validated(requests)
+        config: RomeConfig = self.config
+        layer = check_layers([config.layer if config.layer is not None else rome_layer(model.layout.num_layers)],
+                             model.layout.num_layers)[0]
+        ref = model.layout.layers[layer].mlp_out
+        cov = second_moments(model, [ref.name], config.stats)[ref.name]
+        inverse_cov = torch.linalg.inv(regularised(cov.double(), config.cov_ridge))
+        prefixes = context_prefixes(model, config.context)
+        deltas, losses, norms, steps = [], [], [], []
+        for i, request in enumerate(requests):
+            with temporarily_applied(model, deltas):
+                value = optimise_values(model, ref.name, [request], prefixes, config.value)
+                key = averaged_keys(model, [request], [ref.name], prefixes)[ref.name][0].double()
+            u = inverse_cov @ key
+            left = value.delta[0].double() / (u @ key)
+            deltas.append(rank_one(ref.name, ref.transposed, left, u))
+            losses.append(value.losses[0])
+            norms.append(float(value.delta[0].norm()))
+            steps.append(value.steps)
+            if progress:
+                progress("rome", i + 1, len(requests))
+        return EditResult(deltas, [layer], {"layer": layer, "module": ref.name, "target_nll": losses,
+                                            "delta_norm": norms, "steps": steps, "n_prefixes": len(prefixes),
+                                            "stats_tokens": config.stats.n_tokens})

@@ -1,0 +1,171 @@
+"""Values: the vector that, written at the subject's last token, makes the model say the target.
+
+A delta δ (one per request) is added to one module's output at the subject's last token in
+every context (random prefix + prompt + target), and optimised with Adam to maximise the
+target's log-probability, as ROME/MEMIT do. Two regularisers keep the edit specific:
+- a KL term on "<subject> is a" keeps what the model believes the subject *is* (its
+  "essence") close to the unedited distribution;
+- weight decay on ||δ||² relative to the original output's norm, and a hard clamp of ||δ||
+  to `clamp_norm_factor` times that norm, stop the vector from growing without bound.
+The weights are frozen and only δ is a leaf, so autograd only runs through the layers
+after the hooked one. Several requests are optimised together in one batch (each with its
+own δ; the losses are independent, so this equals optimising them one by one).
+
+ROME hooks the MLP output projection (its update must reproduce v = out + δ there);
+MEMIT/AlphaEdit hook the whole block (the residual stream z at the last edit layer).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+from editmind.editors.base import EditFailedError, EditRequest, Progress
+from editmind.editors.model.local_model import LocalModel
+from editmind.editors.parametric.keys import Row, _output_tensor, batch_rows, rows_for
+
+ESSENCE_TEMPLATE = "{} is a"
+
+
+@dataclass
+class ValueConfig:
+    """Optimisation of the target value (ROME's defaults; MEMIT/AlphaEdit override a few)."""
+
+    steps: int = 25
+    lr: float = 0.5
+    kl_factor: float = 0.0625
+    weight_decay: float = 0.5
+    clamp_norm_factor: float = 4.0
+    early_stop_loss: float = 0.05
+    group_size: int = 8
+
+
+@dataclass
+class ValueResult:
+    delta: torch.Tensor  # [n_requests, d]: the optimised change of the module's output
+    base: torch.Tensor  # [n_requests, d]: the module's original output at the subject (plain prompt)
+    losses: list[float]  # the final per-request target NLL (mean per token)
+    steps: int
+
+
+def _essence_rows(model: LocalModel, requests: Sequence[EditRequest]) -> list[Row]:
+    essence = [EditRequest(subject=r.subject, prompt=ESSENCE_TEMPLATE, target_new="x") for r in requests]
+    return rows_for(model, essence, [""], with_target=False)
+
+
+def optimise_values(
+    model: LocalModel,
+    module: str,
+    requests: Sequence[EditRequest],
+    prefixes: Sequence[str],
+    config: ValueConfig,
+    progress: Progress | None = None,
+) -> ValueResult:
+    """δ for every request at `module`'s output (see the module docstring)."""
+    deltas, bases, losses, steps = [], [], [], 0
+    groups = [list(range(i, min(i + config.group_size, len(requests)))) for i in range(0, len(requests), config.group_size)]
+    for g, group in enumerate(groups):
+        result = _optimise_group(model, module, [requests[i] for i in group], prefixes, config)
+        deltas.append(result.delta)
+        bases.append(result.base)
+        losses.extend(result.losses)
+        steps = max(steps, result.steps)
+        if progress:
+            progress("optimising target values", group[-1] + 1, len(requests))
+    return ValueResult(torch.cat(deltas), torch.cat(bases), losses, steps)
+
+
+def _optimise_group(model: LocalModel, module: str, requests: Sequence[EditRequest], prefixes: Sequence[str], config: ValueConfig) -> ValueResult:
+    n = len(requests)
+    rewrite = rows_for(model, requests, prefixes, with_target=True)
+    essence = _essence_rows(model, requests)
+    rows = rewrite + essence
+    input_ids, attention = batch_rows(model, rows)
+    row_request = torch.tensor([row.request for row in rows], device=model.device)
+    subject_at = torch.tensor([row.subject_index for row in rows], device=model.device)
+    positions = torch.arange(input_ids.shape[1], device=model.device)
+    at_subject = (positions[None, :] == subject_at[:, None]).unsqueeze(-1)  # [rows, T, 1]
+
+    # Target positions: logits at position j-1 predict token j.
+    target_positions, target_tokens, target_rows = [], [], []
+    for i, row in enumerate(rewrite):
+        for j, token in enumerate(row.target_ids):
+            target_rows.append(i)
+            target_positions.append(row.prompt_length + j - 1)
+            target_tokens.append(token)
+    target_rows_t = torch.tensor(target_rows, device=model.device)
+    target_positions_t = torch.tensor(target_positions, device=model.device)
+    target_tokens_t = torch.tensor(target_tokens, device=model.device)
+    tokens_per_row = torch.tensor([len(row.target_ids) for row in rewrite], device=model.device, dtype=torch.float32)
+    rewrite_request = row_request[: len(rewrite)]
+    contexts_per_request = torch.bincount(rewrite_request, minlength=n).float()
+    essence_last = torch.tensor([len(row.ids) - 1 for row in essence], device=model.device)
+
+    hidden = _module_width(model, module)
+    delta = torch.zeros(n, hidden, device=model.device, requires_grad=True)
+    base_out: dict[str, torch.Tensor] = {}
+
+    def hook(mod, inputs, output):
+        tensor = _output_tensor(output)
+        if "value" not in base_out:
+            # The original output at the subject in the plain prompt (prefix "") of each request.
+            plain = [i for i, row in enumerate(rewrite) if row.prefix == ""]
+            base_out["value"] = tensor[plain, subject_at[plain]].detach().float()
+        edited = tensor + at_subject.to(tensor.dtype) * delta[row_request][:, None, :].to(tensor.dtype)
+        return (edited,) + tuple(output[1:]) if isinstance(output, tuple) else edited
+
+    optimiser = torch.optim.Adam([delta], lr=config.lr)
+    frozen = [(p, p.requires_grad) for p in model.model.parameters()]
+    for parameter, _ in frozen:
+        parameter.requires_grad_(False)
+    handle = model.module(module).register_forward_hook(hook)
+    initial_essence = None
+    step = 0
+    per_request = torch.full((n,), float("inf"))
+    try:
+        for step in range(1, config.steps + 1):
+            optimiser.zero_grad()
+            logits = model.model(input_ids=input_ids, attention_mask=attention).logits
+            log_probs = logits[target_rows_t, target_positions_t].float().log_softmax(-1)
+            token_nll = -log_probs.gather(1, target_tokens_t[:, None]).squeeze(1)
+            row_nll = torch.zeros(len(rewrite), device=model.device).index_add_(0, target_rows_t, token_nll) / tokens_per_row
+            request_nll = torch.zeros(n, device=model.device).index_add_(0, rewrite_request, row_nll) / contexts_per_request
+            essence_logp = logits[len(rewrite) + torch.arange(n, device=model.device), essence_last].float().log_softmax(-1)
+            if initial_essence is None:
+                initial_essence = essence_logp.detach()
+            kl = (initial_essence.exp() * (initial_essence - essence_logp)).sum(-1)
+            base_norm = base_out["value"].norm(dim=-1).clamp(min=1e-6)
+            decay = delta.norm(dim=-1) ** 2 / base_norm**2
+            loss_per_request = request_nll + config.kl_factor * kl + config.weight_decay * decay
+            per_request = request_nll.detach().cpu()
+            if not torch.isfinite(loss_per_request).all():
+                raise EditFailedError("the value optimisation diverged (non-finite loss); nothing was changed")
+            if float(loss_per_request.detach().max()) < config.early_stop_loss or step == config.steps:
+                break
+            loss_per_request.sum().backward()
+            optimiser.step()
+            with torch.no_grad():  # project back into the ball ||δ|| <= clamp * ||original||
+                limit = config.clamp_norm_factor * base_norm
+                norms = delta.norm(dim=-1).clamp(min=1e-12)
+                delta.mul_(torch.where(norms > limit, limit / norms, torch.ones_like(norms))[:, None])
+    finally:
+        handle.remove()
+        for parameter, flag in frozen:
+            parameter.requires_grad_(flag)
+    result = delta.detach().float().cpu()
+    if not torch.isfinite(result).all():
+        raise EditFailedError("the value optimisation produced non-finite values; nothing was changed")
+    return ValueResult(result, base_out["value"].cpu(), [float(x) if math.isfinite(float(x)) else float("inf") for x in per_request], step)
+
+
+def _module_width(model: LocalModel, module: str) -> int:
+    """The width of the module's output: an MLP projection's out features, or the hidden size."""
+    target = model.module(module)
+    for ref in (layer.mlp_out for layer in model.layout.layers):
+        if ref.name == module:
+            return ref.out_features
+    del target
+    return model.layout.hidden_size
