@@ -260,3 +260,18 @@ def test_unknown_ids_are_one_line_errors(mem):
         with pytest.raises(FactNotFoundError, match="no fact with id") as info:
             call("0123456789abcdef")
         assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("exact_max", [10_000, 100])  # flat and IVF indexes
+def test_large_filtered_searches_use_the_faiss_selector(tmp_path, monkeypatch, exact_max):
+    import editmind.memory.store as store
+
+    monkeypatch.setattr(store, "EXACT_FILTERED_MAX", 10)  # force the in-FAISS filter path
+    config = MemoryConfig(index=IndexConfig(exact_max=exact_max, nprobe=64))
+    with reopen(tmp_path, config=config) as mem:
+        mem.add_many([f"note {i} about tea" for i in range(120)], user_id="u", agent_id="a")
+        mem.add_many([f"note {i} about tea" for i in range(120)], user_id="u", agent_id="b")
+        hits = mem.search("note 7 about tea", user_id="u", k=5, agent_id="b")
+        assert len(hits) == 5 and all(h.fact.agent_id == "b" for h in hits)
+        assert hits[0].text == "note 7 about tea"
+        assert mem.stats()["indexes"]["u"]["kind"] == ("ivf" if exact_max == 100 else "flat")
