@@ -10,8 +10,10 @@ structure the fact memory already stores — (subject, relation template, object
 2. **Walk**: at the current entity, the candidate hops are the stored facts whose subject
    is that entity. Each candidate's relation template is scored against the question —
    cosine of the relation phrase's embedding with the question's, plus the share of the
-   relation's content words the question still has unconsumed. The best candidate above
-   `edit_threshold` is followed; its object becomes the next entity and its words are
+   relation's content words the question still has unconsumed. A candidate is eligible
+   when the question still names one of its relation's words, or when the cosine alone
+   reaches `semantic_threshold` (paraphrases: "spouse" for "is married to"). The best
+   eligible candidate is followed; its object becomes the next entity, its words are
    consumed, and a relation is never followed twice.
 3. **Uncovered hops**: when no stored fact about the entity fits, but a relation known to
    the memory (any stored fact's template) is still *lexically* named in the question's
@@ -48,7 +50,7 @@ from editmind.editors.retrieval.source import FactSource, RetrievedFact
 class HopwalkConfig:
     max_hops: int = 6
     lexical_weight: float = 0.5        # weight of the content-word overlap next to the cosine
-    edit_threshold: float = 0.15       # min combined score to follow a stored fact
+    semantic_threshold: float = 0.4    # cosine that lets a fact be followed although the question shares no word with its relation
     uncovered_overlap: float = 1.0     # share of a relation's content words the question must still name to ask the model
     max_new_tokens: int = 8            # a hop's answer is an entity name
     qa_max_new_tokens: int = 16        # fallback when no edit links
@@ -100,14 +102,16 @@ class HopwalkEditor(RetrievalEditor):
                 if fact.relation in used_relations:
                     continue
                 overlap, matched = lexical_overlap(fact.relation, unconsumed)
-                score = float(vectors[fact.relation] @ question_vector) + config.lexical_weight * overlap
-                candidates.append((score, matched, replace(fact, score=round(score, 4))))
-            candidates.sort(key=lambda c: -c[0])
-            if candidates and candidates[0][0] >= config.edit_threshold:
-                score, matched, fact = candidates[0]
+                cosine = float(vectors[fact.relation] @ question_vector)
+                eligible = overlap > 0 or cosine >= config.semantic_threshold
+                score = cosine + config.lexical_weight * overlap
+                candidates.append((eligible, score, matched, replace(fact, score=round(score, 4))))
+            candidates.sort(key=lambda c: (not c[0], -c[1]))
+            if candidates and candidates[0][0]:
+                _, score, matched, fact = candidates[0]
                 trace.hops.append(Hop(
                     subquestion=fact.relation.format(entity) if "{}" in fact.relation else f"{entity} {fact.relation}",
-                    entity=entity, relation=fact.relation, retrieved=[c[2] for c in candidates],
+                    entity=entity, relation=fact.relation, retrieved=[c[3] for c in candidates],
                     used_fact_ids=[fact.id], answer=fact.object, source="edit",
                 ))
                 entity = fact.object
@@ -121,7 +125,7 @@ class HopwalkEditor(RetrievalEditor):
                 answer = short_answer(output)
                 trace.hops.append(Hop(
                     subquestion=prompt, entity=entity, relation=template, model_output=output,
-                    retrieved=[c[2] for c in candidates], answer=answer, source="model",
+                    retrieved=[c[3] for c in candidates], answer=answer, source="model",
                 ))
                 fact_relation = template
                 if not answer:
