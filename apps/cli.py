@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Sequence
 
-COMMAND_GROUPS = ("model", "eval", "memory", "agent")
+COMMAND_GROUPS = ("model", "eval", "memory", "agent", "edit")
 
 
 class _Parser(argparse.ArgumentParser):

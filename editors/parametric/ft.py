@@ -76,8 +76,8 @@ class _FineTune(ParameterEditor):
                     loss = self._loss(model, batch, config.objective)
                     if not torch.isfinite(loss):
                         raise EditFailedError("fine-tuning diverged (non-finite loss); nothing was changed")
-                    epoch.append(float(loss))
-                    if float(loss) >= config.stop_loss:
+                    epoch.append(float(loss.detach()))
+                    if epoch[-1] >= config.stop_loss:
                         loss.backward()
                         optimiser.step()
                     if config.norm_constraint is not None:
