@@ -68,8 +68,9 @@ class SentenceTransformerEmbedder:
     when `dim` is given and the model is only read when something is embedded."""
 
     def __init__(self, model_dir: str | os.PathLike[str] | None, name: str | None = None, dim: int | None = None,
-                 batch_size: int = 64, device: str = "cpu"):
+                 batch_size: int = 64, device: str = "cpu", threads: int | None = None):
         self._model_dir = Path(model_dir) if model_dir is not None else None
+        self.threads = threads  # None: torch's process-wide setting; 1 helps single queries on a busy CPU
         self.batch_size = batch_size
         self.device = device
         self._model = None
@@ -103,8 +104,18 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._load()
-        vectors = model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
-                               normalize_embeddings=True, show_progress_bar=False)
+        previous = None
+        if self.threads is not None:
+            import torch
+
+            previous = torch.get_num_threads()
+            torch.set_num_threads(self.threads)
+        try:
+            vectors = model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
+                                   normalize_embeddings=True, show_progress_bar=False)
+        finally:
+            if previous is not None:
+                torch.set_num_threads(previous)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
@@ -114,8 +125,9 @@ class MiniLMEmbedder(SentenceTransformerEmbedder):
     name = "sentence-transformers/all-MiniLM-L6-v2"
     dim = 384
 
-    def __init__(self, model_dir: str | os.PathLike[str] | None = None, batch_size: int = 64, device: str = "cpu"):
-        super().__init__(model_dir, name=self.name, dim=self.dim, batch_size=batch_size, device=device)
+    def __init__(self, model_dir: str | os.PathLike[str] | None = None, batch_size: int = 64, device: str = "cpu",
+                 threads: int | None = None):
+        super().__init__(model_dir, name=self.name, dim=self.dim, batch_size=batch_size, device=device, threads=threads)
 
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
