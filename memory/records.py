@@ -30,9 +30,9 @@ class Fact:
 
     id: str
     user_id: str
-    text: str
     agent_id: str | None = None
     run_id: str | None = None
+    text: str = ""
     subject: str | None = None
     relation: str | None = None
     object: str | None = None
