@@ -69,7 +69,7 @@ class MemoryConfig:
     duplicate_cosine: float = 0.85   # same triple AND cosine >= this -> NOOP (benchmarks/memory_threshold.py)
     index: IndexConfig = field(default_factory=IndexConfig)
     save_every_s: float = 30.0       # large indexes are written at most this often (always on close)
-    save_always_below: int = 20_000  # indexes up to this size are written after every change
+    save_always_below: int = 2_000   # indexes up to this size (3 MB at 384-d) are written after every change
 
 
 @dataclass
