@@ -9,6 +9,7 @@ hop — because users ask "why did it say that?" and the app shows it.
 
 from __future__ import annotations
 
+import re
 from abc import abstractmethod
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
@@ -142,7 +143,9 @@ def cut_at(text: str, stops: tuple[str, ...]) -> str:
 def short_answer(text: str) -> str:
     """The answer phrase of a generation: first line/sentence, trailing period removed."""
     line = cut_at(text, ("\n",))
-    for stop in (". ", "? ", "! "):
-        if stop in line:
-            line = line.split(stop, 1)[0]
+    # a sentence ends at ./?/! after a lower-case word, not after an initial ("George W. Bush", "D.C.")
+    line = _SENTENCE_END.split(line, 1)[0]
     return line.strip().rstrip(".").strip()
+
+
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9]{2})[.!?](?:\s|$)|[?!](?:\s|$)")
