@@ -1,0 +1,309 @@
+"""KnowEdit benchmarks of the parameter editors on the default model (MQuAKE-hard dev).
+
+Stages (run one at a time; each writes benchmarks/results/knowedit_<stage>.json after every
+finished column, so a run that is cut off still leaves its numbers):
+
+- sweep:      ROME edit layer sweep (and MEMIT windows when MEMIT is available) on --n
+              edits, tf metrics; the JSON names the best layer/window by
+              mean(edit success, locality) — what the default layers should follow.
+- cov:        ROME edit quality vs the covariance sample count (StatsConfig.n_tokens).
+- quality:    single edits (--n >= 100 for the targets) for --methods, both conventions
+              and fluency, with the targets (edit success >= 95, locality >= 90, fluency
+              within 5% of the unedited model) checked and recorded.
+- speed:      one ROME edit (statistics cached) and MEMIT's per-edit time in a batch of
+              --n, in the same process.
+- sequential: --n edits applied one after another for --methods, measured after the last.
+
+Usage:  nice python benchmarks/knowedit_bench.py quality --methods rome,ft-m --n 100
+The environment (EDITMIND_HOME, torch threads, load average) is recorded in every file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+DATA = Path(os.environ.get("EDITMIND_SHARED_DATA", REPO.parent / "shared" / "data")) / "mquake" / "mquake_hard_dev.json"
+
+
+def environment() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(), "load_average_at_start": os.getloadavg(),
+        "editmind_home": os.environ.get("EDITMIND_HOME", "~/.editmind"),
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+class Report:
+    """One JSON file, rewritten atomically whenever something new is known."""
+
+    def __init__(self, stage: str, args: argparse.Namespace) -> None:
+        self.path = Path(args.out or RESULTS / f"knowedit_{stage}.json")
+        self.data: dict[str, Any] = {"benchmark": f"knowedit_{stage}", "command": " ".join(sys.argv),
+                                     "data": str(args.data), "environment": environment(), "complete": False}
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(self.data, indent=2, default=str))
+        tmp.replace(self.path)
+
+    def finish(self) -> None:
+        self.data["complete"] = True
+        self.data["finished_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.data["load_average_at_end"] = os.getloadavg()
+        self.save()
+        print(f"written {self.path}")
+
+
+def _editor(name: str, **overrides: Any):
+    from editmind.editors.base import get_editor
+
+    return get_editor(name, family="parametric", **overrides)
+
+
+def _available(name: str) -> bool:
+    from editmind.editors.base import available_editors
+
+    return name in available_editors("parametric")
+
+
+def _layers_field(editor) -> str | None:
+    names = {f.name for f in dataclasses.fields(editor.config)}
+    return next((n for n in ("layers", "layer") if n in names), None)
+
+
+def _records(args: argparse.Namespace, locality: int | None = None):
+    from editmind.editors.eval.records import RecordConfig, load_knowedit_records
+
+    return load_knowedit_records(args.data, args.n, RecordConfig(locality_per_case=locality or args.locality))
+
+
+def _evaluate(model, editors, records, config, report: Report, key: str):
+    from editmind.editors.eval.knowedit import evaluate_methods
+
+    def on_report(table) -> None:
+        report.data[key] = table.to_dict()
+        report.save()
+
+    return evaluate_methods(model, editors, records, config=config, on_report=on_report)
+
+
+def _score(metrics: dict[str, float]) -> float:
+    return (metrics["edit_success_tf"] + metrics["locality_tf"]) / 2
+
+
+def stage_sweep(model, args, report: Report) -> None:
+    from editmind.editors.eval.knowedit import EvalConfig
+
+    records = _records(args)
+    config = EvalConfig(conventions=("tf",), fluency=False)
+    layers = [int(x) for x in args.layers.split(",")]
+    report.data.update(n_edits=sum(len(r.edits) for r in records), criterion="mean(edit_success_tf, locality_tf)",
+                       rome={}, memit={})
+    for layer in layers:
+        table = _evaluate(model, [_editor("rome", layer=layer)], records, config, report, "last_table")
+        report.data["rome"][str(layer)] = table.columns["rome"]
+        report.data["unedited"] = table.columns["unedited"]
+        best = max(report.data["rome"], key=lambda k: _score(report.data["rome"][k]))
+        report.data["rome_best_layer"] = int(best)
+        report.save()
+        print(f"rome layer {layer}: {table.columns['rome']}", flush=True)
+    if args.windows and _available("memit"):
+        for window in args.windows.split(","):
+            start, end = (int(x) for x in window.split("-"))
+            editor = _editor("memit")
+            field = _layers_field(editor)
+            editor = _editor("memit", **{field: list(range(start, end + 1))})
+            table = _evaluate(model, [editor], records, config, report, "last_table")
+            report.data["memit"][window] = table.columns["memit"]
+            report.data["memit_best_window"] = max(report.data["memit"], key=lambda k: _score(report.data["memit"][k]))
+            report.save()
+            print(f"memit window {window}: {table.columns['memit']}", flush=True)
+    elif args.windows:
+        report.data["memit"] = "skipped: no MEMIT editor registered when this ran"
+    report.data.pop("last_table", None)
+
+
+def stage_cov(model, args, report: Report) -> None:
+    from editmind.editors.eval.knowedit import EvalConfig
+    from editmind.editors.parametric.stats import StatsConfig
+
+    records = _records(args)
+    config = EvalConfig(conventions=("tf",), fluency=False)
+    report.data.update(n_edits=sum(len(r.edits) for r in records), rome={})
+    for n_tokens in [int(x) for x in args.samples.split(",")]:
+        started = time.perf_counter()
+        editor = _editor("rome", stats=StatsConfig(n_tokens=n_tokens))
+        table = _evaluate(model, [editor], records, config, report, "last_table")
+        row = dict(table.columns["rome"], wall_seconds_incl_stats=time.perf_counter() - started)
+        report.data["rome"][str(n_tokens)] = row
+        report.data["unedited"] = table.columns["unedited"]
+        report.save()
+        print(f"rome n_tokens={n_tokens}: {row}", flush=True)
+    report.data.pop("last_table", None)
+
+
+def _targets(columns: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]:
+    unedited = columns.get("unedited", {})
+    checks = {}
+    for method, m in columns.items():
+        if method == "unedited":
+            continue
+        fluency_ratio = m.get("fluency", float("nan")) / unedited.get("fluency", float("nan"))
+        checks[method] = {
+            "edit_success_tf>=95": m["edit_success_tf"] >= 95, "locality_tf>=90": m["locality_tf"] >= 90,
+            "fluency_within_5pct": abs(1 - fluency_ratio) <= 0.05, "fluency_ratio": fluency_ratio,
+        }
+        if "edit_success_em" in m:
+            checks[method].update({"edit_success_em>=95": m["edit_success_em"] >= 95, "locality_em>=90": m["locality_em"] >= 90})
+    return checks
+
+
+def _combine(tables: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Columns over all chunks: per-edit metrics from the per-edit rows, portability
+    weighted by each chunk's number of portability cases."""
+    combined: dict[str, dict[str, float]] = {}
+    for method in tables[0]["columns"]:
+        rows = [row for t in tables for row in t["methods"][method]["per_edit"]]
+        out: dict[str, float] = {}
+        for key in ("reliability_tf", "generalization_tf", "reliability_em", "generalization_em", "fluency",
+                    "locality_tf", "locality_em"):
+            values = [r[key] for r in rows if key in r and r[key] == r[key]]
+            if values:
+                out[key] = 100 * sum(values) / len(values)
+        if method == "unedited":
+            out.update({k: 100.0 for k in ("locality_tf", "locality_em") if k in tables[0]["columns"][method]})
+        for conv in ("tf", "em"):
+            if f"reliability_{conv}" in out:
+                out[f"edit_success_{conv}"] = (out[f"reliability_{conv}"] + out[f"generalization_{conv}"]) / 2
+            weights = [(t["n_portability_cases"], t["columns"][method].get(f"portability_{conv}")) for t in tables]
+            weights = [(w, v) for w, v in weights if v is not None and v == v and w]
+            if weights:
+                out[f"portability_{conv}"] = sum(w * v for w, v in weights) / sum(w for w, _ in weights)
+        if method != "unedited":
+            seconds = sum(t["methods"][method]["compute_seconds"] for t in tables)
+            out["seconds_per_edit"] = seconds / max(1, len(rows))
+            out["failed_edits"] = float(sum(len(t["methods"][method]["failed"]) for t in tables))
+        combined[method] = out
+    return combined
+
+
+def stage_quality(model, args, report: Report) -> None:
+    """Single edits, evaluated in chunks of --chunk cases so a cut-off run keeps its numbers."""
+    from editmind.editors.eval.knowedit import EvalConfig
+
+    records = _records(args)
+    config = EvalConfig(mode="single", fluency_tokens=args.fluency_tokens,
+                        conventions=tuple(args.conventions.split(",")))
+    methods = [m for m in args.methods.split(",") if m]
+    report.data["skipped"] = [m for m in methods if not _available(m)]
+    editors = [_editor(m) for m in methods if _available(m)]
+    report.data.update(n_edits_requested=sum(len(r.edits) for r in records), chunks=[])
+    for start in range(0, len(records), args.chunk):
+        chunk = records[start : start + args.chunk]
+        table = _evaluate(model, editors, chunk, config, report, "current_chunk")
+        report.data["chunks"].append(table.to_dict())
+        report.data.pop("current_chunk", None)
+        report.data["n_edits_done"] = sum(t["n_edits"] for t in report.data["chunks"])
+        report.data["columns"] = _combine(report.data["chunks"])
+        report.data["targets"] = _targets(report.data["columns"])
+        report.save()
+        print(f"{report.data['n_edits_done']} edits: {json.dumps(report.data['columns'])}", flush=True)
+
+
+def stage_speed(model, args, report: Report) -> None:
+    from editmind.editors.eval.records import load_knowedit_records
+
+    edits = [e.request for r in load_knowedit_records(args.data, max(args.n, 3)) for e in r.edits]
+    rome = _editor("rome")
+    rome.compute(model, [edits[0]])  # warms the statistics cache and the prefixes
+    times = []
+    for request in edits[1:4]:
+        started = time.perf_counter()
+        rome.compute(model, [request])
+        times.append(time.perf_counter() - started)
+    report.data["rome_single_edit_seconds"] = times
+    report.data["rome_single_edit_seconds_median"] = sorted(times)[len(times) // 2]
+    report.data["rome_target_seconds"] = 10.0
+    report.save()
+    print(f"rome single edit: {times}", flush=True)
+    if _available("memit"):
+        memit = _editor("memit")
+        memit.compute(model, edits[:1])  # warm its statistics for every layer of the window
+        batch = edits[: args.n]
+        started = time.perf_counter()
+        memit.compute(model, batch)
+        total = time.perf_counter() - started
+        report.data.update(memit_batch_size=len(batch), memit_batch_seconds=total,
+                           memit_per_edit_seconds=total / len(batch),
+                           memit_per_edit_below_rome_single=total / len(batch) < report.data["rome_single_edit_seconds_median"])
+        print(f"memit batch of {len(batch)}: {total:.1f}s", flush=True)
+    else:
+        report.data["memit"] = "skipped: no MEMIT editor registered when this ran"
+
+
+def stage_sequential(model, args, report: Report) -> None:
+    from editmind.editors.eval.knowedit import EvalConfig
+
+    records = _records(args)
+    config = EvalConfig(mode="sequential", fluency_tokens=args.fluency_tokens,
+                        conventions=tuple(args.conventions.split(",")))
+    methods = [m for m in args.methods.split(",") if m]
+    report.data["skipped"] = [m for m in methods if not _available(m)]
+    editors = [_editor(m) for m in methods if _available(m)]
+    table = _evaluate(model, editors, records, config, report, "table")
+    report.data["targets"] = {
+        m: {"edit_success_tf>=85": c["edit_success_tf"] >= 85, "locality_tf>=80": c["locality_tf"] >= 80}
+        for m, c in table.columns.items() if m != "unedited"
+    }
+    print(table.format(), flush=True)
+
+
+STAGES = {"sweep": stage_sweep, "cov": stage_cov, "quality": stage_quality, "speed": stage_speed,
+          "sequential": stage_sequential}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stage", choices=sorted(STAGES))
+    parser.add_argument("--n", type=int, default=12)
+    parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--methods", default="rome,ft-m")
+    parser.add_argument("--layers", default="1,2,3,4,5,6,8,10,13")
+    parser.add_argument("--windows", default="2-6,3-7,4-8,6-10")
+    parser.add_argument("--samples", default="256,1024,4096,16384")
+    parser.add_argument("--locality", type=int, default=4, help="locality prompts per case")
+    parser.add_argument("--fluency-tokens", type=int, default=32)
+    parser.add_argument("--conventions", default="tf,em")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
+    parser.add_argument("--chunk", type=int, default=3, help="cases per saved chunk (quality stage)")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from editmind.editors.model import load_model
+
+    report = Report(args.stage, args)
+    report.data["args"] = vars(args)
+    report.save()
+    model = load_model("default")
+    STAGES[args.stage](model, args, report)
+    report.finish()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
