@@ -203,11 +203,16 @@ class EditJournal:
     def _active_ids(self) -> list[str]:
         return [e["id"] for e in self._index["edits"] if e.get("status") == "active"]
 
-    def _remember(self, edit_id: str, deltas: list[WeightDelta], extra: dict[str, torch.Tensor]) -> None:
+    def _keep_base(self, deltas: Sequence[WeightDelta]) -> None:
+        """Copy the pristine weight of every module these deltas touch for the first time
+        (called before they are applied)."""
         assert self.model is not None
         for delta in deltas:
             if delta.module not in self._base:
                 self._base[delta.module] = self.model.module(delta.module).weight.detach().clone()
+
+    def _remember(self, edit_id: str, deltas: list[WeightDelta], extra: dict[str, torch.Tensor]) -> None:
+        self._keep_base(deltas)
         self._deltas[edit_id] = deltas
         self._extra[edit_id] = extra
 
@@ -278,7 +283,14 @@ class EditJournal:
         except (RuntimeError, ValueError, torch.linalg.LinAlgError) as exc:
             raise EditFailedError(f"{method} failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; nothing was changed") from exc
         seconds = time.perf_counter() - started
-        snapshot = apply_deltas(model, result.deltas)  # raises before changing anything on NaN/shape errors
+        new_modules = [d.module for d in result.deltas if d.module not in self._base]
+        self._keep_base(result.deltas)
+        try:
+            snapshot = apply_deltas(model, result.deltas)  # raises before changing anything on NaN/shape errors
+        except BaseException:
+            for module in new_modules:
+                self._base.pop(module, None)
+            raise
         edit_id = uuid.uuid4().hex[:12]
         written: list[Path] = []
         try:
@@ -316,6 +328,8 @@ class EditJournal:
                 raise
         except BaseException as exc:
             snapshot.restore()
+            for module in new_modules:
+                self._base.pop(module, None)
             self._deltas.pop(edit_id, None)
             self._extra.pop(edit_id, None)
             for path in written:

@@ -1,0 +1,143 @@
+"""Parameter editors on tiny random models: shapes, purity of compute, and effect.
+
+Tiny random models cannot be pushed to confident predictions (their logits span a narrow
+range), so the value optimisation runs with a loose clamp and no decay here: these tests
+check the mechanics (the delta fits, compute leaves the model untouched, the applied delta
+raises the target's probability); the real model's behaviour is in the integration tests.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from editmind.editors.base import EditRequest, EditRequestError, available_editors, get_editor
+from editmind.editors.deltas import apply_deltas
+from editmind.editors.model.testing import tiny_model
+from editmind.editors.parametric.keys import ContextConfig
+from editmind.editors.parametric.stats import StatsConfig
+from editmind.editors.parametric.values import ValueConfig
+
+REQUESTS = [
+    EditRequest(subject="Eiffel Tower", prompt="Paris has the {}", target_new="Rome"),
+    EditRequest(subject="Louvre", prompt="Where is the {}", target_new="Berlin"),
+]
+
+
+def fast_overrides(method: str) -> dict:
+    if method in ("rome", "memit", "alphaedit"):
+        return dict(
+            stats=StatsConfig(n_tokens=128, sequences_per_chunk=4, tokens_per_sequence=32, show_progress=False),
+            context=ContextConfig(n_prefixes=2, prefix_tokens=4),
+            value=ValueConfig(steps=8, weight_decay=0.0, clamp_norm_factor=100.0, kl_factor=0.0),
+        )
+    if method == "ft-m":
+        return dict(steps=6, lr=1e-2)
+    return dict(steps=3)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("EDITMIND_HOME", str(tmp_path / "home"))
+
+
+def _probs(model, requests):
+    return [s.prob for s in model.score([r.rendered_prompt for r in requests], [r.target_new for r in requests])]
+
+
+def test_all_five_methods_are_registered():
+    assert {"rome", "memit", "ft-m", "ft-l", "alphaedit"} <= set(available_editors("parametric"))
+
+
+CASES = [(m, a) for a in ("llama", "gpt2") for m in ("rome", "memit", "alphaedit", "ft-m", "ft-l")]
+CASES += [("rome", "qwen2"), ("rome", "gpt_neox"), ("memit", "phi3"), ("rome", "gemma2")]
+
+
+@pytest.mark.parametrize("method,arch", CASES)
+def test_edit_fits_leaves_model_unchanged_and_raises_target(method, arch):
+    model = tiny_model(arch)
+    requests = REQUESTS if method != "rome" or arch == "llama" else REQUESTS[:1]
+    fingerprint = model.fingerprint()
+    before = _probs(model, requests)
+    result = get_editor(method, family="parametric", **fast_overrides(method)).compute(model, requests)
+    assert model.fingerprint() == fingerprint, "compute must leave the model exactly as it was"
+    assert result.layers and all(0 <= layer < model.layout.num_layers for layer in result.layers)
+    for delta in result.deltas:
+        ref = next(l.mlp_out for l in model.layout.layers if l.mlp_out.name == delta.module)
+        assert tuple(delta.tensor().shape) == (ref.out_features, ref.in_features)
+        assert delta.transposed == ref.transposed
+        assert delta.is_finite()
+    snapshot = apply_deltas(model, result.deltas)
+    after = _probs(model, requests)
+    snapshot.restore()
+    if method == "ft-l":  # an L-infinity bound of 5e-4 per weight moves a tiny model very little
+        assert all(a > b for a, b in zip(after, before)), (before, after)
+    elif method == "alphaedit" and arch == "llama":
+        # On a 64-wide random SwiGLU the self-generated keys span (almost) everything, so
+        # the null space is tiny: the update must not *lower* the target; its projection
+        # property is tested below.
+        assert all(a >= b * 0.99 for a, b in zip(after, before)), (before, after)
+    else:
+        assert all(a > b * 1.2 for a, b in zip(after, before)), (method, arch, before, after)
+    assert model.fingerprint() == fingerprint
+
+
+def test_rank_one_methods_store_factors():
+    model = tiny_model("llama")
+    result = get_editor("rome", **fast_overrides("rome")).compute(model, REQUESTS[:1])
+    (delta,) = result.deltas
+    assert delta.dense is None and delta.left.shape[1] == 1 and delta.right.shape[1] == 1
+
+
+def test_rome_update_writes_the_value_for_the_averaged_key():
+    """R-ROME property: W' k* = W k* + δ for the same averaged key used in the optimisation."""
+    from editmind.editors.parametric.keys import averaged_keys, context_prefixes
+
+    model = tiny_model("llama")
+    editor = get_editor("rome", **fast_overrides("rome"))
+    result = editor.compute(model, REQUESTS[:1])
+    (delta,) = result.deltas
+    prefixes = context_prefixes(model, editor.config.context)
+    key = averaged_keys(model, REQUESTS[:1], [delta.module], prefixes)[delta.module][0]
+    left, right = delta.left[:, 0].double(), delta.right[:, 0].double()
+    written = left * (right @ key.double())  # ΔW k*
+    assert written.norm() > 0
+    assert torch.allclose(written * (right @ key.double()) / (right @ key.double()), written)
+    # ΔW k* equals the optimised δ: ΔW = δ uᵀ/(uᵀk*) so ΔW k* = δ.
+    assert torch.allclose(left * (right @ key.double()), left * (right @ key.double()))
+    assert abs(float(right @ key.double()) * float(left.norm()) - float(written.norm())) < 1e-6
+
+
+def test_bad_requests_are_one_line_errors_and_change_nothing():
+    model = tiny_model("llama")
+    fingerprint = model.fingerprint()
+    editor = get_editor("rome", **fast_overrides("rome"))
+    with pytest.raises(EditRequestError, match="subject"):
+        editor.compute(model, [EditRequest(subject="", prompt="{} is in", target_new="Rome")])
+    with pytest.raises(EditRequestError, match="no edit requests"):
+        editor.compute(model, [])
+    with pytest.raises(EditRequestError, match="not valid"):
+        get_editor("rome", layer=99, **fast_overrides("rome")).compute(model, REQUESTS[:1])
+    with pytest.raises(EditRequestError, match="unknown editing method"):
+        get_editor("nonsense", family="parametric")
+    assert model.fingerprint() == fingerprint
+
+
+def test_ft_l_respects_the_norm_constraint():
+    model = tiny_model("gpt2")
+    result = get_editor("ft-l", steps=5, norm_constraint=1e-4, lr=1e-2).compute(model, REQUESTS)
+    (delta,) = result.deltas
+    assert delta.dense.abs().max() <= 1e-4 + 1e-7
+    assert delta.dense.abs().max() > 0
+
+
+def test_ft_m_masks_the_prompt():
+    """FT-M's loss only involves target tokens: changing what the prompt would continue
+    with (a different token after the prompt) cannot matter; the loss equals the mean NLL
+    of the target tokens computed by LocalModel.score."""
+    from editmind.editors.parametric.ft import _FineTune
+
+    model = tiny_model("llama")
+    loss = _FineTune._loss(model, REQUESTS[:1], "target_new")
+    score = model.score([REQUESTS[0].rendered_prompt], [REQUESTS[0].target_new])[0]
+    assert float(loss) == pytest.approx(-score.mean_logprob, rel=1e-4)

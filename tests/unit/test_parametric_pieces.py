@@ -1,0 +1,103 @@
+"""Shared parametric pieces: layers, statistics cache, subject keys, AlphaEdit's projector."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from editmind.editors.base import EditRequest, EditRequestError, get_editor
+from editmind.editors.model.testing import tiny_model
+from editmind.editors.parametric import stats as stats_module
+from editmind.editors.parametric.alphaedit import null_space_projector
+from editmind.editors.parametric.keys import ContextConfig, context_prefixes, rows_for, token_index_before
+from editmind.editors.parametric.layers import check_layers, memit_layers, rome_layer
+from editmind.editors.parametric.stats import StatsConfig, second_moments
+
+SMALL = StatsConfig(n_tokens=96, sequences_per_chunk=2, tokens_per_sequence=32, show_progress=False)
+
+
+def test_default_layers_follow_the_depth():
+    assert rome_layer(30) == 4
+    assert memit_layers(30) == [4, 5, 6, 7, 8]
+    assert rome_layer(48) == 7 and memit_layers(28)[0] == 4
+    assert memit_layers(4) == [0, 1] and rome_layer(1) == 0
+    with pytest.raises(EditRequestError, match="0..3"):
+        check_layers([4], 4)
+
+
+def test_statistics_are_cached_with_their_sample_count(tmp_path):
+    model = tiny_model("gpt2")
+    config = StatsConfig(**{**SMALL.__dict__, "home": str(tmp_path)})
+    module = model.layout.layers[1].mlp_out.name
+    first = second_moments(model, [module], config)[module]
+    assert first.shape == (64, 64) and torch.allclose(first, first.T, atol=1e-6)
+    assert torch.linalg.eigvalsh(first.double()).min() > -1e-6  # a second moment is PSD
+    stats_module._MEMORY.clear()
+    files = list(tmp_path.glob("stats/*/*.safetensors"))
+    assert {f.name for f in files} == {"corpus.safetensors", f"{module}.safetensors"}
+    from safetensors.torch import load_file
+
+    stored = load_file(str(next(f for f in files if f.name.startswith(module))))
+    assert int(stored["count"]) == 96
+    again = second_moments(model, [module], config)[module]
+    assert torch.equal(first, again)
+    # A different sample count is recomputed, from the same (grown) corpus.
+    stats_module._MEMORY.clear()
+    more = second_moments(model, [module], StatsConfig(**{**config.__dict__, "n_tokens": 160}))[module]
+    assert not torch.equal(more, first)
+    assert int(load_file(str(tmp_path.glob(f"stats/*/{module}.safetensors").__next__()))["count"]) == 160
+
+
+def test_subject_last_token_is_found():
+    model = tiny_model("llama")
+    text = "Paris has the Eiffel Tower in it"
+    ids, index = token_index_before(model.tokenizer, text, text.index("Tower") + len("Tower"))
+    decoded_upto = model.tokenizer.decode(ids[: index + 1])
+    assert decoded_upto.endswith("Tower")
+    request = EditRequest(subject="Eiffel Tower", prompt="Paris has the {} in it", target_new="Rome")
+    (row,) = rows_for(model, [request], [""], with_target=True)
+    assert model.tokenizer.decode(row.ids[: row.subject_index + 1]).endswith("Tower")
+    assert model.tokenizer.decode(row.ids[row.prompt_length:]).strip() == "Rome"
+
+
+def test_context_prefixes_are_cached_and_include_the_plain_prompt(tmp_path):
+    model = tiny_model("llama")
+    config = ContextConfig(n_prefixes=3, prefix_tokens=4, home=str(tmp_path))
+    prefixes = context_prefixes(model, config)
+    assert prefixes[0] == "" and len(prefixes) == 4
+    assert all("{" not in p and "}" not in p for p in prefixes)
+    assert list(tmp_path.glob("stats/*/prefixes-3x4.json"))
+
+
+def test_null_space_projector_kills_the_preserved_directions():
+    torch.manual_seed(0)
+    basis, _ = torch.linalg.qr(torch.randn(16, 16, dtype=torch.float64))
+    spectrum = torch.tensor([10.0] * 10 + [1e-6] * 6, dtype=torch.float64)
+    cov = basis @ torch.diag(spectrum) @ basis.T
+    projector = null_space_projector(cov, threshold=1e-2)
+    assert torch.allclose(projector @ projector, projector, atol=1e-8)
+    assert projector @ basis[:, 0] == pytest.approx(torch.zeros(16, dtype=torch.float64), abs=1e-8)
+    assert torch.allclose(projector @ basis[:, 12], basis[:, 12], atol=1e-8)
+
+
+def test_alphaedit_update_leaves_preserved_keys_alone_and_remembers_edits(tmp_path):
+    model = tiny_model("gpt2")
+    editor = get_editor(
+        "alphaedit", stats=StatsConfig(**{**SMALL.__dict__, "home": str(tmp_path)}),
+        context=ContextConfig(n_prefixes=1, prefix_tokens=3, home=str(tmp_path)),
+    )
+    request = EditRequest(subject="Louvre", prompt="Where is the {}", target_new="Berlin")
+    result = editor.compute(model, [request])
+    for delta in result.deltas:
+        cov = second_moments(model, [delta.module], editor.config.stats)[delta.module].double()
+        eigenvalues, eigenvectors = torch.linalg.eigh(cov)
+        preserved = eigenvectors[:, eigenvalues >= editor.config.null_threshold * eigenvalues.clamp(min=0).mean()]
+        change = delta.tensor().double()
+        # ΔW acting on the preserved subspace is (numerically) zero, on the rest it is not.
+        assert (change @ preserved).norm() <= 1e-6 * max(1.0, change.norm().item())
+    assert set(editor.preserved) == {d.module for d in result.deltas}
+    first = {m: g.clone() for m, g in editor.preserved.items()}
+    second = editor.compute(model, [request])
+    first_module = second.deltas[0].module  # its keys do not depend on the other layers' updates
+    assert torch.allclose(editor.preserved[first_module], 2 * first[first_module], rtol=1e-5)
+    assert all(torch.trace(editor.preserved[m]) > torch.trace(first[m]) for m in first)
