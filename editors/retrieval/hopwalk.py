@@ -10,12 +10,16 @@ structure the fact memory already stores — (subject, relation template, object
 2. **Walk**: at the current entity, the candidate hops are the stored facts whose subject
    is that entity. Each candidate's relation template is scored against the question —
    cosine of the relation phrase's embedding with the question's, plus the share of the
-   relation's content words the question still has unconsumed. A candidate is eligible
-   when the question still names one of its relation's words, or when the cosine alone
-   reaches `semantic_threshold` (paraphrases: "spouse" for "is married to"). The best
+   relation's content words the question still has unconsumed. Cosines are taken against
+   the question's *spans* (content-word unigrams and bigrams: "spouse", "official
+   language"), not the whole question, so a relation is matched to the words that name it.
+   A candidate is eligible when the question still names one of its relation's words, or
+   when a span's cosine reaches `semantic_threshold` (paraphrases: "spouse" for "is married
+   to"); the spans and words a hop matched are consumed. The best
    eligible candidate is followed; its object becomes the next entity, its words are
    consumed, and a relation is never followed twice.
-3. **Uncovered hops**: when no stored fact about the entity fits, but a relation known to
+3. **Uncovered hops**: when no stored fact about the entity fits (none eligible, and none
+   scoring even `stored_floor`), but a relation known to
    the memory (any stored fact's template) is still *lexically* named in the question's
    unconsumed words, the model is asked for that hop only, as a raw cloze completion
    ("Germany's capital is" → the model's words).
@@ -41,16 +45,23 @@ from editmind.editors.retrieval.phrasing import (
     find_mentions,
     lexical_overlap,
     normalise,
+    question_spans,
     relation_phrase,
 )
 from editmind.editors.retrieval.source import FactSource, RetrievedFact
+
+
+def fill(relation: str, entity: str) -> str:
+    """The relation's cloze about `entity` ("{} is a citizen of" → "Bush is a citizen of")."""
+    return relation.format(entity) if "{}" in relation else f"{entity} {relation}"
 
 
 @dataclass
 class HopwalkConfig:
     max_hops: int = 6
     lexical_weight: float = 0.5        # weight of the content-word overlap next to the cosine
-    semantic_threshold: float = 0.4    # cosine that lets a fact be followed although the question shares no word with its relation
+    stored_floor: float = 0.3          # an ineligible stored fact still wins over asking the model above this score
+    semantic_threshold: float = 0.45   # cosine (relation phrase vs a question span) that lets a fact be followed without a shared word
     uncovered_overlap: float = 1.0     # share of a relation's content words the question must still name to ask the model
     max_new_tokens: int = 8            # a hop's answer is an entity name
     qa_max_new_tokens: int = 16        # fallback when no edit links
@@ -87,14 +98,27 @@ class HopwalkEditor(RetrievalEditor):
             return RetrievalAnswer(self._model_answer(model, question, trace), trace)
         trace.notes.append(f"linked entity: {entity}")
 
-        question_vector = source.embed([question])[0]
         templates = sorted({f.relation for f in facts})
         vectors = self._phrase_vector(source, templates)
+        spans = question_spans(question, exclude=entity)
+        span_vectors = source.embed([text for text, _ in spans]) if spans else None
+        consumed_words: set[int] = set()
         unconsumed = content_stems(question)
         for entity_stem in content_stems(entity):  # the entity's own words name no relation
             if entity_stem in unconsumed:
                 unconsumed.remove(entity_stem)
         used_relations: set[str] = set()
+
+        def phrasing_match(template: str) -> tuple[float, tuple[int, ...]]:
+            """Best cosine of the relation phrase with a question span not yet consumed."""
+            if span_vectors is None:
+                return 0.0, ()
+            scores = span_vectors @ vectors[template]
+            best, where = 0.0, ()
+            for (_, indices), score in zip(spans, scores):
+                if not consumed_words.intersection(indices) and float(score) > best:
+                    best, where = float(score), indices
+            return best, where
 
         for _ in range(config.max_hops):
             candidates = []
@@ -102,43 +126,40 @@ class HopwalkEditor(RetrievalEditor):
                 if fact.relation in used_relations:
                     continue
                 overlap, matched = lexical_overlap(fact.relation, unconsumed)
-                cosine = float(vectors[fact.relation] @ question_vector)
+                cosine, where = phrasing_match(fact.relation)
                 eligible = overlap > 0 or cosine >= config.semantic_threshold
                 score = cosine + config.lexical_weight * overlap
-                candidates.append((eligible, score, matched, replace(fact, score=round(score, 4))))
+                candidates.append((eligible, score, matched, where, replace(fact, score=round(score, 4))))
             candidates.sort(key=lambda c: (not c[0], -c[1]))
-            if candidates and candidates[0][0]:
-                _, score, matched, fact = candidates[0]
+            retrieved = [c[4] for c in candidates]
+            # a stored fact about the entity beats a model hop unless it is clearly off-topic
+            preferred = bool(candidates) and (candidates[0][0] or candidates[0][1] >= config.stored_floor)
+            if preferred:
+                _, _, matched, where, fact = candidates[0]
                 trace.hops.append(Hop(
-                    subquestion=fact.relation.format(entity) if "{}" in fact.relation else f"{entity} {fact.relation}",
-                    entity=entity, relation=fact.relation, retrieved=[c[3] for c in candidates],
-                    used_fact_ids=[fact.id], answer=fact.object, source="edit",
+                    subquestion=fill(fact.relation, entity), entity=entity, relation=fact.relation,
+                    retrieved=retrieved, used_fact_ids=[fact.id], answer=fact.object, source="edit",
                 ))
-                entity = fact.object
+                entity, relation = fact.object, fact.relation
             else:
                 uncovered = self._uncovered_relation(templates, used_relations, unconsumed)
                 if uncovered is None:
                     break
-                template, matched = uncovered
-                prompt = template.format(entity) if "{}" in template else f"{entity} {template}"
+                relation, matched = uncovered
+                where = phrasing_match(relation)[1]
+                prompt = fill(relation, entity)
                 output = self.generate(model, prompt, trace, config.max_new_tokens)
                 answer = short_answer(output)
-                trace.hops.append(Hop(
-                    subquestion=prompt, entity=entity, relation=template, model_output=output,
-                    retrieved=[c[3] for c in candidates], answer=answer, source="model",
-                ))
-                fact_relation = template
+                trace.hops.append(Hop(subquestion=prompt, entity=entity, relation=relation, model_output=output,
+                                      retrieved=retrieved, answer=answer, source="model"))
                 if not answer:
                     trace.notes.append(f"the model gave no answer for {prompt!r}; stopping")
                     break
                 entity = answer
-                used_relations.add(fact_relation)
-                for s in matched:
-                    unconsumed.remove(s)
-                continue
-            used_relations.add(trace.hops[-1].relation)
-            for s in matched:
-                unconsumed.remove(s)
+            used_relations.add(relation)
+            consumed_words.update(where)
+            for stem_ in matched:
+                unconsumed.remove(stem_)
 
         if not trace.hops:
             trace.notes.append(f"no stored relation of {entity!r} fits the question; the model answers alone")

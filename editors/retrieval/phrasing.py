@@ -66,3 +66,15 @@ def find_mentions(question: str, names: list[str]) -> list[tuple[int, str]]:
         for match in re.finditer(r"(?<![\w])" + re.escape(key) + r"(?![\w])", folded):
             hits.append((match.start(), name))
     return hits
+
+
+def question_spans(question: str, exclude: str = "") -> list[tuple[str, tuple[int, ...]]]:
+    """Content-word unigrams and adjacent bigrams of `question` as (text, word indices),
+    leaving out the words of `exclude` (the linked entity's name): the pieces a relation's
+    phrasing is looked for in ("spouse", "official language", "country citizenship")."""
+    words = _WORD.findall(question)
+    banned = {w.casefold() for w in _WORD.findall(exclude)}
+    content = [i for i, w in enumerate(words) if w.casefold() not in STOPWORDS and w.casefold() not in banned]
+    spans = [(words[i], (i,)) for i in content]
+    spans += [(f"{words[a]} {words[b]}", (a, b)) for a, b in zip(content, content[1:]) if b - a <= 3]
+    return spans

@@ -201,7 +201,7 @@ def train_scope_detector(
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            total += float(loss) * len(batch)
+            total += float(loss.detach()) * len(batch)
         say(f"epoch {epoch + 1}/{config.epochs}: loss {total / len(labels):.4f}")
     model.eval()
 
