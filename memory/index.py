@@ -2,17 +2,23 @@
 
 Each user gets an index of their own active facts, so a search for user A never even
 looks at user B's vectors (isolation by construction; the store re-checks every hit's
-user_id in SQL as well). The kind follows the size: an exact inner-product index
-(`IndexFlatIP` behind an `IndexIDMap2`) up to `IndexConfig.exact_max` (10,000) vectors, an
-`IndexIVFFlat` past it, with nlist ~ 4*sqrt(n) and `nprobe` chosen by the benchmark so
-recall@5 against exact search stays >= 0.95 on all-MiniLM-L6-v2 embeddings. Both kinds
-support `remove_ids`, so deleting or redacting a fact removes its vector from the index
-(and from the next file written) instead of leaving it masked. Vectors are L2-normalised,
-so inner product is cosine.
+user_id in SQL as well). The kind follows the size: exact inner product (`IndexFlatIP`
+behind an `IndexIDMap2`) up to `IndexConfig.exact_max` (10,000) vectors, HNSW
+(`IndexHNSWFlat`, M=32) past it. IVF-Flat was tried first and dropped: on MiniLM
+embeddings of template facts, whose nearest neighbours are near-ties, it reached only
+recall@5 0.80 at nprobe 32 and 0.92 at nprobe 128 (30k facts), while HNSW with efSearch
+64-128 gives 0.97-0.98 at 0.2-0.4 ms (benchmarks/memory_bench.py). Vectors are
+L2-normalised, so inner product is cosine.
+
+Removal: the flat index removes vectors outright. HNSW cannot unlink a node from its
+graph, so a removed vector is a tombstone: its stored floats are overwritten with zeros
+(so neither memory nor the next file written holds them - a redacted fact's embedding is
+gone), its id is excluded from every search, and once tombstones exceed
+`IndexConfig.purge_fraction` of the index it is rebuilt without them.
 
 The file is one blob written atomically (temp file + fsync + os.replace):
 `EMIDX1\\n`, an 8-byte header length, a JSON header (store generation it reflects,
-largest vector id, embedder, kind, count, SHA-256 of the FAISS bytes), then
+largest vector id, tombstones, embedder, kind, count, SHA-256 of the FAISS bytes), then
 `faiss.serialize_index` bytes. Nothing is pickled. A file whose checksum, embedder or
 count does not match is treated as corrupt and rebuilt from SQLite.
 """
@@ -21,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import struct
 import tempfile
@@ -34,7 +39,7 @@ import faiss
 import numpy as np
 
 MAGIC = b"EMIDX1\n"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class IndexFileError(Exception):
@@ -43,24 +48,20 @@ class IndexFileError(Exception):
 
 @dataclass
 class IndexConfig:
-    """When to switch from exact to IVF search and how to search the IVF index.
+    """When to switch from exact to HNSW search and how to build/search HNSW.
 
     Defaults come from benchmarks/memory_bench.py on this project's 2-core machine class;
     they depend only on the number of vectors, never on the model or embedder.
     """
 
     exact_max: int = 10_000       # exact search up to this many vectors per user (~1-2 ms, one thread)
-    nlist_per_sqrt: float = 4.0   # IVF lists = nlist_per_sqrt * sqrt(n)
-    min_points_per_list: int = 39  # FAISS k-means wants >= 39 training points per centroid
-    nprobe: int = 32              # lists visited per query
-    retrain_growth: float = 2.0   # retrain the IVF once the user's vectors grow this much since training
-    train_points_per_list: int = 40  # k-means sample: at most this many points per list (training cost)
+    hnsw_m: int = 32              # graph degree
+    ef_construction: int = 64     # build-time beam
+    ef_search: int = 128          # query-time beam (recall@5 ~0.98 on MiniLM facts at 30k)
+    purge_fraction: float = 0.10  # rebuild HNSW once tombstones exceed this share of its nodes
 
-    def nlist_for(self, n: int) -> int:
-        return max(1, min(int(self.nlist_per_sqrt * math.sqrt(n)), n // self.min_points_per_list))
-
-    def wants_ivf(self, n: int, current_kind: str | None) -> bool:
-        if current_kind == "ivf":  # hysteresis: do not flip back and forth around the threshold
+    def wants_hnsw(self, n: int, current_kind: str | None) -> bool:
+        if current_kind == "hnsw":  # hysteresis: do not flip back and forth around the threshold
             return n > self.exact_max // 2
         return n > self.exact_max
 
@@ -69,51 +70,42 @@ class UserIndex:
     """One user's FAISS index plus the store state it reflects."""
 
     def __init__(self, index: faiss.Index, kind: str, dim: int, generation: int = 0, max_vec_id: int = 0,
-                 trained_size: int = 0, nprobe: int = 32):
+                 tombstones: set[int] | None = None, ef_search: int = 128):
         self.index = index
         self.kind = kind
         self.dim = dim
         self.generation = generation
         self.max_vec_id = max_vec_id
-        self.trained_size = trained_size
-        self.nprobe = nprobe
-        if kind == "ivf":
-            faiss.extract_index_ivf(index).nprobe = nprobe
+        self.tombstones: set[int] = set(tombstones or ())
+        self.ef_search = ef_search
+        if kind == "hnsw":
+            faiss.downcast_index(index.index).hnsw.efSearch = ef_search
 
     @property
     def ntotal(self) -> int:
-        return int(self.index.ntotal)
+        """Live vectors (tombstones excluded)."""
+        return int(self.index.ntotal) - len(self.tombstones)
 
     @classmethod
-    def build(cls, vectors: np.ndarray, ids: np.ndarray, config: IndexConfig, dim: int, current_kind: str | None = None) -> "UserIndex":
+    def build(cls, vectors: np.ndarray, ids: np.ndarray, config: IndexConfig, dim: int,
+              current_kind: str | None = None) -> "UserIndex":
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dim)
         ids = np.ascontiguousarray(ids, dtype=np.int64)
-        n = len(ids)
-        if config.wants_ivf(n, current_kind):
-            nlist = config.nlist_for(n)
-            quantizer = faiss.IndexFlatIP(dim)
-            index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
-            index.cp.seed = 1234
-            sample = min(n, config.train_points_per_list * nlist)
-            if sample < n:  # an evenly spread, deterministic sample keeps training time bounded
-                index.train(vectors[np.linspace(0, n - 1, sample).astype(np.int64)])
-            else:
-                index.train(vectors)
-            index.add_with_ids(vectors, ids)
-            built = cls(index, "ivf", dim, trained_size=n, nprobe=config.nprobe)
+        if config.wants_hnsw(len(ids), current_kind):
+            hnsw = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efConstruction = config.ef_construction
+            index, kind = faiss.IndexIDMap2(hnsw), "hnsw"
         else:
-            index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-            if n:
-                index.add_with_ids(vectors, ids)
-            built = cls(index, "flat", dim, trained_size=n, nprobe=config.nprobe)
-        built.max_vec_id = int(ids.max()) if n else 0
+            index, kind = faiss.IndexIDMap2(faiss.IndexFlatIP(dim)), "flat"
+        built = cls(index, kind, dim, ef_search=config.ef_search)
+        built.add(vectors, ids)
         return built
 
-    def needs_rebuild(self, n: int, config: IndexConfig) -> bool:
-        wants = "ivf" if config.wants_ivf(n, self.kind) else "flat"
+    def needs_rebuild(self, config: IndexConfig) -> bool:
+        wants = "hnsw" if config.wants_hnsw(self.ntotal, self.kind) else "flat"
         if wants != self.kind:
             return True
-        return self.kind == "ivf" and n > self.trained_size * config.retrain_growth
+        return self.kind == "hnsw" and len(self.tombstones) > config.purge_fraction * max(1, int(self.index.ntotal))
 
     def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
         if len(ids):
@@ -122,31 +114,45 @@ class UserIndex:
             self.max_vec_id = max(self.max_vec_id, int(np.max(ids)))
 
     def remove(self, ids: list[int] | np.ndarray) -> int:
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
         if len(ids) == 0:
             return 0
-        return int(self.index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64)))
+        if self.kind == "flat":
+            return int(self.index.remove_ids(ids))
+        id_map = faiss.vector_to_array(self.index.id_map)
+        positions = np.nonzero(np.isin(id_map, ids) & ~np.isin(id_map, list(self.tombstones)))[0]
+        if len(positions):
+            storage = faiss.downcast_index(faiss.downcast_index(self.index.index).storage)
+            floats = faiss.rev_swig_ptr(storage.get_xb(), int(storage.ntotal) * self.dim).reshape(-1, self.dim)
+            floats[positions] = 0.0  # the vector itself is gone; only the graph node remains
+            self.tombstones.update(int(i) for i in id_map[positions])
+        return len(positions)
 
     def search(self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(scores [m,k], ids [m,k]); missing slots have id -1. `allowed_ids` restricts the
         candidates (scope filters) inside FAISS, so filtering never shrinks the top k."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
-        k = max(1, min(k, self.ntotal)) if self.ntotal else 1
         if self.ntotal == 0:
-            return np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64)
+            return np.full((len(queries), 1), -np.inf, np.float32), np.full((len(queries), 1), -1, np.int64)
+        k = max(1, min(k, self.ntotal))
         with _single_thread(len(queries)):
             return self._search(queries, k, allowed_ids)
 
     def _search(self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        if allowed_ids is None:
+        if allowed_ids is None and not self.tombstones:
             return self.index.search(queries, k)
-        allowed = np.ascontiguousarray(allowed_ids, dtype=np.int64)
-        selector = faiss.IDSelectorBatch(allowed)
-        if self.kind == "ivf":
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
+        if allowed_ids is not None:
+            keep = np.ascontiguousarray(allowed_ids, dtype=np.int64)
+            selector = faiss.IDSelectorBatch(keep)
+        else:
+            keep = np.fromiter(self.tombstones, dtype=np.int64, count=len(self.tombstones))
+            selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(keep))
+        if self.kind == "hnsw":
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.ef_search, k))
         else:
             params = faiss.SearchParameters(sel=selector)
         scores, ids = self.index.search(queries, k, params=params)
-        del allowed  # the selector copied the ids; keep the array alive until here
+        del keep  # the selector copied the ids; keep the array alive until here
         return scores, ids
 
     # -- persistence -------------------------------------------------------------------
@@ -155,13 +161,13 @@ class UserIndex:
         payload = faiss.serialize_index(self.index).tobytes()
         header = json.dumps({
             "format": FORMAT_VERSION, "kind": self.kind, "dim": self.dim, "generation": self.generation,
-            "max_vec_id": self.max_vec_id, "trained_size": self.trained_size, "count": self.ntotal,
+            "max_vec_id": self.max_vec_id, "tombstones": sorted(self.tombstones), "count": int(self.index.ntotal),
             "embedder": embedder_name, "sha256": hashlib.sha256(payload).hexdigest(),
         }).encode("utf-8")
         return MAGIC + struct.pack("<Q", len(header)) + header + payload
 
     @classmethod
-    def from_bytes(cls, blob: bytes, embedder_name: str, dim: int, nprobe: int) -> "UserIndex":
+    def from_bytes(cls, blob: bytes, embedder_name: str, dim: int, ef_search: int) -> "UserIndex":
         if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + 8:
             raise IndexFileError("not an editmind index file")
         (length,) = struct.unpack("<Q", blob[len(MAGIC):len(MAGIC) + 8])
@@ -181,10 +187,11 @@ class UserIndex:
             index = faiss.deserialize_index(np.frombuffer(payload, dtype=np.uint8).copy())
         except RuntimeError as exc:
             raise IndexFileError(f"FAISS cannot read it ({str(exc).splitlines()[0][:120]})") from None
-        if index.ntotal != header.get("count") or index.d != dim:
+        if index.ntotal != header.get("count") or index.d != dim or header.get("kind") not in ("flat", "hnsw"):
             raise IndexFileError("its vector count does not match its header")
         return cls(index, header["kind"], dim, generation=int(header["generation"]),
-                   max_vec_id=int(header["max_vec_id"]), trained_size=int(header["trained_size"]), nprobe=nprobe)
+                   max_vec_id=int(header["max_vec_id"]), tombstones=set(header.get("tombstones", [])),
+                   ef_search=ef_search)
 
 
 @contextmanager

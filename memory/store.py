@@ -657,7 +657,7 @@ class FactMemory:
                 self.log(f"the vector index of user {user_id!r} is missing; rebuilding it from SQLite")
             return None
         try:
-            return UserIndex.from_bytes(blob, self.embedder.name, self.embedder.dim, self.config.index.nprobe)
+            return UserIndex.from_bytes(blob, self.embedder.name, self.embedder.dim, self.config.index.ef_search)
         except IndexFileError as exc:
             if not quiet:
                 self.log(f"the vector index of user {user_id!r} is unusable ({exc}); rebuilding it from SQLite")
@@ -686,7 +686,7 @@ class FactMemory:
                 self.log(f"the vector index of user {user_id!r} was stale ({index.ntotal} vectors, the store has "
                          f"{total}); rebuilding it from SQLite")
             return None
-        if index.needs_rebuild(total, self.config.index):
+        if index.needs_rebuild(self.config.index):
             return self._rebuild(user_id, index.kind, quiet=True)
         return index
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from editmind.memory import FactMemory, HashEmbedder
+from editmind.memory import FactMemory, HashEmbedder, IndexConfig, MemoryConfig
 
 SECRET = "Zq7-Kestrel-Passphrase-4471"
 
@@ -25,9 +25,11 @@ def leaks(home: Path, needles: list[bytes]) -> list[str]:
     return found
 
 
-def needles_for(embedder, text: str) -> list[bytes]:
-    vector = embedder.embed([text])[0].astype("<f4").tobytes()
-    return [text.encode("utf-8"), SECRET.encode("utf-8"), vector]
+def stored_vector(mem: FactMemory, fact_id: str) -> bytes:
+    """The exact float32 bytes the store holds for the fact (as SQLite blob and in FAISS)."""
+    blob = mem._conn.execute("SELECT vector FROM vectors WHERE fact_id = ?", (fact_id,)).fetchone()[0]
+    assert len(blob) == 4 * mem.embedder.dim
+    return bytes(blob)
 
 
 def fill(mem: FactMemory, n: int = 60) -> None:
@@ -35,26 +37,31 @@ def fill(mem: FactMemory, n: int = 60) -> None:
     mem.add_many([f"bob fact {i}" for i in range(10)], user_id="bob")
 
 
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
 @pytest.mark.parametrize("how", ["redact", "delete"])
-def test_erased_secret_is_nowhere_on_disk(tmp_path, how):
+def test_erased_secret_is_nowhere_on_disk(tmp_path, how, kind):
     embedder = HashEmbedder(64)
-    mem = FactMemory(tmp_path, embedder=embedder, log=lambda m: None)
+    config = MemoryConfig(index=IndexConfig(exact_max=10_000 if kind == "flat" else 20))
+    mem = FactMemory(tmp_path, embedder=embedder, log=lambda m: None, config=config)
     fill(mem)
     first_text = f"My bank passphrase is {SECRET} (old)"
     text = f"My bank passphrase is {SECRET}"
     fact = mem.add(first_text, user_id="alice", subject="my bank", relation="{} passphrase is", object=SECRET,
                    metadata={"edit_id": "e1"}).fact
+    first_vector = stored_vector(mem, fact.id)
     mem.update(fact.id, text=text)  # the history now holds the secret twice
     mem.flush()
-    assert leaks(tmp_path, [SECRET.encode()])  # the check can see it before erasure
+    needles = [SECRET.encode(), text.encode(), first_text.encode(), first_vector, stored_vector(mem, fact.id)]
+    assert len(leaks(tmp_path, needles)) >= 3  # the check sees text and vector before erasure
+    assert any(f.startswith(".faiss") or ".faiss" in f for f in leaks(tmp_path, needles[-1:]))
     getattr(mem, how)(fact.id)
-    needles = needles_for(embedder, text) + needles_for(embedder, first_text)
     assert leaks(tmp_path, needles) == []
     erased = mem.get(fact.id)
     assert erased.text == "" and erased.object is None and erased.status == ("redacted" if how == "redact" else "deleted")
     assert all(e.old_text is None and e.new_text is None for e in mem.history(fact.id))
     assert (tmp_path / "memory" / "facts.sqlite3-wal").stat().st_size == 0  # WAL truncated
     assert len(mem.get_all("alice")) == 60 and len(mem.get_all("bob")) == 10  # nothing else lost
+    assert mem.stats()["indexes"]["alice"]["kind"] == kind
     mem.close()
     assert leaks(tmp_path, needles) == []
 
@@ -79,12 +86,13 @@ def test_stale_process_cannot_write_the_vector_back(tmp_path):
     fill(mine, 10)
     text = f"My PIN is {SECRET}"
     fact = mine.add(text, user_id="alice").fact
+    needles = [text.encode(), SECRET.encode(), stored_vector(mine, fact.id)]
     assert other.search(text, user_id="alice", k=1)[0].id == fact.id  # `other` has loaded the vector
     other._last_save.clear()  # force it to write its index on close
     mine.redact(fact.id)
     other.close()
     mine.close()
-    assert leaks(tmp_path, needles_for(embedder, text)) == []
+    assert leaks(tmp_path, needles) == []
     with FactMemory(tmp_path, embedder=embedder, log=lambda m: None) as again:
         assert fact.id not in [h.id for h in again.search(text, user_id="alice", k=20)]
 

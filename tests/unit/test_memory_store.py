@@ -234,18 +234,27 @@ def test_embedder_mismatch_is_refused_until_reindex(tmp_path):
 
 
 def test_index_kind_follows_size(tmp_path):
-    config = MemoryConfig(index=IndexConfig(exact_max=200, nprobe=8))
+    config = MemoryConfig(index=IndexConfig(exact_max=200))
     rng = np.random.default_rng(0)
     with reopen(tmp_path, config=config) as mem:
         mem.add_many([f"item {i} {rng.integers(1_000_000)}" for i in range(150)], user_id="u")
         assert mem.stats()["indexes"]["u"]["kind"] == "flat"
         mem.add_many([f"item {i} {rng.integers(1_000_000)}" for i in range(150, 400)], user_id="u")
-        assert mem.stats()["indexes"]["u"] == {"kind": "ivf", "vectors": 400}
+        assert mem.stats()["indexes"]["u"] == {"kind": "hnsw", "vectors": 400}
         top = mem.search("item 17", user_id="u", k=5)
         assert len(top) == 5
-    with reopen(tmp_path, config=config) as mem:  # the IVF index round-trips through its file
-        assert [h.id for h in mem.search("item 17", user_id="u", k=5)] == [h.id for h in top]
-        assert mem.stats()["indexes"]["u"]["kind"] == "ivf"
+        for hit in top[:2]:  # HNSW removal: tombstones, excluded from every search
+            mem.delete(hit.id)
+        after = mem.search("item 17", user_id="u", k=5)
+        assert len(after) == 5 and not {h.id for h in top[:2]} & {h.id for h in after}
+    with reopen(tmp_path, config=config) as mem:  # the HNSW index and its tombstones round-trip through the file
+        assert [h.id for h in mem.search("item 17", user_id="u", k=5)] == [h.id for h in after]
+        assert mem.stats()["indexes"]["u"] == {"kind": "hnsw", "vectors": 398}
+        doomed = [f.id for f in mem.get_all("u")[:60]]  # past purge_fraction: rebuilt without tombstones
+        for fact_id in doomed:
+            mem.delete(fact_id)
+        index = mem._indexes["u"]
+        assert index.kind == "hnsw" and len(index.tombstones) <= 0.1 * index.index.ntotal and index.ntotal == 338
 
 
 def test_index_file_is_not_a_pickle(mem, tmp_path):
@@ -262,16 +271,16 @@ def test_unknown_ids_are_one_line_errors(mem):
         assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("exact_max", [10_000, 100])  # flat and IVF indexes
+@pytest.mark.parametrize("exact_max", [10_000, 100])  # flat and HNSW indexes
 def test_large_filtered_searches_use_the_faiss_selector(tmp_path, monkeypatch, exact_max):
     import editmind.memory.store as store
 
     monkeypatch.setattr(store, "EXACT_FILTERED_MAX", 10)  # force the in-FAISS filter path
-    config = MemoryConfig(index=IndexConfig(exact_max=exact_max, nprobe=64))
+    config = MemoryConfig(index=IndexConfig(exact_max=exact_max))
     with reopen(tmp_path, config=config) as mem:
         mem.add_many([f"note {i} about tea" for i in range(120)], user_id="u", agent_id="a")
         mem.add_many([f"note {i} about tea" for i in range(120)], user_id="u", agent_id="b")
         hits = mem.search("note 7 about tea", user_id="u", k=5, agent_id="b")
         assert len(hits) == 5 and all(h.fact.agent_id == "b" for h in hits)
         assert hits[0].text == "note 7 about tea"
-        assert mem.stats()["indexes"]["u"]["kind"] == ("ivf" if exact_max == 100 else "flat")
+        assert mem.stats()["indexes"]["u"]["kind"] == ("hnsw" if exact_max == 100 else "flat")
