@@ -50,7 +50,7 @@ def test_all_five_methods_are_registered():
 
 
 CASES = [(m, a) for a in ("llama", "gpt2") for m in ("rome", "memit", "alphaedit", "ft-m", "ft-l")]
-CASES += [("rome", "qwen2"), ("rome", "gpt_neox"), ("memit", "phi3"), ("rome", "gemma2")]
+CASES += [("rome", "qwen2"), ("rome", "gpt_neox"), ("memit", "phi3"), ("rome", "gptj")]
 
 
 @pytest.mark.parametrize("method,arch", CASES)
