@@ -10,9 +10,9 @@ Part `facts` (100,000 template-generated facts, real all-MiniLM-L6-v2 embeddings
     excluded, as the target says; SQLite generation check and row fetch included), plus
     the full FactMemory.search (embedding included) for context,
   - recall@5 of the store's answers against exact (brute-force) search over all vectors,
-  - an nprobe sweep and exact-search latency at several sizes (how the defaults were picked),
+  - an efSearch sweep and exact-search latency at several sizes (how the defaults were picked),
   - RSS and on-disk size.
-Part `synthetic` (1,000,000 clustered random 384-d unit vectors): the IVF index alone
+Part `synthetic` (1,000,000 clustered random 384-d unit vectors): the large-index kind alone
 (UserIndex, as the store builds it) - build time, search p50/p95, recall@5, memory.
 
     nice .venv/bin/python benchmarks/memory_bench.py --part facts
@@ -133,7 +133,7 @@ def part_facts(args) -> dict:
         batch = 1000
         events: dict[str, int] = {}
         for start in range(0, n, batch):
-            chunk = [{"text": f["text"], "metadata": {"relation_id": f["relation_id"]}} for f in facts[start:start + batch]]
+            chunk = [{"text": f["text"], "metadata": {"relation_id": f["relation_id"]}} for f in facts[start:min(start + batch, n)]]
             for r in mem.add_many(chunk, user_id="bench"):
                 events[r.event] = events.get(r.event, 0) + 1
             if (start // batch) % 10 == 9:
@@ -144,8 +144,9 @@ def part_facts(args) -> dict:
                                "batch": batch, "events": events,
                                "note": "FactMemory.add_many with embeddings served from the cache: SQLite, rules, index upkeep"}
         index_info = mem.stats()["indexes"]["bench"]
-        result["index"] = index_info | {"nprobe": mem.config.index.nprobe,
-                                        "nlist": int(mem._indexes["bench"].index.nlist) if index_info["kind"] == "ivf" else None}
+        result["index"] = index_info | {"exact_max": mem.config.index.exact_max, "hnsw_m": mem.config.index.hnsw_m,
+                                        "ef_construction": mem.config.index.ef_construction,
+                                        "ef_search": mem.config.index.ef_search}
 
         # search latency (no query embedding): the store's full path
         for warm in qvecs[:20]:
@@ -170,12 +171,12 @@ def part_facts(args) -> dict:
             raw.append(time.perf_counter() - t0)
         result["index_only_search_k5"] = percentiles(raw)
         sweep = []
-        if index.kind == "ivf":
+        if index.kind == "hnsw":
             import faiss
 
-            ivf = faiss.extract_index_ivf(index.index)
-            for nprobe in (4, 8, 16, 32, 64, 128):
-                ivf.nprobe = nprobe
+            hnsw = faiss.downcast_index(index.index.index).hnsw
+            for ef in (16, 32, 64, 128, 256):
+                hnsw.efSearch = ef
                 lat_p, got = [], []
                 for q in qvecs:
                     t0 = time.perf_counter()
@@ -183,10 +184,10 @@ def part_facts(args) -> dict:
                     lat_p.append(time.perf_counter() - t0)
                     got.append(set(ids[0].tolist()))
                 # vec ids are assigned in insertion order starting at 1
-                sweep.append({"nprobe": nprobe, "recall_at_5": round(recall([{i - 1 for i in g} for g in got], exact), 4)}
+                sweep.append({"ef_search": ef, "recall_at_5": round(recall([{i - 1 for i in g} for g in got], exact), 4)}
                              | percentiles(lat_p))
-            ivf.nprobe = mem.config.index.nprobe
-        result["nprobe_sweep"] = sweep
+            hnsw.efSearch = mem.config.index.ef_search
+        result["ef_search_sweep"] = sweep
         flat = []
         for size in [s for s in (5_000, 10_000, 20_000, 50_000) if s <= n]:
             sub = UserIndex.build(vectors[:size], np.arange(size), type(mem.config.index)(exact_max=10**9), real.dim)
@@ -275,8 +276,7 @@ def part_synthetic(args) -> dict:
     blob_mb = len(index.to_bytes("synthetic")) / 2**20
     return {"benchmark": "memory_1m_synthetic", "machine": machine(), "vectors": n, "dim": d,
             "data": f"mixture of {clusters} gaussian clusters (sigma 0.06 per dim), L2-normalised; queries from the same mixture",
-            "index": {"kind": index.kind, "nlist": int(index.index.nlist), "nprobe": index.nprobe,
-                      "train_points": min(n, config.train_points_per_list * int(index.index.nlist))},
+            "index": {"kind": index.kind, "hnsw_m": config.hnsw_m, "ef_search": config.ef_search},
             "build_s": round(build_s, 1), "search_k5": percentiles(lat) | {"recall_at_5_vs_exact": round(recall(got, exact), 4)},
             "memory_mb": {"vectors_array": round(vectors.nbytes / 2**20, 1), "rss_before": round(rss0, 1),
                           "rss_with_index": round(rss_index, 1), "peak_rss": round(peak_rss_mb(), 1),

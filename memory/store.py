@@ -120,6 +120,7 @@ class FactMemory:
         self._conn = connect(self.db_path)
         self._indexes: dict[str, UserIndex] = {}
         self._last_save: dict[str, float] = {}
+        self._embedder_ok = False
         self._closed = False
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -179,10 +180,17 @@ class FactMemory:
             f"{self.embedder.name!r} (dim {self.embedder.dim}); run 'editmind memory reindex' "
             f"(FactMemory.reindex()) to re-embed every fact with the current one")
 
-    def _check_embedder(self) -> None:
+    def _check_embedder(self, cached: bool = False) -> None:
+        """Refuse a store whose vectors come from another embedder. `cached` skips the two
+        SELECTs once the check passed (the hot search path); a change of embedder in another
+        process bumps every user's generation, and `_index_for` re-checks then."""
+        if cached and self._embedder_ok:
+            return
         name, dim = self._meta("embedder_name"), self._meta("embedder_dim")
         if name is not None and (name != self.embedder.name or dim != str(self.embedder.dim)):
+            self._embedder_ok = False
             raise self._mismatch(name, dim)
+        self._embedder_ok = name is not None
 
     def _claim_embedder(self, conn: sqlite3.Connection) -> None:
         """Inside a write: record our embedder on first use, refuse a different one."""
@@ -399,7 +407,7 @@ class FactMemory:
                 filters[name] = value
         where, args = self._filter_sql(filters)
         self._check_open()
-        self._check_embedder()
+        self._check_embedder(cached=True)
         vector = np.asarray(vector, dtype=np.float32).reshape(1, -1)
         if vector.shape[1] != self.embedder.dim:
             raise InvalidInputError(f"query vector has dimension {vector.shape[1]}, the store uses {self.embedder.dim}")
@@ -638,6 +646,7 @@ class FactMemory:
             return index
         if generation == 0:  # nothing was ever written for this user: no index, no file
             return None
+        self._check_embedder()  # the store changed since we last looked: maybe reindexed elsewhere
         if index is None:
             index = self._load_index(user_id, quiet)
         if index is not None and index.generation != generation:
