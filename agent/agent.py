@@ -28,7 +28,9 @@ from editmind.editors.base import EditRequest, available_editors, get_editor
 from editmind.editors.errors import EditmindError
 
 Progress = Callable[[str, int, int], None]
-SINGLE_HOP_METHODS = ("ike", "ice", "hopwalk")
+# measured on the default model (benchmarks/agent_methods_bench.py): IKE/ICE prompts do not
+# make a 135M model follow the stored fact; hopwalk reads it from the memory's triples
+SINGLE_HOP_METHODS = ("hopwalk", "ike", "ice")
 MULTI_HOP_METHODS = ("hopwalk", "pokemqa", "mello")  # hopwalk: ours, works for a model that cannot decompose
 _MULTI_HOP = re.compile(
     r"\b(?:the|a|an)\s+\w+(?:\s+\w+)?\s+(?:where|whose|which|that|who|in which)\b"
@@ -279,12 +281,25 @@ class EditingAgent:
         from editmind.editors.eval.metrics import reliability
 
         result = self.router.consolidate(self.journal, self.model, pending, available_editors(family="parametric"),
-                                         reliability, self.progress)
+                                         reliability, self.progress, overrides_for=self._method_overrides)
         for fact_id, score in result.succeeded.items():
             self._set_meta(fact_id, weights="edited", edit_id=result.fact_edits.get(fact_id), reliability=score)
         for fact_id, score in result.failed.items():
             self._set_meta(fact_id, weights="failed", reliability=score, edit_error=result.error)
         return result
+
+    def _method_overrides(self, method: str) -> dict[str, Any]:
+        """Key statistics (covariances) are cached under the agent's home, next to its journal,
+        not wherever $EDITMIND_HOME points."""
+        import dataclasses
+
+        from editmind.editors.base import EDITORS
+
+        defaults = EDITORS[method].Config()
+        stats = getattr(defaults, "stats", None)
+        if stats is not None and dataclasses.is_dataclass(stats) and getattr(stats, "home", "") is None:
+            return {"stats": dataclasses.replace(stats, home=str(self.home))}
+        return {}
 
     def edits(self) -> list[dict[str, Any]]:
         """The journal's records, oldest first, as dicts."""
@@ -319,46 +334,54 @@ class EditingAgent:
     def _user_facts(self) -> list[Any]:
         return list(self.memory.get_all(self.user_id))
 
-    def _retrieval_method(self, question: str) -> tuple[str | None, bool]:
+    def _retrieval_methods(self, question: str) -> tuple[list[str], bool]:
+        """Registered retrieval methods to try, best first, and whether the question is multi-hop."""
+        from editmind.editors.base import EDITORS
+
         available = available_editors(family="retrieval")
         multi = needs_multi_hop(question)
         if multi:
-            preferred = [self.config.multi_hop_method] if self.config.multi_hop_method else []
-            from editmind.editors.base import EDITORS
-
-            ours = [name for name in available if getattr(EDITORS[name], "multi_hop", False) and name not in MULTI_HOP_METHODS]
-            for name in preferred + ours + list(MULTI_HOP_METHODS):
-                if name in available:
-                    return name, True
-        preferred = [self.config.single_hop_method] if self.config.single_hop_method else []
-        for name in preferred + list(SINGLE_HOP_METHODS):
-            if name in available:
-                return name, multi
-        return None, multi
+            configured = [self.config.multi_hop_method] if self.config.multi_hop_method else []
+            ours = [n for n in available if getattr(EDITORS[n], "multi_hop", False) and n not in MULTI_HOP_METHODS]
+            order = configured + ours + list(MULTI_HOP_METHODS)
+        else:
+            configured = [self.config.single_hop_method] if self.config.single_hop_method else []
+            order = configured + list(SINGLE_HOP_METHODS)
+        return [n for n in dict.fromkeys(order) if n in available], multi
 
     def _answer(self, turn: Turn, use_memory: bool | None = None) -> Reply:
         question = turn.content or turn.text
         use = self.config.use_memory if use_memory is None else use_memory
         trace: dict[str, Any] = {"memory_used": False, "facts_retrieved": [], "facts_used": [],
                                  "edits_in_effect": self._edits_in_effect()}
-        method, multi = self._retrieval_method(question) if use else (None, False)
+        methods, multi = self._retrieval_methods(question) if use else ([], False)
         trace["multi_hop"] = multi
-        if use and method is not None and self._user_facts():
+        has_facts = use and bool(self._user_facts())
+        if has_facts:
             from editmind.editors.retrieval import MemoryFactSource
 
-            editor = get_editor(method, family="retrieval")
-            if hasattr(editor.config, "max_hops"):
-                editor = get_editor(method, family="retrieval", max_hops=estimated_hops(question))
-                trace["max_hops"] = editor.config.max_hops
-            answer = editor.answer(self.model, question, MemoryFactSource(self.memory, user_id=self.user_id))
-            details = answer.trace.to_dict() if hasattr(answer.trace, "to_dict") else dict(answer.trace or {})
-            used = list(getattr(answer.trace, "used_fact_ids", None) or _used_fact_ids(details))
-            self._last_fact_ids = used or self._last_fact_ids
-            trace.update(method=method, memory_used=True, retrieval=details,
-                         facts_retrieved=_retrieved_facts(details), facts_used=used)
-            return Reply(answer.answer.strip(), "question", trace=trace)
-        if use and method is None and self._user_facts():
-            trace["note"] = "no retrieval editor is registered: answered from the weights alone"
+            source = MemoryFactSource(self.memory, user_id=self.user_id)
+            tried: list[dict[str, Any]] = []
+            for method in methods:
+                overrides = {}
+                if hasattr(get_editor(method, family="retrieval").config, "max_hops"):
+                    overrides["max_hops"] = estimated_hops(question)
+                editor = get_editor(method, family="retrieval", **overrides)
+                answer = editor.answer(self.model, question, source)
+                details = answer.trace.to_dict() if hasattr(answer.trace, "to_dict") else dict(answer.trace or {})
+                if not answer.answer.strip():  # the method found nothing to say: try the next one
+                    tried.append({"method": method, "answer": "", "notes": details.get("notes", [])})
+                    continue
+                used = list(getattr(answer.trace, "used_fact_ids", None) or _used_fact_ids(details))
+                self._last_fact_ids = used or self._last_fact_ids
+                trace.update(method=method, memory_used=bool(used), retrieval=details, facts_retrieved=_retrieved_facts(details),
+                             facts_used=used, **({"max_hops": overrides["max_hops"]} if overrides else {}),
+                             **({"tried_first": tried} if tried else {}))
+                return Reply(answer.answer.strip(), "question", trace=trace)
+            trace["note"] = ("no retrieval method gave an answer: answered from the weights alone" if methods
+                             else "no retrieval editor is registered: answered from the weights alone")
+            if tried:
+                trace["tried_first"] = tried
         text = self.model.chat(question, max_new_tokens=self.config.max_new_tokens)
         trace["method"] = "model"
         return Reply(text, "question", trace=trace)

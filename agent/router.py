@@ -172,6 +172,7 @@ class Router:
         available_methods: Sequence[str],
         reliability: Callable[[Any, EditRequest], float],
         progress: Progress | None = None,
+        overrides_for: Callable[[str], dict[str, Any]] | None = None,
     ) -> ConsolidationResult:
         """One batched edit over `pending` (plus one linked edit per fact that supersedes an
         earlier edit), each fact verified; failures reported, never raised."""
@@ -184,6 +185,7 @@ class Router:
             result.error = str(exc)
             result.failed = {p.fact_id: 0.0 for p in pending}
             return result
+        overrides = {**(overrides_for(result.method) if overrides_for else {}), **self.config.method_overrides}
         records = list(journal.records())
         groups: dict[str | None, list[PendingFact]] = {}
         for item in pending:
@@ -193,7 +195,7 @@ class Router:
             if progress:
                 progress("consolidate", len(result.succeeded) + len(result.failed), total)
             try:
-                record = journal.apply(result.method, [p.request for p in items], overrides=self.config.method_overrides or None,
+                record = journal.apply(result.method, [p.request for p in items], overrides=overrides or None,
                                        progress=progress, supersedes=supersedes)
             except EditmindError as exc:
                 result.error = str(exc)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from editmind.agent import AgentConfig, EditingAgent
+from editmind.agent import AgentConfig, EditingAgent, RouterConfig
 
 pytestmark = pytest.mark.slow
 
@@ -49,9 +49,16 @@ class Steps:
         }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def test_scripted_conversation(restorable_default_model, tmp_path):
+def _stats_in_test_home(test_home) -> dict:
+    """Share the key statistics cache with the other default-model tests (computed once)."""
+    from editmind.editors.parametric.stats import StatsConfig
+
+    return {"stats": StatsConfig(home=str(test_home), show_progress=False)}
+
+
+def test_scripted_conversation(restorable_default_model, tmp_path, test_home):
     model = restorable_default_model
-    config = AgentConfig(max_new_tokens=24)
+    config = AgentConfig(max_new_tokens=24, router=RouterConfig(method_overrides=_stats_in_test_home(test_home)))
     steps = Steps()
     base_fingerprint = model.fingerprint()
     a = EditingAgent(model=model, home=tmp_path, user_id="alice", config=config)

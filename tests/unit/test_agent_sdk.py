@@ -8,6 +8,18 @@ from editmind.editors.model.testing import tiny_model
 from editmind.memory import FactMemory, HashEmbedder
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models are far faster on one thread, and a shared, loaded CPU makes torch's
+    thread synchronisation cost more than the arithmetic; restored afterwards."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def agent(tmp_path):
     memory = FactMemory(home=tmp_path, embedder=HashEmbedder(64))
@@ -115,3 +127,37 @@ def test_stream_chat_yields_pieces_and_keeps_the_full_reply(agent):
     pieces = list(agent.stream_chat("Where is the Louvre?"))
     assert agent.last_reply is not None and agent.last_reply.text == "".join(pieces).strip()
     assert agent.last_reply.trace["route"]["action"] == "answer"
+
+
+def test_lasting_correction_runs_one_journaled_edit_and_state_matches_its_outcome(tmp_path):
+    """The real journal and MEMIT on a tiny model (small key statistics). Whether a random
+    model passes the reliability check is not the point: the facts' flags, the journal and
+    the weights must agree with the reported outcome either way."""
+    from editmind.editors.parametric.keys import ContextConfig
+    from editmind.editors.parametric.stats import StatsConfig
+    from editmind.editors.parametric.values import ValueConfig
+
+    fast = {"stats": StatsConfig(n_tokens=64, sequences_per_chunk=2, tokens_per_sequence=32, show_progress=False),
+            "context": ContextConfig(n_prefixes=1, prefix_tokens=4),
+            "value": ValueConfig(steps=5, weight_decay=1e-3, clamp_norm_factor=0.75)}
+    model = tiny_model("llama")
+    before = model.fingerprint()
+    agent = EditingAgent(model=model, home=tmp_path, user_id="alice",
+                         memory=FactMemory(home=tmp_path, embedder=HashEmbedder(64)),
+                         config=AgentConfig(max_new_tokens=4, router=RouterConfig(method_overrides=fast)))
+    seen = []
+    agent.progress = lambda *event: seen.append(event)
+    reply = agent.correct("The Eiffel Tower is located in Rome.", lasting=True)
+    [weights] = [a for a in reply.actions if a["action"] == "weights"]
+    [fact] = world(agent)
+    assert weights["method"] == "memit" and seen and fact.status == "active"
+    if weights["succeeded"]:
+        assert fact.metadata["weights"] == "edited" and fact.metadata["edit_id"] == weights["edit_ids"][0]
+        assert [e["id"] for e in agent.edits()] == weights["edit_ids"] and model.fingerprint() != before
+        agent.undo(weights["edit_ids"][0])
+        assert world(agent)[0].metadata["weights"] == "memory"
+    else:
+        assert fact.metadata["weights"] == "failed" and "stay served from your memory" in reply.text
+        assert weights["undone"] and agent.edits() == []
+    assert model.fingerprint() == before  # undone either way: bitwise the base weights
+    agent.close()
