@@ -649,6 +649,9 @@ class FactMemory:
         self._check_embedder()  # the store changed since we last looked: maybe reindexed elsewhere
         if index is None:
             index = self._load_index(user_id, quiet)
+            if index is not None and index.generation < generation and not quiet:
+                self.log(f"the vector index file of user {user_id!r} was behind the store (generation "
+                         f"{index.generation} < {generation}); brought it up to date from SQLite")
         if index is not None and index.generation != generation:
             index = self._catch_up(user_id, index, quiet)
         if index is None:

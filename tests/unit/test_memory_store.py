@@ -213,6 +213,7 @@ def test_index_is_rebuilt_from_sqlite(tmp_path, damage):
         assert mem.stats()["indexes"]["u"]["vectors"] == expected
         if damage == "stale":
             assert ids[0] not in {h.id for h in mem.search("fact number 0", user_id="u", k=30)}
+            assert len(messages) == 1 and "brought it up to date from SQLite" in messages[0]
         else:
             assert len(messages) == 1 and "rebuilding it from SQLite" in messages[0]
 
