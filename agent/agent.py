@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 from editmind.agent.router import SANITATION_NOTE, ConsolidationResult, PendingFact, Router, RouterConfig
-from editmind.agent.turns import Turn, classify_turn, parse_statement
+from editmind.agent.turns import Turn, classify_turn, parse_question, parse_statement
 from editmind.editors.base import EditRequest, available_editors, get_editor
 from editmind.editors.errors import EditmindError
 
@@ -357,6 +357,13 @@ class EditingAgent:
         methods, multi = self._retrieval_methods(question) if use else ([], False)
         trace["multi_hop"] = multi
         has_facts = use and bool(self._user_facts())
+        if has_facts and not multi:
+            fact = self._exact_fact(question)
+            if fact is not None:  # the question asks exactly a stored (subject, relation): say the fact
+                self._last_fact_ids = [fact.id]
+                trace.update(method="memory-lookup", memory_used=True, facts_used=[fact.id],
+                             facts_retrieved=[{"id": fact.id, "text": fact.text, "score": 1.0}])
+                return Reply(_to_second_person(fact.text), "question", trace=trace)
         if has_facts:
             from editmind.editors.retrieval import MemoryFactSource
 
@@ -385,6 +392,20 @@ class EditingAgent:
         text = self.model.chat(question, max_new_tokens=self.config.max_new_tokens)
         trace["method"] = "model"
         return Reply(text, "question", trace=trace)
+
+    def _exact_fact(self, question: str) -> Any:
+        """The user's active fact whose subject and relation are exactly what `question` asks
+        (by the same parser that keyed the correction), or None. This is the deterministic
+        first step; anything looser is the retrieval editors' job."""
+        asked = parse_question(question)
+        if asked is None:
+            return None
+        subject, relation = (part.casefold().strip() for part in asked)
+        for fact in self._user_facts():
+            if fact.subject and fact.relation and fact.object and fact.subject.casefold().strip() == subject \
+                    and fact.relation.casefold().strip() == relation:
+                return fact
+        return None
 
     def _remember_turn(self, turn: Turn) -> Reply:
         statement = turn.statement
@@ -577,6 +598,23 @@ class EditingAgent:
 
 HELP = ("Commands: /remember STATEMENT, /forget WHAT, /edits, /undo ID, /why, /user NAME, /reset, /quit. "
         "Correct me in plain words ('no, it's Rome'); say 'remember this permanently' to write it into the weights.")
+
+
+_PERSON = {"my": "your", "i": "you", "i'm": "you're", "me": "you", "our": "your", "we": "you", "mine": "yours",
+           "myself": "yourself", "i've": "you've", "us": "you"}
+
+
+def _to_second_person(text: str) -> str:
+    """A user's own statement said back to them ("My sister lives in Lyon" -> "Your sister...")."""
+    def swap(match: re.Match) -> str:
+        word = match.group(0)
+        new = _PERSON[word.lower()]
+        if word == "I" and match.start() > 0:
+            return new
+        return new[0].upper() + new[1:] if word[0].isupper() else new
+
+    return re.sub(r"\b(?:" + "|".join(re.escape(k) for k in sorted(_PERSON, key=len, reverse=True)) + r")\b", swap, text,
+                  flags=re.I)
 
 
 def _used_fact_ids(details: dict[str, Any]) -> list[str]:

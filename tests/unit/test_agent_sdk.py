@@ -161,3 +161,16 @@ def test_lasting_correction_runs_one_journaled_edit_and_state_matches_its_outcom
         assert weights["undone"] and agent.edits() == []
     assert model.fingerprint() == before  # undone either way: bitwise the base weights
     agent.close()
+
+
+def test_a_question_asking_exactly_a_stored_fact_is_answered_from_it(agent):
+    agent.chat("Where is the Eiffel Tower?")
+    agent.last_answer = "It is in Paris."
+    fact_id = agent.chat("No, it's Rome.").actions[0]["fact_id"]
+    agent.chat("My sister lives in Lyon.")
+    reply = agent.chat("Where is the Eiffel Tower?")
+    assert reply.text == "The Eiffel Tower is located in Rome."
+    assert reply.trace["method"] == "memory-lookup" and reply.trace["facts_used"] == [fact_id]
+    assert agent.chat("Where does my sister live?").text == "Your sister lives in Lyon."
+    agent.set_user("bob")
+    assert agent.chat("Where is the Eiffel Tower?").trace["method"] == "model"
