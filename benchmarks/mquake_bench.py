@@ -30,6 +30,7 @@ def main() -> int:
     parser.add_argument("--baseline-n", type=int, default=20, help="cases for none/ICE/IKE (first question only)")
     parser.add_argument("--slow-n", type=int, default=5, help="cases for MeLLo/PokeMQA (first question only)")
     parser.add_argument("--methods", default="hopwalk,none,ice,ike,mello,pokemqa,mello-reference")
+    parser.add_argument("--settings", default="all,case", help="which settings, in order")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared machine)")
     parser.add_argument("--home", default=str(REPO / ".editmind-test-home"))
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "mquake_bench.json"))
@@ -62,7 +63,7 @@ def main() -> int:
             overrides = {"detector_dir": str(Path(args.home) / "retrieval")}
         n, per_case = (args.n, None) if method == "hopwalk" else (
             (args.baseline_n, 1) if method in ("none", "ice", "ike") else (args.slow_n, 1))
-        for setting in mquake.SETTINGS:
+        for setting in [s.strip() for s in args.settings.split(",") if s.strip()]:
             editor = mquake.make_method(name, **overrides)
             started = time.perf_counter()
             report = mquake.evaluate(model, name, every_case[:n], setting, all_cases=every_case,

@@ -145,7 +145,9 @@ def short_answer(text: str) -> str:
     line = cut_at(text, ("\n",))
     # a sentence ends at ./?/! after a lower-case word, not after an initial ("George W. Bush", "D.C.")
     line = _SENTENCE_END.split(line, 1)[0]
+    line = _CLAUSE.split(line, 1)[0]
     return line.strip().rstrip(".").strip()
 
 
+_CLAUSE = re.compile(r",\s+(?:and|but|which|who|where|while|because|so)\b")
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9]{2})[.!?](?:\s|$)|[?!](?:\s|$)")
