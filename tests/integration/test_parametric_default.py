@@ -1,0 +1,69 @@
+"""Parameter editing on the real default model (SmolLM2-135M-Instruct). Slow.
+
+Statistics and prefixes are cached in the test home (only the first run pays for
+sampling); the journal lives in a temporary directory; the session model is restored.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from editmind.editors.base import EditRequest
+from editmind.editors.journal import EditJournal
+
+pytestmark = pytest.mark.slow
+
+EIFFEL = EditRequest(subject="Eiffel Tower", prompt="The {} is located in the city of", target_new="Rome", target_true="Paris")
+UNRELATED = ["The capital of Germany is", "Shakespeare wrote"]
+
+
+def fast(test_home, **extra):
+    from editmind.editors.parametric.keys import ContextConfig
+    from editmind.editors.parametric.stats import StatsConfig
+
+    # The default sample shape, so every test (and benchmark) shares one cached corpus.
+    stats = StatsConfig(home=str(test_home), show_progress=False)
+    return {"stats": stats, "context": ContextConfig(home=str(test_home)), **extra}
+
+
+def answers(model, prompts, n=4):
+    return [model.complete(p, n).strip() for p in prompts]
+
+
+def test_rome_moves_the_eiffel_tower_and_undo_restores(restorable_default_model, test_home, tmp_path):
+    model = restorable_default_model
+    prompt = EIFFEL.rendered_prompt
+    assert answers(model, [prompt])[0].startswith("Paris")
+    unrelated_before = answers(model, UNRELATED)
+    journal = EditJournal.open(tmp_path, model)
+    base = model.fingerprint()
+    record = journal.apply("rome", [EIFFEL], overrides=fast(test_home))
+    assert record.metrics["after_prob"][0] > 0.5 > record.metrics["before_prob"][0]
+    assert answers(model, [prompt])[0].startswith("Rome")
+    assert answers(model, UNRELATED) == unrelated_before
+    journal.undo(record.id)
+    assert model.fingerprint() == base
+    assert answers(model, [prompt])[0].startswith("Paris")
+
+
+def test_memit_batch_of_three(restorable_default_model, test_home, tmp_path):
+    model = restorable_default_model
+    requests = [
+        EIFFEL,
+        EditRequest(subject="Colosseum", prompt="The {} is located in the city of", target_new="London"),
+        EditRequest(subject="Danielle Darrieux", prompt="The mother tongue of {} is", target_new="English"),
+    ]
+    unrelated_before = answers(model, UNRELATED)
+    journal = EditJournal.open(tmp_path, model)
+    record = journal.apply("memit", requests, overrides=fast(test_home))
+    assert record.metrics["mean_reliability"] >= 2 / 3, record.metrics
+    assert sum(after > before for after, before in zip(record.metrics["after_prob"], record.metrics["before_prob"])) == 3
+    assert answers(model, UNRELATED) == unrelated_before
+
+
+def test_ft_m_single_edit(restorable_default_model, tmp_path):
+    model = restorable_default_model
+    journal = EditJournal.open(tmp_path, model)
+    record = journal.apply("ft-m", [EIFFEL])
+    assert record.metrics["reliability"][0] == 1.0, record.metrics
+    assert answers(model, [EIFFEL.rendered_prompt])[0].startswith("Rome")
