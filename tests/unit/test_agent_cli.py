@@ -41,9 +41,8 @@ def test_correct_then_ask_uses_this_users_memory(cli, capsys):
     assert done["turn_type"] == "correction" and done["actions"][0]["weights"] == "memory"
     assert main([*cli, "ask", "Where is the Eiffel Tower?", "--user", "alice", "--json", "--max-new-tokens", "4"]) == 0
     alice = json.loads(capsys.readouterr().out)
-    # a retrieval editor ran over alice's memory (whether the hashing embedder lets it use the
-    # fact is the editor's business; the real embedder is covered by the integration test)
-    assert alice["trace"]["method"] != "model" and "retrieval" in alice["trace"]
+    assert alice["trace"]["method"] == "memory-lookup" and alice["answer"] == "The Eiffel Tower is located in Rome."
+    assert alice["trace"]["memory_used"] and alice["trace"]["facts_used"] == [done["actions"][0]["fact_id"]]
     assert main([*cli, "ask", "Where is the Eiffel Tower?", "--user", "bob", "--json", "--max-new-tokens", "4"]) == 0
     bob = json.loads(capsys.readouterr().out)
     assert bob["trace"]["method"] == "model" and not bob["trace"]["memory_used"] and bob["user"] == "bob" and set(bob) >= {"answer", "trace", "question"}
