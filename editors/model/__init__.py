@@ -1,22 +1,35 @@
-"""The model layer: load any local causal LM, find its editable parts, talk to it."""
+"""The model layer: load any local causal LM, find its editable parts, talk to it.
 
-from editmind.editors.model.home import resolve_home
-from editmind.editors.model.layout import LayerModules, LinearRef, ModelLayout, discover_layout, math_weight
-from editmind.editors.model.loading import DEFAULT_SPEC, load_model, wrap_model
-from editmind.editors.model.local_model import LocalModel
-from editmind.editors.model.scoring import TargetScore, score_targets
+Names are imported lazily, so `editmind.editors.model.home` (which the memory uses) does
+not pull in torch and transformers.
+"""
 
-__all__ = [
-    "DEFAULT_SPEC",
-    "LayerModules",
-    "LinearRef",
-    "LocalModel",
-    "ModelLayout",
-    "TargetScore",
-    "discover_layout",
-    "load_model",
-    "math_weight",
-    "resolve_home",
-    "score_targets",
-    "wrap_model",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "resolve_home": "home",
+    "LayerModules": "layout",
+    "LinearRef": "layout",
+    "ModelLayout": "layout",
+    "discover_layout": "layout",
+    "math_weight": "layout",
+    "DEFAULT_SPEC": "loading",
+    "load_model": "loading",
+    "wrap_model": "loading",
+    "LocalModel": "local_model",
+    "TargetScore": "scoring",
+    "score_targets": "scoring",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
