@@ -134,6 +134,11 @@ class HopwalkEditor(RetrievalEditor):
             retrieved = [c[4] for c in candidates]
             # a stored fact about the entity beats a model hop unless it is clearly off-topic
             preferred = bool(candidates) and (candidates[0][0] or candidates[0][1] >= config.stored_floor)
+            if candidates and not preferred and self._named_elsewhere(by_subject, entity, used_relations, unconsumed):
+                # a bridge: the question skips naming this hop ("the creator of X" for X's
+                # spouse's creator) but still names relations stored further on
+                preferred = True
+                trace.notes.append(f"bridge hop at {entity!r}: the question names no relation of it, but names later ones")
             if preferred:
                 _, _, matched, where, fact = candidates[0]
                 trace.hops.append(Hop(
@@ -174,6 +179,18 @@ class HopwalkEditor(RetrievalEditor):
             return None
         position, name = max(hits, key=lambda h: (len(h[1]), h[0]))
         return name
+
+    @staticmethod
+    def _named_elsewhere(by_subject: dict[str, list[RetrievedFact]], entity: str, used: set[str],
+                         unconsumed: list[str]) -> bool:
+        """Whether the unconsumed question words still name a relation that stored facts
+        about *other* entities have."""
+        here = normalise(entity)
+        return any(
+            lexical_overlap(fact.relation, unconsumed)[0] > 0
+            for subject, facts in by_subject.items() if subject != here
+            for fact in facts if fact.relation not in used
+        )
 
     def _uncovered_relation(self, templates: list[str], used: set[str], unconsumed: list[str]) -> tuple[str, list[str]] | None:
         """A known relation the question still names in full, for a hop no edit covers."""
