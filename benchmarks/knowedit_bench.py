@@ -117,8 +117,9 @@ def stage_sweep(model, args, report: Report) -> None:
         table = _evaluate(model, [_editor("rome", layer=layer)], records, config, report, "last_table")
         report.data["rome"][str(layer)] = table.columns["rome"]
         report.data["unedited"] = table.columns["unedited"]
-        best = max(report.data["rome"], key=lambda k: _score(report.data["rome"][k]))
-        report.data["rome_best_layer"] = int(best)
+        best = max(_score(v) for v in report.data["rome"].values())
+        tied = [int(k) for k, v in report.data["rome"].items() if _score(v) == best]
+        report.data["rome_best_layers"] = tied  # more than one: the sweep does not separate them
         report.save()
         print(f"rome layer {layer}: {table.columns['rome']}", flush=True)
     if args.windows and _available("memit"):
