@@ -39,7 +39,7 @@ class ValueConfig:
     kl_factor: float = 0.0625
     weight_decay: float = 0.5
     clamp_norm_factor: float = 4.0
-    early_stop_loss: float = 0.05
+    early_stop_loss: float = 0.05  # on the mean per-token target NLL
     group_size: int = 8
 
 
@@ -143,7 +143,9 @@ def _optimise_group(model: LocalModel, module: str, requests: Sequence[EditReque
             per_request = request_nll.detach().cpu()
             if not torch.isfinite(loss_per_request).all():
                 raise EditFailedError("the value optimisation diverged (non-finite loss); nothing was changed")
-            if float(loss_per_request.detach().max()) < config.early_stop_loss or step == config.steps:
+            # Stop once every target is predicted (its NLL, not the regularised total, is
+            # below the threshold): the remaining steps would only trade decay for KL.
+            if float(request_nll.detach().max()) < config.early_stop_loss or step == config.steps:
                 break
             loss_per_request.sum().backward()
             optimiser.step()
