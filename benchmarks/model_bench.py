@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -74,7 +75,8 @@ def main() -> None:
     report = {
         "benchmark": "model load and generation",
         "model": "SmolLM2-135M-Instruct (default, fp32, CPU)",
-        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_average_at_end": os.getloadavg()},
+        "command": "python benchmarks/model_bench.py",
         "first_load_seconds": round(first["load_seconds"], 2),
         "first_load_peak_rss_mib": round(first["peak_rss_mib"]),
         "cached_load_seconds": round(cached["load_seconds"], 2),
