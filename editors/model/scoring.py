@@ -68,7 +68,8 @@ def encode_prompt_target(tokenizer, prompt: str, target: str) -> tuple[list[int]
     return list(prompt_ids), list(tokenizer(target, add_special_tokens=False)["input_ids"])
 
 
-def _pad_id(tokenizer) -> int:
+def pad_token_id(tokenizer) -> int:
+    """The id to pad batches with (padding is masked, so any real token id works)."""
     for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0):
         if candidate is not None:
             return int(candidate)
@@ -89,7 +90,7 @@ def score_targets(
         chunk = encoded[start : start + batch_size]
         rows = [p + t for p, t in chunk]
         width = max(len(r) for r in rows)
-        input_ids = torch.full((len(rows), width), _pad_id(tokenizer), dtype=torch.long)
+        input_ids = torch.full((len(rows), width), pad_token_id(tokenizer), dtype=torch.long)
         attention = torch.zeros((len(rows), width), dtype=torch.long)
         for i, row in enumerate(rows):
             input_ids[i, : len(row)] = torch.tensor(row)

@@ -24,9 +24,8 @@ import torch
 
 from editmind.editors.base import EditFailedError, EditRequest, EditResult, ParameterEditor, Progress, WeightDelta, register_editor
 from editmind.editors.model.local_model import LocalModel
-from editmind.editors.model.scoring import encode_prompt_target
+from editmind.editors.model.scoring import encode_prompt_target, pad_token_id
 from editmind.editors.parametric.common import validated
-from editmind.editors.parametric.keys import _pad_id
 from editmind.editors.parametric.layers import check_layers, rome_layer
 
 
@@ -110,7 +109,7 @@ class _FineTune(ParameterEditor):
         else:
             rows = [p for p, _ in encoded]
         width = max(len(r) for r in rows)
-        input_ids = torch.full((len(rows), width), _pad_id(model.tokenizer), dtype=torch.long)
+        input_ids = torch.full((len(rows), width), pad_token_id(model.tokenizer), dtype=torch.long)
         attention = torch.zeros_like(input_ids)
         for i, row in enumerate(rows):
             input_ids[i, :len(row)] = torch.tensor(row)

@@ -21,6 +21,7 @@ import torch
 
 from editmind.editors.base import EditRequest, EditRequestError
 from editmind.editors.model.local_model import LocalModel
+from editmind.editors.model.scoring import pad_token_id
 from editmind.editors.parametric.stats import base_fingerprint, stats_dir
 
 PREFIX_STARTERS = ("The", "Therefore", "Because", "I", "You", "It", "However", "In", "We", "She")
@@ -37,13 +38,6 @@ class ContextConfig:
     n_prefixes: int = 5
     prefix_tokens: int = 8
     home: str | None = None
-
-
-def _pad_id(tokenizer) -> int:
-    for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0):
-        if candidate is not None:
-            return int(candidate)
-    return 0
 
 
 @torch.no_grad()
@@ -73,7 +67,7 @@ def _generate_prefixes(model: LocalModel, config: ContextConfig) -> list[str]:
     starters = [PREFIX_STARTERS[i % len(PREFIX_STARTERS)] for i in range(config.n_prefixes)]
     encoded = [tokenizer(s, add_special_tokens=True)["input_ids"] for s in starters]
     width = max(len(e) for e in encoded)
-    pad = _pad_id(tokenizer)
+    pad = pad_token_id(tokenizer)
     input_ids = torch.full((len(encoded), width), pad, dtype=torch.long)
     attention = torch.zeros_like(input_ids)
     for i, ids in enumerate(encoded):
@@ -153,7 +147,7 @@ def rows_for(model: LocalModel, requests: Sequence[EditRequest], prefixes: Seque
 def batch_rows(model: LocalModel, rows: Sequence[Row]) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-padded input ids and attention mask (right padding keeps positions in place)."""
     width = max(len(row.ids) for row in rows)
-    input_ids = torch.full((len(rows), width), _pad_id(model.tokenizer), dtype=torch.long)
+    input_ids = torch.full((len(rows), width), pad_token_id(model.tokenizer), dtype=torch.long)
     attention = torch.zeros((len(rows), width), dtype=torch.long)
     for i, row in enumerate(rows):
         input_ids[i, : len(row.ids)] = torch.tensor(row.ids)

@@ -29,6 +29,7 @@ from safetensors.torch import load_file, save_file
 
 from editmind.editors.model.home import resolve_home
 from editmind.editors.model.local_model import LocalModel
+from editmind.editors.model.scoring import pad_token_id
 
 STARTERS = (
     "The", "In", "A", "It", "When", "Many", "One", "This", "There", "After",
@@ -91,13 +92,6 @@ def _read(path: Path) -> dict[str, torch.Tensor] | None:
         return None
 
 
-def _pad_id(tokenizer) -> int:
-    for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0):
-        if candidate is not None:
-            return int(candidate)
-    return 0
-
-
 @torch.no_grad()
 def _generate_chunk(model: LocalModel, config: StatsConfig, chunk: int) -> torch.Tensor:
     """[sequences, length] token ids sampled from the model (left-padded starters + text)."""
@@ -105,7 +99,7 @@ def _generate_chunk(model: LocalModel, config: StatsConfig, chunk: int) -> torch
     starters = [STARTERS[(chunk * config.sequences_per_chunk + i) % len(STARTERS)] for i in range(config.sequences_per_chunk)]
     encoded = [tokenizer(s, add_special_tokens=True)["input_ids"] for s in starters]
     width = max(len(e) for e in encoded)
-    pad = _pad_id(tokenizer)
+    pad = pad_token_id(tokenizer)
     input_ids = torch.full((len(encoded), width), pad, dtype=torch.long)
     attention = torch.zeros((len(encoded), width), dtype=torch.long)
     for i, ids in enumerate(encoded):
