@@ -200,6 +200,15 @@ class EditJournal:
     def _write_index(self) -> None:
         _atomic_write_text(self.directory / "index.json", json.dumps(self._index, indent=2))
 
+    def _commit_index(self, index: dict) -> None:
+        """Make `index` the journal's index on disk and in memory, or neither."""
+        self._index, previous = index, self._index
+        try:
+            self._write_index()
+        except BaseException:
+            self._index = previous
+            raise
+
     def _active_ids(self) -> list[str]:
         return [e["id"] for e in self._index["edits"] if e.get("status") == "active"]
 
@@ -320,12 +329,7 @@ class EditJournal:
             index = json.loads(json.dumps(self._index))
             index["edits"].append({"id": edit_id, "status": "active", "method": record.method})
             index["state_fingerprint"] = model.fingerprint()
-            self._index, previous = index, self._index
-            try:
-                self._write_index()
-            except BaseException:
-                self._index = previous
-                raise
+            self._commit_index(index)
         except BaseException as exc:
             snapshot.restore()
             for module in new_modules:
@@ -360,12 +364,7 @@ class EditJournal:
             for other in remaining:
                 apply_deltas(model, [d for d in self._deltas[other] if d.module in touched])
             index["state_fingerprint"] = model.fingerprint()
-            self._index, previous = index, self._index
-            try:
-                self._write_index()
-            except BaseException:
-                self._index = previous
-                raise
+            self._commit_index(index)
         except BaseException as exc:
             for module, weight in current.items():
                 model.module(module).weight.copy_(weight)
