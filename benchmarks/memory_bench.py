@@ -101,7 +101,7 @@ def part_facts(args) -> dict:
     n = args.n
     facts = generate_facts(data, n + args.e2e)
     texts = [f["text"] for f in facts[:n]]
-    real = MiniLMEmbedder(batch_size=128)
+    real = MiniLMEmbedder()  # the product default (batch 64), which is what users get
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     if args.vectors:  # a saved prefix of the fact embeddings (rows = facts[:rows])
         vectors, embed_s = np.load(args.vectors, allow_pickle=False), 0.0
