@@ -129,15 +129,20 @@ def complete_until(model: LocalModel, prompt: str, max_new_tokens: int, stop: tu
     return model.tokenizer.decode(output[0, kwargs["input_ids"].shape[1]:], skip_special_tokens=True)
 
 
-def cut_at(text: str, stops: tuple[str, ...]) -> str:
-    """`text` up to the first of `stops` (leading newlines skipped), stripped."""
-    text = text.lstrip(" \n")
+def text_before(text: str, stops: tuple[str, ...]) -> str:
+    """`text` up to the first stop string (the stop itself removed), leading blank lines kept out."""
+    text = text.lstrip("\n")
     cut = len(text)
     for stop in stops:
         position = text.find(stop)
         if position != -1:
             cut = min(cut, position)
-    return text[:cut].strip()
+    return text[:cut]
+
+
+def cut_at(text: str, stops: tuple[str, ...]) -> str:
+    """`text` up to the first of `stops` (leading newlines skipped), stripped."""
+    return text_before(text.lstrip(" \n"), stops).strip()
 
 
 def short_answer(text: str) -> str:

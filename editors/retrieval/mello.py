@@ -21,7 +21,7 @@ from typing import ClassVar
 from editmind.editors.base import register_editor
 from editmind.editors.errors import EditmindError
 from editmind.editors.model.local_model import LocalModel
-from editmind.editors.retrieval.base import Hop, RetrievalAnswer, RetrievalEditor, Trace, short_answer
+from editmind.editors.retrieval.base import Hop, RetrievalAnswer, RetrievalEditor, Trace, short_answer, text_before
 from editmind.editors.retrieval.ice import stated
 from editmind.editors.retrieval.source import FactSource
 
@@ -106,7 +106,7 @@ class MelloEditor(RetrievalEditor):
         for _ in range(config.max_hops):
             step = self.generate(model, prompt, trace, config.max_new_tokens,
                                  stop=("Retrieved fact:", "\n\n", "Question:"), cut=False)
-            step = _before(step, ("Retrieved fact:", "\n\n", "Question:"))
+            step = text_before(step, ("Retrieved fact:", "\n\n", "Question:"))
             if "Final answer:" in step:
                 final = short_answer(field_value(step, "Final answer:"))
                 break
@@ -118,7 +118,7 @@ class MelloEditor(RetrievalEditor):
             fact_line = stated(retrieved[0].text) if retrieved else "none."
             prompt += step.rstrip("\n") + f"\nRetrieved fact: {fact_line}\n"
             judgement = self.generate(model, prompt, trace, config.judge_new_tokens, stop=("\n",), cut=False)
-            judgement = _before(judgement, ("\n",))
+            judgement = text_before(judgement, ("\n",))
             prompt += judgement + "\n"
             match = _INTERMEDIATE.search(judgement)
             intermediate = short_answer(match.group(1)) if match else short_answer(tentative)
@@ -136,14 +136,3 @@ class MelloEditor(RetrievalEditor):
             trace.notes.append("no 'Final answer:' line; the last intermediate answer is the answer")
         trace.prompt = prompt
         return RetrievalAnswer(final, trace)
-
-
-def _before(text: str, stops: tuple[str, ...]) -> str:
-    """`text` up to the first stop string (the stop itself removed), leading blank lines kept out."""
-    text = text.lstrip("\n")
-    cut = len(text)
-    for stop in stops:
-        position = text.find(stop)
-        if position != -1:
-            cut = min(cut, position)
-    return text[:cut]

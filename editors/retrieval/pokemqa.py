@@ -21,9 +21,9 @@ from typing import ClassVar
 
 from editmind.editors.base import register_editor
 from editmind.editors.model.local_model import LocalModel
-from editmind.editors.retrieval.base import Hop, RetrievalAnswer, RetrievalEditor, Trace, short_answer
+from editmind.editors.retrieval.base import Hop, RetrievalAnswer, RetrievalEditor, Trace, short_answer, text_before
 from editmind.editors.retrieval.ice import stated
-from editmind.editors.retrieval.mello import _before, field_value, load_prompt
+from editmind.editors.retrieval.mello import field_value, load_prompt
 from editmind.editors.retrieval.scope_detector import ScopeDetector
 from editmind.editors.retrieval.source import FactSource
 
@@ -100,7 +100,7 @@ class PokeMqaEditor(RetrievalEditor):
         for _ in range(config.max_hops):
             step = self.generate(model, prompt, trace, config.max_new_tokens,
                                  stop=("Generated answer:", "\n\n", "Question:"), cut=False)
-            step = _before(step, ("Generated answer:", "\n\n", "Question:"))
+            step = text_before(step, ("Generated answer:", "\n\n", "Question:"))
             if "Final answer:" in step:
                 final = short_answer(field_value(step, "Final answer:"))
                 break
