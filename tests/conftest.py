@@ -54,3 +54,15 @@ def tiny(request):
     from editmind.editors.model.testing import tiny_model
 
     return tiny_model(request.param)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models are far faster on one thread, and a shared, loaded CPU makes torch's
+    thread synchronisation cost more than the arithmetic; restored afterwards."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

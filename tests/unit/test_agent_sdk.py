@@ -8,16 +8,7 @@ from editmind.editors.model.testing import tiny_model
 from editmind.memory import FactMemory, HashEmbedder
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models are far faster on one thread, and a shared, loaded CPU makes torch's
-    thread synchronisation cost more than the arithmetic; restored afterwards."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -20,16 +20,7 @@ from editmind.editors.model.testing import tiny_model
 from editmind.memory import FactMemory, HashEmbedder
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models are far faster on one thread, and a shared, loaded CPU makes torch's
-    thread synchronisation cost more than the arithmetic; restored afterwards."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 FACTS = ["The Eiffel Tower is located in Rome.", "My sister lives in Lyon.", "The Louvre is in Paris.",
          "My dog is called Rex.", "The Colosseum is in Milan."]
