@@ -28,8 +28,34 @@ def _methods(text: str) -> list[str]:
     return methods
 
 
+def _routes(text: str) -> list[str]:
+    from editmind.editors.errors import EditmindError
+    from editmind.editors.eval.mquake import ROUTES
+
+    routes = list(ROUTES) if text == "both" else list(dict.fromkeys(r.strip() for r in text.split(",") if r.strip()))
+    bad = [r for r in routes if r not in ROUTES]
+    if bad or not routes:
+        raise EditmindError(f"unknown --route {','.join(bad) or text!r}; use memory, weights or both")
+    return routes
+
+
+def _weights_overrides(method: str, home: str | None) -> dict:
+    """The parameter editor's overrides: its key statistics cached in this home (as the agent does)."""
+    import dataclasses
+
+    from editmind.editors.base import available_editors, get_editor
+    from editmind.editors.errors import EditmindError
+    from editmind.editors.model import resolve_home
+
+    if method not in available_editors("parametric"):
+        raise EditmindError(f"unknown --weights-method {method!r}; choose from {', '.join(available_editors('parametric'))}")
+    stats = getattr(get_editor(method, family="parametric").config, "stats", None)
+    return {"stats": dataclasses.replace(stats, home=str(resolve_home(home)))} if stats is not None else {}
+
+
 def _mquake(args: argparse.Namespace) -> int:
     from editmind.apps.commands.eval import _write_json, shared_data_dir
+    from editmind.editors.errors import EditmindError
     from editmind.editors.eval import mquake
     from editmind.editors.model import load_model, resolve_home
     from editmind.editors.retrieval.mello import load_prompt
@@ -47,8 +73,15 @@ def _mquake(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    routes = _routes(args.route)
+    weights_overrides = _weights_overrides(args.weights_method, args.home) if "weights" in routes else {}
+    if routes == ["weights"] and "case" not in settings:
+        raise EditmindError("--route weights runs in the case setting only; use --edits-in-memory case "
+                            "(all 1,200 edits in one MEMIT batch is out of reach on a CPU)")
     model = load_model(args.model, home=args.home)
-    reports, payload = [], {"data": data, "model": model.name, "runs": []}
+    reports, payload = [], {"data": data, "model": model.name, "routes": routes, "runs": []}
+    if "weights" in routes:
+        payload["weights_method"] = args.weights_method
     for method in methods:
         overrides = {}
         if args.prompt_file and method in ("mello", "pokemqa"):
@@ -58,12 +91,17 @@ def _mquake(args: argparse.Namespace) -> int:
         editor = mquake.make_method(method, **overrides)
         if method == "pokemqa":
             editor.detector()  # a missing detector is reported before any case runs
-        for setting in settings:
-            def progress(done: int, total: int, case, _m=method, _s=setting) -> None:
+        runs = [(route, setting) for route in routes for setting in settings if route == "memory" or setting == "case"]
+        for route, setting in runs:
+            label = "memory" if route == "memory" else args.weights_method
+
+            def progress(done: int, total: int, case, _m=method, _s=setting, _r=label) -> None:
                 if not args.quiet:
-                    print(f"\r{_m} [{_s}] {done}/{total} cases", end="", file=sys.stderr, flush=True)
+                    print(f"\r{_m} @{_r} [{_s}] {done}/{total} cases", end="", file=sys.stderr, flush=True)
             report = mquake.evaluate(model, method, cases, setting, all_cases=every_case,
-                                     questions_per_case=args.questions_per_case, editor=editor, progress=progress)
+                                     questions_per_case=args.questions_per_case, editor=editor, progress=progress,
+                                     route=route, weights_method=args.weights_method,
+                                     weights_overrides=weights_overrides)
             if not args.quiet:
                 print(file=sys.stderr)
             reports.append(report)
@@ -109,13 +147,19 @@ def register_mquake(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "mquake", help="multi-hop accuracy of retrieval editors on MQuAKE (case / all edits in memory)",
         description="Multi-hop accuracy (any question of a case right), hop accuracy (every intermediate entity "
-                    "right), per-question latency and traces, side by side for the case and all settings.",
+                    "right), per-question latency and traces, side by side for the case and all settings, with the "
+                    "edits stored in a fresh fact memory (temporary home) or applied to the weights (--route).",
     )
     parser.add_argument("--method", default="hopwalk",
                         help=f"one or a comma-separated list of {', '.join(RETRIEVAL_METHODS)} (default hopwalk)")
     parser.add_argument("--data", default=None, help="MQuAKE-format JSON (default ../shared/data/mquake/mquake_hard_dev.json)")
     parser.add_argument("--edits-in-memory", choices=("case", "all", "both"), default="both",
                         help="case: only the case's edits; all: every edit of the data file at once; both (default)")
+    parser.add_argument("--route", default="memory",
+                        help="where each case's edits go: memory (the fact memory, default), weights (applied with "
+                             "--weights-method, undone after the case; case setting only, empty memory), or both")
+    parser.add_argument("--weights-method", default="memit",
+                        help="parameter editor for --route weights (default memit: the case's edits in one batch)")
     parser.add_argument("--n", type=int, default=None, help="evaluate the first N cases (the 'all' source still holds every edit)")
     parser.add_argument("--questions-per-case", type=int, default=None, help="ask only the first K questions of each case")
     parser.add_argument("--prompt-file", default=None, help="MeLLo/PokeMQA-format demonstrations to use instead of ours")

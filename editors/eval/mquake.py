@@ -2,8 +2,21 @@
 
 Each MQuAKE case has edits (`requested_rewrite`), three paraphrased multi-hop questions,
 the post-edit answer (`new_answer` + aliases) and the post-edit chain (`new_single_hops`).
-Settings: `case` puts only the case's own edits in the fact source; `all` puts every edit
-of the data file in one source at once (the setting where retrieval gets confused).
+
+Routes — where a case's edits go before its questions are asked:
+- `memory` (default): into the real fact memory (`editmind.memory.FactMemory`, FAISS +
+  SQLite, in a temporary home unless one is passed), exactly as the agent stores a
+  correction, and the editor reads them through `MemoryFactSource`. The evaluator therefore
+  measures the store's own rules too: an edit with the same (subject, relation) as an
+  earlier one *supersedes* it, and retrieval goes through the per-user FAISS index.
+- `weights`: into the model's weights with a parameter editor (MEMIT by default, one batch
+  per case), applied through a snapshot and restored bitwise after the case; the method
+  then answers with an empty memory (its own fallback: the bare model). `case` only — see
+  docs/multihop.md for why `all` (1,200 edits in one batch) is out of reach on a CPU.
+
+Settings: `case` gives each case its own memory user holding only that case's edits
+(deleted after the case); `all` puts every edit of the data file into one user's memory at
+once (the setting where retrieval gets confused).
 
 Metrics, as in MQuAKE / PokeMQA:
 - multi-hop accuracy: a case counts if ANY of its questions is answered with `new_answer`
@@ -31,6 +44,7 @@ from editmind.editors.errors import EditmindError
 from editmind.editors.model.local_model import LocalModel
 
 SETTINGS = ("case", "all")
+ROUTES = ("memory", "weights")
 NO_EDIT = "none"
 
 
@@ -64,6 +78,24 @@ def case_facts(case: dict) -> list[dict]:
             "object": rewrite["target_new"]["str"],
         })
     return facts
+
+
+def edit_requests(case: dict) -> list[Any]:
+    """The case's edits as parameter-edit requests (the weights route)."""
+    from editmind.editors.base import EditRequest
+
+    return [EditRequest(subject=r["subject"], prompt=r["prompt"], target_new=r["target_new"]["str"],
+                        target_true=(r.get("target_true") or {}).get("str"))
+            for r in case["requested_rewrite"]]
+
+
+def memory_items(facts: Sequence[dict]) -> list[dict]:
+    """Facts as `FactMemory.add_many` items: the sentence plus its (subject, relation, object)."""
+    from editmind.editors.retrieval.source import fact_text
+
+    return [{"text": fact_text(f["subject"], f["relation"], f["object"]), "subject": f["subject"],
+             "relation": f["relation"], "object": f["object"], "source": "mquake",
+             "metadata": {"edit": str(f["id"])}} for f in facts]
 
 
 def all_facts(cases: Sequence[dict]) -> list[dict]:
@@ -122,6 +154,7 @@ class CaseResult:
     case_id: Any
     new_answer: str
     questions: list[QuestionResult]
+    edit: dict[str, Any] | None = None  # weights route: seconds, reliability, error
 
     @property
     def correct(self) -> bool:
@@ -142,14 +175,22 @@ class MquakeReport:
     cases: list[CaseResult]
     facts_in_source: int
     seconds: float = 0.0
+    route: str = "memory"
+    memory_events: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The table row: the method, and the route when the edits are in the weights."""
+        return self.method if self.route == "memory" else f"{self.method} @{self.route}"
 
     def summary(self) -> dict[str, Any]:
         n = len(self.cases)
         latencies = [q.seconds for c in self.cases for q in c.questions]
         hop_flags = [c.hops_correct for c in self.cases]
         hop = None if all(f is None for f in hop_flags) else sum(bool(f) for f in hop_flags) / max(1, n)
-        return {
+        summary = {
             "method": self.method,
+            "route": self.route,
             "setting": self.setting,
             "n_cases": n,
             "n_questions": len(latencies),
@@ -161,12 +202,22 @@ class MquakeReport:
             "max_seconds_per_question": max(latencies) if latencies else 0.0,
             "total_seconds": self.seconds,
         }
+        if self.memory_events:
+            summary["memory_events"] = dict(self.memory_events)
+        edits = [c.edit for c in self.cases if c.edit is not None]
+        if edits:
+            done = [e for e in edits if not e.get("error")]
+            summary["edit_cases_failed"] = len(edits) - len(done)
+            summary["mean_edit_seconds_per_case"] = statistics.fmean(e["seconds"] for e in edits)
+            summary["mean_edit_reliability"] = (statistics.fmean(e["reliability"] for e in done) if done else None)
+        return summary
 
     def to_dict(self, traces: bool = True) -> dict[str, Any]:
         return {
             "summary": self.summary(),
             "cases": [
                 {"case_id": c.case_id, "new_answer": c.new_answer, "correct": c.correct, "hops_correct": c.hops_correct,
+                 **({"edit": c.edit} if c.edit is not None else {}),
                  "questions": [{"question": q.question, "answer": q.answer, "correct": q.correct,
                                 "hops_correct": q.hops_correct, "seconds": round(q.seconds, 4),
                                 **({"trace": q.trace} if traces else {})} for q in c.questions]}
@@ -209,47 +260,130 @@ def evaluate(
     embedder: Any | None = None,
     editor: Any | None = None,
     progress: Callable[[int, int, CaseResult], None] | None = None,
+    memory: Any | None = None,
+    route: str = "memory",
+    weights_method: str = "memit",
+    weights_overrides: dict[str, Any] | None = None,
 ) -> MquakeReport:
-    """Run `method` over `cases` in `setting`. In `all`, the source holds the edits of
-    `all_cases` (default: `cases`) at once."""
-    from editmind.editors.retrieval.source import ListFactSource
+    """Run `method` over `cases` in `setting`, with the edits stored in a `FactMemory`
+    (`route="memory"`) or applied to the weights with `weights_method` (`route="weights"`).
+
+    `memory` is an open FactMemory to use; by default a fresh one is made in a temporary
+    home (with `embedder`, default all-MiniLM-L6-v2) and removed afterwards. In `all`, one
+    user's memory holds the edits of `all_cases` (default: `cases`) at once; in `case`, each
+    case gets its own user, whose facts are deleted once the case is answered."""
+    import tempfile
 
     if setting not in SETTINGS:
         raise EditmindError(f"unknown setting {setting!r}; use case or all")
+    if route not in ROUTES:
+        raise EditmindError(f"unknown route {route!r}; use memory or weights")
+    if route == "weights" and setting != "case":
+        raise EditmindError("the weights route runs in the case setting only (all 1,200 edits in one MEMIT batch "
+                            "is out of reach on a CPU; see docs/multihop.md)")
     editor = editor or make_method(method)
-    reports_hops = method.strip().lower() not in ("ice", "ike")
-    shared = ListFactSource(all_facts(all_cases or cases), embedder=embedder) if setting == "all" else None
+    if memory is not None:
+        return _evaluate(model, method, cases, setting, all_cases, questions_per_case, editor, progress, memory,
+                         route, weights_method, weights_overrides)
+    from editmind.memory import FactMemory
+
+    with tempfile.TemporaryDirectory(prefix="editmind-mquake-") as home:
+        with FactMemory(home=home, embedder=embedder, log=lambda _message: None) as fresh:
+            return _evaluate(model, method, cases, setting, all_cases, questions_per_case, editor, progress, fresh,
+                             route, weights_method, weights_overrides)
+
+
+def _evaluate(model: LocalModel, method: str, cases: Sequence[dict], setting: str, all_cases: Sequence[dict] | None,
+              questions_per_case: int | None, editor: Any, progress: Callable[[int, int, CaseResult], None] | None,
+              memory: Any, route: str, weights_method: str, weights_overrides: dict[str, Any] | None) -> MquakeReport:
+    from editmind.editors.retrieval.memory_source import MemoryFactSource
+
+    reports_hops = method.strip().lower() not in ("ice", "ike", NO_EDIT)
+    run = f"mquake-{time.strftime('%Y%m%dT%H%M%S')}-{id(cases) % 10_000}"
+    events: dict[str, int] = {}
+
+    def store(user: str, facts: list[dict]) -> None:
+        for result in memory.add_many(memory_items(facts), user_id=user, source="mquake"):
+            events[result.event] = events.get(result.event, 0) + 1
+
+    shared_user = f"{run}-all"
+    if setting == "all":
+        store(shared_user, all_facts(all_cases or cases))
+    parametric = None
+    if route == "weights":
+        from editmind.editors.base import get_editor
+
+        parametric = get_editor(weights_method, family="parametric", **(weights_overrides or {}))
     started = time.perf_counter()
     results: list[CaseResult] = []
-    facts_in_source = len(shared) if shared is not None else 0
+    facts_in_source = memory.count(shared_user) if setting == "all" else 0
     for index, case in enumerate(cases):
-        source = shared if shared is not None else ListFactSource(case_facts(case), embedder=embedder)
-        facts_in_source = max(facts_in_source, len(source))
-        questions = case["questions"][:questions_per_case] if questions_per_case else case["questions"]
-        answers = []
-        for question in questions:
-            t0 = time.perf_counter()
-            result = editor.answer(model, question, source)
-            seconds = time.perf_counter() - t0
-            correct = matches(result.answer, new_answers(case))
-            hops = hop_chain_correct(result.trace.intermediate_answers, case) if reports_hops and method != NO_EDIT else None
-            answers.append(QuestionResult(question, result.answer, correct, hops, seconds, result.trace.to_dict()))
-        results.append(CaseResult(case.get("case_id"), case["new_answer"], answers))
+        user = shared_user if setting == "all" else f"{run}-case{index}"
+        if setting == "case" and route == "memory":
+            store(user, case_facts(case))
+            facts_in_source = max(facts_in_source, memory.count(user))
+        source = MemoryFactSource(memory, user)
+        snapshot, edit = None, None
+        if parametric is not None:
+            snapshot, edit = _apply_case_edits(model, parametric, case)
+        try:
+            questions = case["questions"][:questions_per_case] if questions_per_case else case["questions"]
+            answers = []
+            for question in questions:
+                t0 = time.perf_counter()
+                result = editor.answer(model, question, source)
+                seconds = time.perf_counter() - t0
+                correct = matches(result.answer, new_answers(case))
+                hops = hop_chain_correct(result.trace.intermediate_answers, case) if reports_hops else None
+                answers.append(QuestionResult(question, result.answer, correct, hops, seconds, result.trace.to_dict()))
+        finally:
+            if snapshot is not None:
+                snapshot.restore()  # bitwise: the next case starts from the unedited weights
+            if setting == "case" and route == "memory":
+                memory.delete_all(user)
+        results.append(CaseResult(case.get("case_id"), case["new_answer"], answers, edit))
         if progress:
             progress(index + 1, len(cases), results[-1])
-    return MquakeReport(method, setting, results, facts_in_source, time.perf_counter() - started)
+    if setting == "all":
+        memory.delete_all(shared_user)
+    label = route if route == "memory" else weights_method
+    return MquakeReport(method, setting, results, facts_in_source, time.perf_counter() - started, label, events)
+
+
+def _apply_case_edits(model: LocalModel, parametric: Any, case: dict) -> tuple[Any, dict[str, Any]]:
+    """Compute the case's edits as one batch and apply them; (snapshot to restore, record).
+    A failed edit is recorded and the questions are asked of the unedited model."""
+    from editmind.editors.deltas import apply_deltas
+
+    requests = edit_requests(case)
+    t0 = time.perf_counter()
+    try:
+        result = parametric.compute(model, requests)
+        snapshot = apply_deltas(model, result.deltas)
+    except EditmindError as exc:
+        return None, {"seconds": time.perf_counter() - t0, "error": str(exc), "n_edits": len(requests)}
+    seconds = time.perf_counter() - t0
+    try:
+        scores = model.score([r.rendered_prompt for r in requests], [r.target_new for r in requests])
+    except BaseException:
+        snapshot.restore()
+        raise
+    return snapshot, {"seconds": seconds, "n_edits": len(requests), "layers": list(result.layers),
+                      "reliability": statistics.fmean(s.token_accuracy for s in scores),
+                      "target_prob": [round(float(s.prob), 4) for s in scores]}
 
 
 def format_table(reports: Sequence[MquakeReport]) -> str:
     """One side-by-side table: a row per method, the two settings as column groups."""
     by_method: dict[str, dict[str, dict]] = {}
     for report in reports:
-        by_method.setdefault(report.method, {})[report.setting] = report.summary()
+        by_method.setdefault(report.label, {})[report.setting] = report.summary()
     settings = [s for s in SETTINGS if any(s in row for row in by_method.values())]
-    header = f"{'method':10}" + "".join(f" | {s + ': n':>8} {'multi-hop':>9} {'hop-acc':>7} {'s/q':>6}" for s in settings)
+    width = max([10, *(len(label) for label in by_method)])
+    header = f"{'method':{width}}" + "".join(f" | {s + ': n':>8} {'multi-hop':>9} {'hop-acc':>7} {'s/q':>6}" for s in settings)
     lines = [header, "-" * len(header)]
     for method, row in by_method.items():
-        line = f"{method:10}"
+        line = f"{method:{width}}"
         for s in settings:
             summary = row.get(s)
             if summary is None:
