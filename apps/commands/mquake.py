@@ -82,6 +82,7 @@ def _mquake(args: argparse.Namespace) -> int:
     reports, payload = [], {"data": data, "model": model.name, "routes": routes, "runs": []}
     if "weights" in routes:
         payload["weights_method"] = args.weights_method
+    edit_cache: dict = {}  # one weights-route edit per case, shared by every method
     for method in methods:
         overrides = {}
         if args.prompt_file and method in ("mello", "pokemqa"):
@@ -101,7 +102,7 @@ def _mquake(args: argparse.Namespace) -> int:
             report = mquake.evaluate(model, method, cases, setting, all_cases=every_case,
                                      questions_per_case=args.questions_per_case, editor=editor, progress=progress,
                                      route=route, weights_method=args.weights_method,
-                                     weights_overrides=weights_overrides)
+                                     weights_overrides=weights_overrides, edit_cache=edit_cache)
             if not args.quiet:
                 print(file=sys.stderr)
             reports.append(report)

@@ -264,6 +264,7 @@ def evaluate(
     route: str = "memory",
     weights_method: str = "memit",
     weights_overrides: dict[str, Any] | None = None,
+    edit_cache: dict[Any, Any] | None = None,
 ) -> MquakeReport:
     """Run `method` over `cases` in `setting`, with the edits stored in a `FactMemory`
     (`route="memory"`) or applied to the weights with `weights_method` (`route="weights"`).
@@ -271,7 +272,10 @@ def evaluate(
     `memory` is an open FactMemory to use; by default a fresh one is made in a temporary
     home (with `embedder`, default all-MiniLM-L6-v2) and removed afterwards. In `all`, one
     user's memory holds the edits of `all_cases` (default: `cases`) at once; in `case`, each
-    case gets its own user, whose facts are deleted once the case is answered."""
+    case gets its own user, whose facts are deleted once the case is answered.
+
+    `edit_cache` (a dict the caller keeps) lets several methods share one weights-route edit
+    per case: MEMIT costs minutes per case on a CPU, the questions seconds."""
     import tempfile
 
     if setting not in SETTINGS:
@@ -284,18 +288,19 @@ def evaluate(
     editor = editor or make_method(method)
     if memory is not None:
         return _evaluate(model, method, cases, setting, all_cases, questions_per_case, editor, progress, memory,
-                         route, weights_method, weights_overrides)
+                         route, weights_method, weights_overrides, edit_cache)
     from editmind.memory import FactMemory
 
     with tempfile.TemporaryDirectory(prefix="editmind-mquake-") as home:
         with FactMemory(home=home, embedder=embedder, log=lambda _message: None) as fresh:
             return _evaluate(model, method, cases, setting, all_cases, questions_per_case, editor, progress, fresh,
-                             route, weights_method, weights_overrides)
+                             route, weights_method, weights_overrides, edit_cache)
 
 
 def _evaluate(model: LocalModel, method: str, cases: Sequence[dict], setting: str, all_cases: Sequence[dict] | None,
               questions_per_case: int | None, editor: Any, progress: Callable[[int, int, CaseResult], None] | None,
-              memory: Any, route: str, weights_method: str, weights_overrides: dict[str, Any] | None) -> MquakeReport:
+              memory: Any, route: str, weights_method: str, weights_overrides: dict[str, Any] | None,
+              edit_cache: dict[Any, Any] | None) -> MquakeReport:
     from editmind.editors.retrieval.memory_source import MemoryFactSource
 
     reports_hops = method.strip().lower() not in ("ice", "ike", NO_EDIT)
@@ -325,7 +330,7 @@ def _evaluate(model: LocalModel, method: str, cases: Sequence[dict], setting: st
         source = MemoryFactSource(memory, user)
         snapshot, edit = None, None
         if parametric is not None:
-            snapshot, edit = _apply_case_edits(model, parametric, case)
+            snapshot, edit = _apply_case_edits(model, parametric, case, edit_cache, weights_method)
         try:
             questions = case["questions"][:questions_per_case] if questions_per_case else case["questions"]
             answers = []
@@ -350,19 +355,31 @@ def _evaluate(model: LocalModel, method: str, cases: Sequence[dict], setting: st
     return MquakeReport(method, setting, results, facts_in_source, time.perf_counter() - started, label, events)
 
 
-def _apply_case_edits(model: LocalModel, parametric: Any, case: dict) -> tuple[Any, dict[str, Any]]:
-    """Compute the case's edits as one batch and apply them; (snapshot to restore, record).
-    A failed edit is recorded and the questions are asked of the unedited model."""
+def _apply_case_edits(model: LocalModel, parametric: Any, case: dict, cache: dict[Any, Any] | None,
+                      method: str) -> tuple[Any, dict[str, Any]]:
+    """Compute the case's edits as one batch (or take them from `cache`) and apply them;
+    (snapshot to restore, record). A failed edit is recorded and the questions are asked of
+    the unedited model. `seconds` is the compute time, also when the deltas came from the cache."""
     from editmind.editors.deltas import apply_deltas
 
     requests = edit_requests(case)
+    key = (method, case.get("case_id"), tuple((r.subject, r.prompt, r.target_new) for r in requests))
+    cached = cache.get(key) if cache is not None else None
     t0 = time.perf_counter()
     try:
-        result = parametric.compute(model, requests)
+        if cached is not None and "error" in cached:
+            raise EditmindError(cached["error"])
+        result = cached["result"] if cached is not None else parametric.compute(model, requests)
+        seconds = cached["seconds"] if cached is not None else time.perf_counter() - t0
         snapshot = apply_deltas(model, result.deltas)
     except EditmindError as exc:
-        return None, {"seconds": time.perf_counter() - t0, "error": str(exc), "n_edits": len(requests)}
-    seconds = time.perf_counter() - t0
+        failed = {"seconds": cached["seconds"] if cached else time.perf_counter() - t0, "error": str(exc),
+                  "n_edits": len(requests)}
+        if cache is not None:
+            cache[key] = failed
+        return None, failed
+    if cache is not None:
+        cache[key] = {"result": result, "seconds": seconds}
     try:
         scores = model.score([r.rendered_prompt for r in requests], [r.target_new for r in requests])
     except BaseException:

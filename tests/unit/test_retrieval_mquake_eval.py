@@ -166,9 +166,14 @@ def test_weights_route_edits_with_memit_answers_from_empty_memory_and_restores_t
     monkeypatch.setenv("EDITMIND_HOME", str(tmp_path / "home"))
     model = tiny_model()
     before = model.fingerprint()
+    cache: dict = {}
     report = mquake.evaluate(model, "hopwalk", cases[:2], "case", questions_per_case=1, memory=hash_memory,
-                             route="weights", weights_method="memit", weights_overrides=_fast_memit())
+                             route="weights", weights_method="memit", weights_overrides=_fast_memit(), edit_cache=cache)
     assert model.fingerprint() == before  # every case's edit was undone bitwise
+    again = mquake.evaluate(model, "none", cases[:2], "case", questions_per_case=1, memory=hash_memory,
+                            route="weights", weights_method="memit", edit_cache=cache)
+    assert len(cache) == 2 and model.fingerprint() == before
+    assert [c.edit for c in again.cases] == [c.edit for c in report.cases]  # the same edits, computed once
     summary = report.summary()
     assert summary["route"] == "memit" and report.label == "hopwalk @memit"
     assert summary["facts_in_source"] == 0 and hash_memory.count() == 0
