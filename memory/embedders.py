@@ -18,8 +18,9 @@ import importlib.util
 import os
 import re
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -61,6 +62,36 @@ def find_minilm_dir() -> Path:
     return model_dir
 
 
+def _take_rows(features: dict, rows: np.ndarray, width: int) -> dict:
+    """The tokenised batch for `rows`, cut to `width` tokens: per-text tensors [n, ...] keep
+    those rows, [n, seq] ones (ids, mask, token types) also lose the right padding past
+    `width`. Anything else (e.g. sentence-transformers' 'modality' tag) passes through."""
+    import torch
+
+    n, seq = features["attention_mask"].shape
+    index = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.int64))
+    batch = {}
+    for key, value in features.items():
+        if isinstance(value, torch.Tensor) and value.dim() and value.shape[0] == n:
+            value = value[index]
+            if value.dim() == 2 and value.shape[1] == seq:
+                value = value[:, :width].contiguous()
+        batch[key] = value
+    return batch
+
+
+def _batches(order: np.ndarray, lengths: np.ndarray, rows: int, tokens: int) -> list[np.ndarray]:
+    """Consecutive slices of `order` (longest text first) of at most `rows` texts and at
+    most `tokens` padded tokens, so one 256-piece text does not pad 63 short facts to 256."""
+    batches, start = [], 0
+    while start < len(order):
+        width = max(1, int(lengths[order[start]]))
+        size = max(1, min(rows, tokens // width))
+        batches.append(order[start:start + size])
+        start += size
+    return batches
+
+
 class SentenceTransformerEmbedder:
     """Any local sentence-transformers directory, loaded offline on first use.
 
@@ -100,22 +131,93 @@ class SentenceTransformerEmbedder:
         return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 [len(texts), dim], in the order given.
+
+        Why not `SentenceTransformer.encode`: batched adds are bound by this call, and two
+        things made it slow on the 2-core machines editmind runs on. (1) encode sorts by
+        character length, which still pads a batch of facts to ~1.34x their word pieces;
+        here the texts are tokenised once, sorted by word-piece count and each batch is cut
+        to its own longest text (~1.05x). (2) encode runs each batch on torch's OpenMP pool,
+        whose barriers spin when other processes share the cores (measured 3x slower at load
+        4 than one thread per core). Here whole batches run in parallel on `workers` Python
+        threads with one torch thread each, which degrades gracefully under load. The model,
+        truncation and pooling are the same, so the vectors match encode's (cosine >= 0.99999,
+        tests/unit/test_memory_real_embedder.py)."""
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._load()
-        previous = None
-        if self.threads is not None:
-            import torch
+        import torch
 
-            previous = torch.get_num_threads()
-            torch.set_num_threads(self.threads)
+        features = model.preprocess(texts)  # tokenised once, padded to the longest text
+        mask = features.get("attention_mask")
+        if not isinstance(mask, torch.Tensor) or getattr(model.tokenizer, "padding_side", "right") != "right":
+            return self._encode(model, texts)  # an unusual model: let sentence-transformers batch it
+        lengths = mask.sum(dim=1).numpy()
+        order = np.argsort(-lengths, kind="stable")  # longest first, like encode
+        workers = self._workers(len(texts))
+        rows = max(1, min(self.batch_size, -(-len(texts) // workers)))  # every worker gets a batch
+        batches = _batches(order, lengths, rows, tokens=self.batch_size * 32)
+        out: list[np.ndarray | None] = [None] * len(batches)
+
+        def run(number: int) -> None:
+            rows = batches[number]
+            batch = _take_rows(features, rows, width=int(lengths[rows[0]]))  # rows[0] is the batch's longest
+            with torch.inference_mode():
+                out[number] = model(batch)["sentence_embedding"].float().numpy()
+
+        if workers == 1 or len(batches) == 1:
+            with self._torch_threads(self.threads):
+                for number in range(len(batches)):
+                    run(number)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            previous = torch.get_num_threads()  # worker threads set MKL's process-wide count; put it back
+            try:
+                with ThreadPoolExecutor(workers, thread_name_prefix="editmind-embed",
+                                        initializer=torch.set_num_threads, initargs=(1,)) as pool:
+                    list(pool.map(run, range(len(batches))))
+            finally:
+                torch.set_num_threads(previous)
+        vectors = np.empty((len(texts), out[0].shape[1]), dtype=np.float32)
+        for rows, values in zip(batches, out):
+            vectors[rows] = values
+        if not any(type(module).__name__ == "Normalize" for module in model):
+            vectors = normalise_rows(vectors)
+        return vectors
+
+    def _workers(self, count: int) -> int:
+        """Parallel batches: `threads` if given, else torch's thread count (the cores, or what
+        the user set), never more than the cores this process may use."""
+        import torch
+
+        wanted = self.threads if self.threads is not None else torch.get_num_threads()
         try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux
+            cores = os.cpu_count() or 1
+        return max(1, min(wanted, cores, count))
+
+    @contextmanager
+    def _torch_threads(self, threads: int | None) -> Iterator[None]:
+        if threads is None:
+            yield
+            return
+        import torch
+
+        previous = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(previous)
+
+    def _encode(self, model, texts: list[str]) -> np.ndarray:
+        """sentence-transformers' own batching (models that pad on the left)."""
+        with self._torch_threads(self.threads):
             vectors = model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
                                    normalize_embeddings=True, show_progress_bar=False)
-        finally:
-            if previous is not None:
-                torch.set_num_threads(previous)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 

@@ -204,7 +204,9 @@ class FactMemory:
             raise StoreError(f"embedder {self.embedder.name!r} returned shape {vectors.shape}, "
                              f"expected {(len(texts), self.embedder.dim)}")
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
+        if np.allclose(norms, 1.0, rtol=0.0, atol=1e-5):  # the Embedder contract; the default already normalises
+            return np.ascontiguousarray(vectors, dtype=np.float32)
+        norms[norms == 0] = 1.0  # a pluggable embedder that does not: normalise here, cosine needs it
         return np.ascontiguousarray(vectors / norms, dtype=np.float32)
 
     # -- adding ---------------------------------------------------------------------------

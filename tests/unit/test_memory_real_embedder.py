@@ -58,3 +58,29 @@ def test_cli_with_the_default_embedder(tmp_path, capsys):
     assert main(["--home", str(tmp_path), "memory", "search", "food allergy", "--user", "u", "--json"]) == 0
     [hit] = json.loads(capsys.readouterr().out)
     assert hit["text"] == "I am allergic to peanuts" and hit["score"] > 0.3
+
+
+def test_batched_embed_matches_sentence_transformers_encode(minilm):
+    """The batched path (tokenised once, sorted by word pieces, batches cut to their
+    longest text, run on parallel threads) must give encode's vectors, in input order,
+    for facts of mixed lengths, a text past the 256-piece truncation, and any thread count."""
+    from editmind.memory.embedders import MiniLMEmbedder
+
+    texts = [f"Fact number {i} says that {'the river ' * (i % 7)}flows north." for i in range(150)]
+    texts[17] = "x " * 400  # truncated at 256 word pieces, alone in a narrow batch
+    texts[40] = "Ünïcödé façts: 東京 is in Japan."
+    texts[90] = "short"
+    reference = minilm._load().encode(texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True,
+                                      show_progress_bar=False)
+    import torch
+
+    before = torch.get_num_threads()
+    for threads in (1, 2):
+        embedder = MiniLMEmbedder(batch_size=32, threads=threads)
+        embedder._model = minilm._load()  # same weights, no second load
+        vectors = embedder.embed(texts)
+        assert vectors.shape == (150, 384) and vectors.dtype == np.float32
+        assert float((vectors * reference).sum(axis=1).min()) > 0.99999
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+        assert torch.get_num_threads() == before  # the worker threads' setting does not leak
+    assert float(minilm.embed([texts[40]])[0] @ reference[40]) > 0.99999  # one text: the inline path
