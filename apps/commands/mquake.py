@@ -11,7 +11,7 @@ from pathlib import Path
 
 from editmind.apps.cli import print_json
 
-RETRIEVAL_METHODS = ("hopwalk", "ice", "ike", "mello", "pokemqa", "none")
+RETRIEVAL_METHODS = ("hopwalk", "ice", "ike", "mello", "pokemqa", "none", "chat")
 
 
 def _methods(text: str) -> list[str]:
@@ -19,7 +19,7 @@ def _methods(text: str) -> list[str]:
     from editmind.editors.errors import EditmindError
 
     methods = list(dict.fromkeys(m.strip().lower() for m in text.split(",") if m.strip()))
-    known = set(available_editors("retrieval")) | {"none"}
+    known = set(available_editors("retrieval")) | {"none", "chat"}
     for method in methods:
         if method not in known:
             raise EditmindError(f"unknown retrieval method {method!r}; choose from {', '.join(sorted(known))}")

@@ -46,6 +46,7 @@ from editmind.editors.model.local_model import LocalModel
 SETTINGS = ("case", "all")
 ROUTES = ("memory", "weights")
 NO_EDIT = "none"
+CHAT = "chat"  # no edit method either: the bare model's chat reply
 
 
 def load_cases(path: str | Path, n: int | None = None) -> list[dict]:
@@ -242,9 +243,32 @@ class _NoEdit:
         return RetrievalAnswer(answer, trace)
 
 
+class _ChatAnswer:
+    """The bare model answering through its chat template, as `editmind ask --no-memory`
+    does. The weights route needs it: on MQuAKE's questions the raw "Question: ...\nAnswer:"
+    completion of `none` is mostly empty for SmolLM2-135M, which says nothing about whether
+    an edit in the weights carried over; the chat reply is a sentence that can be checked."""
+
+    name = CHAT
+
+    def answer(self, model: LocalModel, question: str, source: Any):
+        from editmind.editors.retrieval.base import Hop, RetrievalAnswer, Trace, short_answer
+
+        trace = Trace(method=CHAT, question=question)
+        trace.prompt = question
+        t0 = time.perf_counter()
+        output = model.chat(question, max_new_tokens=48)
+        trace.notes.append(f"chat template, {time.perf_counter() - t0:.2f} s")
+        answer = short_answer(output)
+        trace.hops.append(Hop(subquestion=question, model_output=output, answer=answer, source="model"))
+        return RetrievalAnswer(answer, trace)
+
+
 def make_method(name: str, **overrides: Any):
     if name.strip().lower() == NO_EDIT:
         return _NoEdit()
+    if name.strip().lower() == CHAT:
+        return _ChatAnswer()
     from editmind.editors.base import get_editor
 
     return get_editor(name, family="retrieval", **overrides)
@@ -303,7 +327,7 @@ def _evaluate(model: LocalModel, method: str, cases: Sequence[dict], setting: st
               edit_cache: dict[Any, Any] | None) -> MquakeReport:
     from editmind.editors.retrieval.memory_source import MemoryFactSource
 
-    reports_hops = method.strip().lower() not in ("ice", "ike", NO_EDIT)
+    reports_hops = method.strip().lower() not in ("ice", "ike", NO_EDIT, CHAT)
     run = f"mquake-{time.strftime('%Y%m%dT%H%M%S')}-{id(cases) % 10_000}"
     events: dict[str, int] = {}
 

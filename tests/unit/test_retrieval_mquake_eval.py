@@ -209,3 +209,11 @@ def test_cli_shows_both_routes_in_one_table(tmp_path, cases, capsys):
     assert "case setting only" in capsys.readouterr().err
     assert main(["--home", str(home), "eval", "mquake", "--data", str(data), "--route", "lora"]) == 1
     assert "unknown --route" in capsys.readouterr().err
+
+
+def test_chat_baseline_answers_through_the_chat_template_and_reports_no_hops(cases, hash_memory):
+    report = mquake.evaluate(tiny_model(), "chat", cases[:1], "case", questions_per_case=1, memory=hash_memory)
+    summary = report.summary()
+    assert summary["hop_accuracy"] is None and summary["n_questions"] == 1
+    question = report.cases[0].questions[0]
+    assert question.trace["method"] == "chat" and question.trace["hops"][0]["source"] == "model"
