@@ -26,7 +26,7 @@ import torch
 from editmind.editors.base import EditRequest, EditResult, ParameterEditor, Progress, WeightDelta, register_editor
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.parametric.common import regularised, temporarily_applied, validated
-from editmind.editors.parametric.keys import ContextConfig, averaged_keys, context_prefixes, keys_and_outputs, rows_for
+from editmind.editors.parametric.keys import ContextConfig, averaged_keys, edit_contexts, keys_and_outputs, rows_for
 from editmind.editors.parametric.layers import check_layers, memit_layers
 from editmind.editors.parametric.stats import StatsConfig, second_moments
 from editmind.editors.parametric.values import ValueConfig, optimise_values
@@ -84,7 +84,7 @@ class MemitEditor(ParameterEditor):
         refs = [model.layout.layers[layer].mlp_out for layer in layers]
         z_module = model.layout.layers[layers[-1]].block
         covs = second_moments(model, [ref.name for ref in refs], config.stats)
-        prefixes = context_prefixes(model, config.context)
+        prefixes = edit_contexts(model, config.context)
         values = optimise_values(model, z_module, requests, prefixes, config.value, progress)
         targets = values.base + values.delta  # [n, hidden]
         plain = rows_for(model, requests, [""], with_target=False)

@@ -23,7 +23,7 @@ import torch
 from editmind.editors.base import EditResult, ParameterEditor, Progress, EditRequest, register_editor
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.parametric.common import rank_one, regularised, temporarily_applied, validated
-from editmind.editors.parametric.keys import ContextConfig, averaged_keys, context_prefixes
+from editmind.editors.parametric.keys import ContextConfig, averaged_keys, edit_contexts
 from editmind.editors.parametric.layers import check_layers, rome_layer
 from editmind.editors.parametric.stats import StatsConfig, second_moments
 from editmind.editors.parametric.values import ValueConfig, optimise_values
@@ -52,7 +52,7 @@ class RomeEditor(ParameterEditor):
         ref = model.layout.layers[layer].mlp_out
         cov = second_moments(model, [ref.name], config.stats)[ref.name]
         inverse_cov = torch.linalg.inv(regularised(cov.double(), config.cov_ridge))
-        prefixes = context_prefixes(model, config.context)
+        prefixes = edit_contexts(model, config.context)
         deltas, losses, norms, steps = [], [], [], []
         for i, request in enumerate(requests):
             with temporarily_applied(model, deltas):

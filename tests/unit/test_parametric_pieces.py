@@ -9,7 +9,7 @@ from editmind.editors.base import EditRequest, EditRequestError, get_editor
 from editmind.editors.model.testing import tiny_model
 from editmind.editors.parametric import stats as stats_module
 from editmind.editors.parametric.alphaedit import null_space_projector
-from editmind.editors.parametric.keys import ContextConfig, context_prefixes, rows_for, token_index_before
+from editmind.editors.parametric.keys import ContextConfig, context_prefixes, edit_contexts, rows_for, token_index_before
 from editmind.editors.parametric.layers import check_layers, memit_layers, rome_layer
 from editmind.editors.parametric.stats import StatsConfig, second_moments
 
@@ -67,6 +67,21 @@ def test_context_prefixes_are_cached_and_include_the_plain_prompt(tmp_path):
     assert prefixes[0] == "" and len(prefixes) == 4
     assert all("{" not in p and "}" not in p for p in prefixes)
     assert list(tmp_path.glob("stats/*/prefixes-3x4.json"))
+
+
+def test_a_frame_wraps_the_prompt_and_keeps_the_subject_and_target_in_place(tmp_path):
+    model = tiny_model("llama")
+    config = ContextConfig(n_prefixes=2, prefix_tokens=3, home=str(tmp_path), frames=("Question: {}?\nAnswer:",))
+    contexts = edit_contexts(model, config)
+    assert contexts[0] == "" and contexts[-1] == "Question: {}?\nAnswer:" and len(contexts) == 4
+    request = EditRequest(subject="Eiffel Tower", prompt="{} is located in", target_new="Rome")
+    row = rows_for(model, [request], contexts, with_target=True)[-1]
+    prompt = model.tokenizer.decode(row.ids[: row.prompt_length], skip_special_tokens=True)
+    assert prompt.strip() == "Question: Eiffel Tower is located in?\nAnswer:"
+    assert model.tokenizer.decode(row.ids[: row.subject_index + 1], skip_special_tokens=True).endswith("Tower")
+    assert model.tokenizer.decode(row.ids[row.prompt_length:]).strip() == "Rome"
+    # No frames: the contexts are exactly the prefixes (the classic ROME setting).
+    assert edit_contexts(model, ContextConfig(n_prefixes=2, prefix_tokens=3, home=str(tmp_path), frames=())) == contexts[:3]
 
 
 def test_null_space_projector_kills_the_preserved_directions():
