@@ -75,21 +75,44 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit), WAL, secure delete."""
-    try:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise StoreError(f"cannot put {path} in WAL mode (got {mode}); is the file system read-only?")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA secure_delete = ON")
-        conn.execute("PRAGMA foreign_keys = ON")
-        migrate(conn, path)
-        return conn
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"cannot open the memory store {path}: {exc}") from None
+    """A connection in autocommit mode (transactions are explicit), WAL, secure delete.
+
+    Opening is retried as a whole while another process holds the file: switching a new
+    database to WAL and the first read of a WAL index can answer "database is locked"
+    at once, without consulting the busy handler, when two processes open a new store
+    together."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    attempt = 0
+    while True:
+        conn = None
+        try:
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"cannot put {path} in WAL mode (got {mode}); is the file system read-only?")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA secure_delete = ON")
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrate(conn, path)
+            return conn
+        except sqlite3.OperationalError as exc:
+            if conn is not None:
+                conn.close()
+            transient = "locked" in str(exc) or "busy" in str(exc)
+            if not transient or time.monotonic() > deadline:
+                raise StoreError(f"cannot open the memory store {path}: {exc}") from None
+            attempt += 1
+            time.sleep(min(0.01 * attempt, 0.2))
+        except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            raise StoreError(f"cannot open the memory store {path}: {exc}") from None
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> int:
