@@ -67,3 +67,44 @@ def test_ft_m_single_edit(restorable_default_model, tmp_path):
     record = journal.apply("ft-m", [EIFFEL])
     assert record.metrics["reliability"][0] == 1.0, record.metrics
     assert answers(model, [EIFFEL.rendered_prompt])[0].startswith("Rome")
+
+
+def test_alphaedit_two_sequential_edits_both_hold(restorable_default_model, test_home, tmp_path):
+    model = restorable_default_model
+    second = EditRequest(subject="Danielle Darrieux", prompt="The mother tongue of {} is", target_new="English")
+    unrelated_before = answers(model, UNRELATED)
+    journal = EditJournal.open(tmp_path, model)
+    first = journal.apply("alphaedit", [EIFFEL], overrides=fast(test_home))
+    later = journal.apply("alphaedit", [second], overrides=fast(test_home))
+    assert first.metrics["after_prob"][0] > first.metrics["before_prob"][0]
+    assert later.metrics["after_prob"][0] > later.metrics["before_prob"][0]
+    # the second edit, projected away from the first one's keys, leaves the first answer in place
+    assert answers(model, [EIFFEL.rendered_prompt])[0].startswith("Rome")
+    assert answers(model, [second.rendered_prompt])[0].startswith("English")
+    assert answers(model, UNRELATED) == unrelated_before
+
+
+def test_ft_l_moves_the_target_within_its_bound(restorable_default_model, tmp_path):
+    model = restorable_default_model
+    unrelated_before = answers(model, UNRELATED)
+    journal = EditJournal.open(tmp_path, model)
+    record = journal.apply("ft-l", [EIFFEL])
+    # FT-L is the weak baseline of the ROME paper: each weight moves at most 5e-4, so it
+    # raises the target's probability without always making it the greedy answer
+    assert record.metrics["after_prob"][0] > 2 * record.metrics["before_prob"][0], record.metrics
+    assert answers(model, UNRELATED) == unrelated_before
+
+
+def test_exported_rome_edit_loads_in_plain_transformers(restorable_default_model, test_home, tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = restorable_default_model
+    journal = EditJournal.open(tmp_path / "home", model)
+    journal.apply("rome", [EIFFEL], overrides=fast(test_home))
+    out = journal.export(tmp_path / "exported")
+    plain = AutoModelForCausalLM.from_pretrained(str(out), dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(str(out))
+    ids = tokenizer(EIFFEL.rendered_prompt, return_tensors="pt").input_ids
+    generated = plain.generate(ids, max_new_tokens=3, do_sample=False, pad_token_id=tokenizer.eos_token_id)
+    assert tokenizer.decode(generated[0, ids.shape[1]:]).strip().startswith("Rome")
