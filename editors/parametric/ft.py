@@ -32,7 +32,10 @@ from editmind.editors.parametric.layers import check_layers, rome_layer
 @dataclass
 class FTConfig:
     layer: int | None = None  # None: the same layer ROME edits
-    lr: float = 5e-4
+    # EasyEdit's 5e-4 is tuned for 7B models; on SmolLM2-135M's layer 4 it left 1 in 8 target
+    # tokens unlearnt in 25 steps (reliability 87.5 tf on the first 12 dev edits) where 1e-3
+    # reached 97.9 with locality 95.8 (benchmarks/results/knowedit_ftm_lr.json).
+    lr: float = 1e-3
     steps: int = 25
     weight_decay: float = 0.0
     batch_size: int = 16
@@ -42,7 +45,7 @@ class FTConfig:
 
 
 def _ftl_config() -> FTConfig:
-    return FTConfig(objective="prompt_last", norm_constraint=5e-4)
+    return FTConfig(lr=5e-4, objective="prompt_last", norm_constraint=5e-4)
 
 
 class _FineTune(ParameterEditor):
