@@ -116,3 +116,37 @@ def test_alphaedit_update_leaves_preserved_keys_alone_and_remembers_edits(tmp_pa
     first_module = second.deltas[0].module  # its keys do not depend on the other layers' updates
     assert torch.allclose(editor.preserved[first_module], 2 * first[first_module], rtol=1e-5)
     assert all(torch.trace(editor.preserved[m]) > torch.trace(first[m]) for m in first)
+
+
+def test_a_subject_with_a_tiny_module_output_still_gets_room_to_move(one_torch_thread):
+    """The clamp ball is relative to the original output at the subject; when that output
+    is near zero (as SmolLM2 gives some names), the floor at the module's median output
+    norm keeps the edit possible."""
+    from editmind.editors.parametric.values import ValueConfig, optimise_values
+
+    model = tiny_model("llama")
+    ref = model.layout.layers[1].mlp_out
+    request = EditRequest(subject="Miranda Otto", prompt="{} is a citizen of", target_new="Spain")
+    subject_at = rows_for(model, [request], [""], with_target=True)[0].subject_index
+
+    def shrink_at_subject(module, inputs, output):  # the subject's output becomes 1% of its size
+        output = output.clone()
+        output[:, subject_at] *= 1e-2
+        return output
+
+    handle = model.module(ref.name).register_forward_hook(shrink_at_subject)
+    try:
+        config = ValueConfig(steps=5, clamp_norm_factor=1.0, early_stop_loss=0.0)
+        without = optimise_values(model, ref.name, [request], [""], replace_config(config, norm_floor=False))
+        with_floor = optimise_values(model, ref.name, [request], [""], config)
+    finally:
+        handle.remove()
+    base = float(without.base[0].norm())
+    assert float(without.delta[0].norm()) <= base * 1.0001  # stuck inside the tiny ball
+    assert float(with_floor.delta[0].norm()) > 10 * base  # the floor lets it move
+
+
+def replace_config(config, **changes):
+    import dataclasses
+
+    return dataclasses.replace(config, **changes)
