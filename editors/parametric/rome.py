@@ -9,6 +9,15 @@
 - C = E[k kᵀ] over self-generated text (stats.py), ridge-regularised.
 Then W' k* = W k* + δ exactly, and keys that are C-orthogonal to k* are untouched.
 
+`key="contexts"` (the default) goes one step further. The value was optimised by adding the
+same δ at the subject in every context (plain prompt, random prefixes, question frame), but
+one averaged key delivers δ only at the average: at the plain prompt's own key the change
+is δ·(u·k_plain), which on SmolLM2 was often far below δ (the cloze answer did not move
+while the question's did). So the right factor u is instead the minimum-C-norm vector with
+u·k_c = 1 for every context key k_c:  u = C⁻¹Kᵀ (K C⁻¹ Kᵀ)⁻¹ 1  (K: [contexts, d_in]).
+Still rank one, consistent with the optimisation in every context, and equal to the
+averaged-key update when there is one context. `key="average"` is R-ROME's form.
+
 Several requests are applied one after another (each computed on the model with the earlier
 ones applied), which is how ROME handles batches; MEMIT does true batches.
 """
@@ -20,10 +29,10 @@ from typing import Sequence
 
 import torch
 
-from editmind.editors.base import EditResult, ParameterEditor, Progress, EditRequest, register_editor
+from editmind.editors.base import EditRequest, EditRequestError, EditResult, ParameterEditor, Progress, register_editor
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.parametric.common import rank_one, regularised, temporarily_applied, validated
-from editmind.editors.parametric.keys import ContextConfig, averaged_keys, edit_contexts
+from editmind.editors.parametric.keys import ContextConfig, averaged_keys, edit_contexts, keys_and_outputs, rows_for
 from editmind.editors.parametric.layers import check_layers, rome_layer
 from editmind.editors.parametric.stats import StatsConfig, second_moments
 from editmind.editors.parametric.values import ValueConfig, optimise_values
@@ -33,6 +42,8 @@ from editmind.editors.parametric.values import ValueConfig, optimise_values
 class RomeConfig:
     layer: int | None = None  # None: ~15% of the depth (layers.rome_layer)
     cov_ridge: float = 1e-2
+    key: str = "contexts"  # "contexts": exact δ at every context's key; "average": R-ROME's averaged key
+    key_ridge: float = 1e-4  # relative ridge of the contexts' Gram matrix (near-identical keys)
     value: ValueConfig = field(default_factory=ValueConfig)
     context: ContextConfig = field(default_factory=ContextConfig)
     stats: StatsConfig = field(default_factory=StatsConfig)
@@ -47,6 +58,8 @@ class RomeEditor(ParameterEditor):
     def compute(self, model: LocalModel, requests: Sequence[EditRequest], progress: Progress | None = None) -> EditResult:
         requests = validated(requests)
         config: RomeConfig = self.config
+        if config.key not in ("contexts", "average"):
+            raise EditRequestError(f"unknown ROME key {config.key!r}; use contexts or average")
         layer = check_layers([config.layer if config.layer is not None else rome_layer(model.layout.num_layers)],
                              model.layout.num_layers)[0]
         ref = model.layout.layers[layer].mlp_out
@@ -57,9 +70,14 @@ class RomeEditor(ParameterEditor):
         for i, request in enumerate(requests):
             with temporarily_applied(model, deltas):
                 value = optimise_values(model, ref.name, [request], prefixes, config.value)
-                key = averaged_keys(model, [request], [ref.name], prefixes)[ref.name][0].double()
-            u = inverse_cov @ key
-            left = value.delta[0].double() / (u @ key)
+                if config.key == "average":
+                    key = averaged_keys(model, [request], [ref.name], prefixes)[ref.name][0].double()
+                    u = inverse_cov @ key / (key @ inverse_cov @ key)
+                else:
+                    rows = rows_for(model, [request], prefixes, with_target=False)
+                    keys = keys_and_outputs(model, rows, [ref.name])[0][ref.name].double()  # [contexts, d_in]
+                    u = exact_at_every_key(inverse_cov, keys, config.key_ridge)
+            left = value.delta[0].double()
             deltas.append(rank_one(ref.name, ref.transposed, left, u))
             losses.append(value.losses[0])
             norms.append(float(value.delta[0].norm()))
@@ -69,3 +87,12 @@ class RomeEditor(ParameterEditor):
         return EditResult(deltas, [layer], {"layer": layer, "module": ref.name, "target_nll": losses,
                                             "delta_norm": norms, "steps": steps, "n_prefixes": len(prefixes),
                                             "stats_tokens": config.stats.n_tokens})
+
+
+def exact_at_every_key(inverse_cov: torch.Tensor, keys: torch.Tensor, ridge: float) -> torch.Tensor:
+    """The u of least uᵀCu with keys @ u = 1 (ridge-regularised): [d_in]."""
+    projected = inverse_cov @ keys.T  # [d_in, contexts]
+    gram = keys @ projected  # [contexts, contexts]
+    gram = gram + ridge * gram.diagonal().mean() * torch.eye(len(keys), dtype=gram.dtype, device=gram.device)
+    weights = torch.linalg.solve(gram, torch.ones(len(keys), 1, dtype=gram.dtype, device=gram.device))
+    return (projected @ weights)[:, 0]

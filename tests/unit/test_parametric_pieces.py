@@ -150,3 +150,25 @@ def replace_config(config, **changes):
     import dataclasses
 
     return dataclasses.replace(config, **changes)
+
+
+def test_the_rome_update_is_exact_at_every_context_key_with_the_least_c_norm():
+    from editmind.editors.parametric.rome import exact_at_every_key
+
+    torch.manual_seed(0)
+    d, contexts = 16, 5
+    a = torch.randn(d, d, dtype=torch.float64)
+    cov = a @ a.T + 0.1 * torch.eye(d, dtype=torch.float64)
+    base = torch.randn(d, dtype=torch.float64)
+    keys = base + 0.3 * torch.randn(contexts, d, dtype=torch.float64)  # similar keys, as a subject in contexts
+    u = exact_at_every_key(torch.linalg.inv(cov), keys, ridge=0.0)
+    assert torch.allclose(keys @ u, torch.ones(contexts, dtype=torch.float64), atol=1e-8)
+    # any other u' with the same constraints costs more in the C-norm (what ROME minimises)
+    null = torch.linalg.svd(keys).Vh[contexts:]  # directions with keys @ v = 0
+    other = u + null.T @ torch.randn(d - contexts, dtype=torch.float64)
+    assert torch.allclose(keys @ other, torch.ones(contexts, dtype=torch.float64), atol=1e-8)
+    assert other @ cov @ other > u @ cov @ u
+    # one context: the classic ROME factor C⁻¹k / (kᵀC⁻¹k)
+    single = exact_at_every_key(torch.linalg.inv(cov), keys[:1], ridge=0.0)
+    expected = torch.linalg.solve(cov, keys[0]) / (keys[0] @ torch.linalg.solve(cov, keys[0]))
+    assert torch.allclose(single, expected, atol=1e-10)
