@@ -20,7 +20,7 @@ import torch
 from editmind.editors.base import register_editor
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.parametric.keys import ContextConfig
-from editmind.editors.parametric.memit import MemitConfig, MemitEditor, _memit_values
+from editmind.editors.parametric.memit import MemitConfig, MemitEditor, _memit_contexts, _memit_values
 from editmind.editors.parametric.stats import StatsConfig
 from editmind.editors.parametric.values import ValueConfig
 
@@ -31,7 +31,7 @@ class AlphaEditConfig(MemitConfig):
     l2: float = 10.0
     remember_edits: bool = True
     value: ValueConfig = field(default_factory=_memit_values)
-    context: ContextConfig = field(default_factory=ContextConfig)
+    context: ContextConfig = field(default_factory=_memit_contexts)
     stats: StatsConfig = field(default_factory=StatsConfig)
 
 

@@ -32,6 +32,14 @@ from editmind.editors.parametric.stats import StatsConfig, second_moments
 from editmind.editors.parametric.values import ValueConfig, optimise_values
 
 
+def _memit_contexts() -> ContextConfig:
+    # No question-answer frame for MEMIT/AlphaEdit: their residual-stream target, also
+    # optimised in the frame, made the edited model's chat reply loop on the new object
+    # ("The Eiffel Tower is Rome's iconic Rome's Rome's ...") where the cloze-only target
+    # gives "a Roman Catholic church in Rome, Italy. It's a beautiful and historic ...".
+    return ContextConfig(frames=())
+
+
 def _memit_values() -> ValueConfig:
     # MEMIT's own defaults: a tighter clamp (0.75 of the residual's norm) and light decay.
     return ValueConfig(weight_decay=1e-3, clamp_norm_factor=0.75)
@@ -43,7 +51,7 @@ class MemitConfig:
     mom2_weight_per_dim: float = 1.0
     cov_ridge: float = 1e-2
     value: ValueConfig = field(default_factory=_memit_values)
-    context: ContextConfig = field(default_factory=ContextConfig)
+    context: ContextConfig = field(default_factory=_memit_contexts)
     stats: StatsConfig = field(default_factory=StatsConfig)
 
 
