@@ -70,13 +70,13 @@ class RomeEditor(ParameterEditor):
         for i, request in enumerate(requests):
             with temporarily_applied(model, deltas):
                 value = optimise_values(model, ref.name, [request], prefixes, config.value)
-                if config.key == "average":
-                    key = averaged_keys(model, [request], [ref.name], prefixes)[ref.name][0].double()
-                    u = inverse_cov @ key / (key @ inverse_cov @ key)
+                if config.key == "average":  # one key: u = C⁻¹k / (kᵀC⁻¹k)
+                    keys, ridge = averaged_keys(model, [request], [ref.name], prefixes)[ref.name].double(), 0.0
                 else:
                     rows = rows_for(model, [request], prefixes, with_target=False)
                     keys = keys_and_outputs(model, rows, [ref.name])[0][ref.name].double()  # [contexts, d_in]
-                    u = exact_at_every_key(inverse_cov, keys, config.key_ridge)
+                    ridge = config.key_ridge
+                u = exact_at_every_key(inverse_cov, keys, ridge)
             left = value.delta[0].double()
             deltas.append(rank_one(ref.name, ref.transposed, left, u))
             losses.append(value.losses[0])
