@@ -9,6 +9,12 @@
        ΔW = Rᵀ K (λ C + Kᵀ K)⁻¹          (K: [n, in], R: [n, out])
    stored as rank-n factors (left = Rᵀ, right = (λC + KᵀK)⁻¹ Kᵀ).
 
+`key="contexts"` (the default) is the batched form of ROME's exact-at-every-key: the value
+was optimised by adding δ in every context (plain prompt, random prefixes), so every
+context's key is a row of K and its own remaining residual (z_c + δ − z_c,now) a row of R,
+each weighted 1/contexts so λ keeps its meaning. MEMIT's averaged key (`key="average"`)
+writes δ only at the average, and at the plain prompt's own key the edit often fell short.
+
 λ (`mom2_weight`) weighs the preserved keys against the edited ones. MEMIT's 15000 was tuned
 for 4096-wide keys from Wikipedia; how strongly λC resists an edit key k scales with
 kᵀC⁻¹k ≈ the key width, so the default here is λ = `mom2_weight_per_dim` × key width.
@@ -23,7 +29,7 @@ from typing import Sequence
 
 import torch
 
-from editmind.editors.base import EditRequest, EditResult, ParameterEditor, Progress, WeightDelta, register_editor
+from editmind.editors.base import EditRequest, EditRequestError, EditResult, ParameterEditor, Progress, WeightDelta, register_editor
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.parametric.common import regularised, temporarily_applied, validated
 from editmind.editors.parametric.keys import ContextConfig, averaged_keys, edit_contexts, keys_and_outputs, rows_for
@@ -48,6 +54,7 @@ def _memit_values() -> ValueConfig:
 @dataclass
 class MemitConfig:
     layers: list[int] | None = None  # None: a window at ~13%-28% of the depth
+    key: str = "contexts"  # "contexts": one least-squares row per context; "average": MEMIT's averaged key
     mom2_weight_per_dim: float = 1.0
     cov_ridge: float = 1e-2
     value: ValueConfig = field(default_factory=_memit_values)
@@ -88,6 +95,8 @@ class MemitEditor(ParameterEditor):
     def compute(self, model: LocalModel, requests: Sequence[EditRequest], progress: Progress | None = None) -> EditResult:
         requests = validated(requests)
         config: MemitConfig = self.config
+        if config.key not in ("contexts", "average"):
+            raise EditRequestError(f"unknown {self.name} key {config.key!r}; use contexts or average")
         layers = self.layers(model)
         refs = [model.layout.layers[layer].mlp_out for layer in layers]
         z_module = model.layout.layers[layers[-1]].block
@@ -95,15 +104,25 @@ class MemitEditor(ParameterEditor):
         prefixes = edit_contexts(model, config.context)
         values = optimise_values(model, z_module, requests, prefixes, config.value, progress)
         targets = values.base + values.delta  # [n, hidden]
-        plain = rows_for(model, requests, [""], with_target=False)
+        per_context = config.key == "contexts"
+        rows = rows_for(model, requests, prefixes if per_context else [""], with_target=False)
+        row_request = torch.tensor([row.request for row in rows])
+        if per_context:  # z_c + δ for every context c of every request: [rows, hidden]
+            row_targets = keys_and_outputs(model, rows, [], [z_module])[1][z_module] + values.delta[row_request]
+            weight = (1.0 / torch.bincount(row_request, minlength=len(requests)).double()[row_request]).sqrt()[:, None]
         deltas: list[WeightDelta] = []
         edit_keys: dict[str, torch.Tensor] = {}
         residual_norms = []
         for i, ref in enumerate(refs):
             with temporarily_applied(model, deltas):
-                keys = averaged_keys(model, requests, [ref.name], prefixes)[ref.name]
-                _, outputs = keys_and_outputs(model, plain, [], [z_module])
-            residual = (targets - outputs[z_module]) / (len(refs) - i)
+                if per_context:
+                    found, outputs = keys_and_outputs(model, rows, [ref.name], [z_module])
+                    keys = found[ref.name].double() * weight
+                    residual = (row_targets - outputs[z_module]).double() * weight / (len(refs) - i)
+                else:
+                    keys = averaged_keys(model, requests, [ref.name], prefixes)[ref.name]
+                    _, outputs = keys_and_outputs(model, rows, [], [z_module])
+                    residual = (targets - outputs[z_module]) / (len(refs) - i)
             residual_norms.append(float(residual.norm(dim=-1).mean()))
             left, right = self.solve(model, ref.name, keys, residual, covs[ref.name])
             delta = factors(ref.name, ref.transposed, left, right)

@@ -12,7 +12,8 @@ should preserve; they need no download and no data licence. The benchmark under
 
 Caching: the generated corpus (token ids) and each module's statistic live under
 `<home>/stats/<base fingerprint>/` as safetensors (`corpus.safetensors`,
-`<module>.safetensors` with the sample count in its metadata). The corpus grows on demand,
+`<module>.n<count>.safetensors`, one file per sample count, so a study over counts
+does not evict the default). The corpus grows on demand,
 chunk by chunk with per-chunk seeds, so asking for more samples only generates the missing
 chunks. Writes go to a temporary file and are renamed into place, so a crash never leaves a
 half-written cache.
@@ -188,6 +189,10 @@ def _accumulate(model: LocalModel, modules: list[str], ids: torch.Tensor, n_toke
     return {name: (total / max(1, used)).float() for name, total in sums.items()}
 
 
+def _stat_file(module: str, n_tokens: int) -> str:
+    return f"{module}.n{n_tokens}.safetensors"
+
+
 def _input_dim(model: LocalModel, module: str) -> int:
     weight = model.module(module).weight
     # nn.Linear weight is [out, in]; GPT-2 Conv1D is [in, out].
@@ -212,7 +217,7 @@ def second_moments(model: LocalModel, modules: list[str], config: StatsConfig | 
         if key in _MEMORY:
             result[name] = _MEMORY[key]
             continue
-        path = directory / f"{name}.safetensors"
+        path = directory / _stat_file(name, config.n_tokens)
         cached = _read(path)
         if cached is not None and "mom2" in cached and int(cached.get("count", torch.tensor(-1)).item()) == config.n_tokens:
             result[name] = _MEMORY[key] = cached["mom2"]
@@ -222,7 +227,7 @@ def second_moments(model: LocalModel, modules: list[str], config: StatsConfig | 
         ids = corpus_tokens(model, config.n_tokens, config)
         computed = _accumulate(model, missing, ids, config.n_tokens, config)
         for name, mom2 in computed.items():
-            _atomic_save({"mom2": mom2, "count": torch.tensor(config.n_tokens)}, directory / f"{name}.safetensors",
+            _atomic_save({"mom2": mom2, "count": torch.tensor(config.n_tokens)}, directory / _stat_file(name, config.n_tokens),
                          {"n_tokens": str(config.n_tokens), "source": "model-generated text"})
             result[name] = _MEMORY[(fingerprint, name, config.n_tokens)] = mom2
     return result

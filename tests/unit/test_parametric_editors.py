@@ -141,3 +141,30 @@ def test_ft_m_masks_the_prompt():
     loss = _FineTune._loss(model, REQUESTS[:1], "target_new")
     score = model.score([REQUESTS[0].rendered_prompt], [REQUESTS[0].target_new])[0]
     assert float(loss) == pytest.approx(-score.mean_logprob, rel=1e-4)
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_memit_per_context_keys_deliver_the_same_change_in_every_context(arch):
+    """With one layer and a negligible covariance weight, `key="contexts"` writes the
+    optimised δ into the residual stream at the subject in every context (prefixes and the
+    plain prompt alike); MEMIT's averaged key only hits the average."""
+    from editmind.editors.parametric.keys import edit_contexts, keys_and_outputs, rows_for
+
+    model = tiny_model(arch)
+    request = REQUESTS[1]
+    spreads = {}
+    for key in ("contexts", "average"):
+        editor = get_editor("memit", layers=[1], key=key, mom2_weight_per_dim=1e-8, **fast_overrides("memit"))
+        z_module = model.layout.layers[1].block
+        rows = rows_for(model, [request], edit_contexts(model, editor.config.context), with_target=False)
+        before = keys_and_outputs(model, rows, [], [z_module])[1][z_module]
+        result = editor.compute(model, [request])
+        snapshot = apply_deltas(model, result.deltas)
+        after = keys_and_outputs(model, rows, [], [z_module])[1][z_module]
+        snapshot.restore()
+        change = after - before  # [contexts, hidden]
+        assert len(rows) >= 3 and change.norm() > 0
+        spreads[key] = float((change - change.mean(0)).norm() / change.norm())
+    assert spreads["contexts"] < 1e-3 < spreads["average"]
+    with pytest.raises(EditRequestError, match="contexts or average"):
+        get_editor("memit", key="sideways").compute(model, [request])

@@ -34,7 +34,7 @@ def test_statistics_are_cached_with_their_sample_count(tmp_path):
     assert torch.linalg.eigvalsh(first.double()).min() > -1e-6  # a second moment is PSD
     stats_module._MEMORY.clear()
     files = list(tmp_path.glob("stats/*/*.safetensors"))
-    assert {f.name for f in files} == {"corpus.safetensors", f"{module}.safetensors"}
+    assert {f.name for f in files} == {"corpus.safetensors", f"{module}.n96.safetensors"}
     from safetensors.torch import load_file
 
     stored = load_file(str(next(f for f in files if f.name.startswith(module))))
@@ -45,7 +45,10 @@ def test_statistics_are_cached_with_their_sample_count(tmp_path):
     stats_module._MEMORY.clear()
     more = second_moments(model, [module], StatsConfig(**{**config.__dict__, "n_tokens": 160}))[module]
     assert not torch.equal(more, first)
-    assert int(load_file(str(tmp_path.glob(f"stats/*/{module}.safetensors").__next__()))["count"]) == 160
+    assert int(load_file(str(tmp_path.glob(f"stats/*/{module}.n160.safetensors").__next__()))["count"]) == 160
+    # ... and stored beside the first count's file, which stays valid.
+    stats_module._MEMORY.clear()
+    assert torch.equal(second_moments(model, [module], config)[module], first)
 
 
 def test_subject_last_token_is_found():
@@ -99,7 +102,7 @@ def test_alphaedit_update_leaves_preserved_keys_alone_and_remembers_edits(tmp_pa
     model = tiny_model("gpt2")
     editor = get_editor(
         "alphaedit", stats=StatsConfig(**{**SMALL.__dict__, "home": str(tmp_path)}),
-        context=ContextConfig(n_prefixes=1, prefix_tokens=3, home=str(tmp_path)),
+        context=ContextConfig(n_prefixes=1, prefix_tokens=3, home=str(tmp_path)), projection="hard",
     )
     request = EditRequest(subject="Louvre", prompt="Where is the {}", target_new="Berlin")
     result = editor.compute(model, [request])
@@ -172,3 +175,31 @@ def test_the_rome_update_is_exact_at_every_context_key_with_the_least_c_norm():
     single = exact_at_every_key(torch.linalg.inv(cov), keys[:1], ridge=0.0)
     expected = torch.linalg.solve(cov, keys[0]) / (keys[0] @ torch.linalg.solve(cov, keys[0]))
     assert torch.allclose(single, expected, atol=1e-10)
+
+
+def test_alphaedit_soft_projection_is_memit_plus_the_earlier_edits_keys(tmp_path):
+    """Without a null space (a full-rank key spectrum) "auto" takes the soft limit: MEMIT's
+    covariance-weighted update, plus every earlier edit's keys held in place."""
+    torch.manual_seed(0)
+    editor = get_editor("alphaedit", projection="auto", min_null_fraction=0.25)
+    memit = get_editor("memit")
+    d = 12
+    basis = torch.linalg.qr(torch.randn(d, d, dtype=torch.float64))[0]
+    full_rank = basis @ torch.diag(torch.linspace(1.0, 2.0, d, dtype=torch.float64)) @ basis.T
+    keys, residual = torch.randn(2, d, dtype=torch.float64), torch.randn(2, 5, dtype=torch.float64)
+    assert editor.projection_for("m", full_rank) == "soft"
+    left, right = editor.solve(None, "m", keys, residual, full_rank)
+    m_left, m_right = memit.solve(None, "m", keys, residual, full_rank)
+    assert torch.allclose(left @ right.T, m_left @ m_right.T, atol=1e-10)
+    # An earlier edit's key: the new update leaves its output (nearly) where it was,
+    # where MEMIT's update moves it.
+    earlier = torch.randn(1, d, dtype=torch.float64)
+    editor.add_preserved_keys("m", earlier * 30)
+    left, right = editor.solve(None, "m", keys, residual, full_rank)
+    moved = (left @ right.T @ earlier.T).norm()
+    assert moved < 0.05 * (m_left @ m_right.T @ earlier.T).norm()
+    # A spectrum with a real null space (half the eigenvalues ~0) is projected hard.
+    half = basis @ torch.diag(torch.cat([torch.full((d // 2,), 1e-9), torch.ones(d // 2)]).double()) @ basis.T
+    assert editor.projection_for("m", half) == "hard"
+    with pytest.raises(EditRequestError, match="hard, soft or auto"):
+        get_editor("alphaedit", projection="sideways").projection_for("m", half)
