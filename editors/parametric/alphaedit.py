@@ -56,6 +56,7 @@ class AlphaEditEditor(MemitEditor):
     def __init__(self, config=None, **overrides) -> None:
         super().__init__(config, **overrides)
         self._projectors: dict[tuple[int, str], torch.Tensor] = {}
+        self._used: dict[str, str] = {}
         self.preserved: dict[str, torch.Tensor] = {}  # module -> Σ Kpᵀ Kp of earlier edits
 
     def add_preserved_keys(self, module: str, keys: torch.Tensor) -> None:
@@ -65,9 +66,17 @@ class AlphaEditEditor(MemitEditor):
         self.preserved[module] = self.preserved[module] + gram if module in self.preserved else gram
 
     def solve(self, model: LocalModel, module: str, keys: torch.Tensor, residual: torch.Tensor, cov: torch.Tensor):
-        if self.projection_for(module, cov) == "soft":
+        kind = self.projection_for(module, cov)
+        self._used[module] = kind
+        if kind == "soft":
             return self._solve_soft(module, keys, residual, cov)
         return self._solve_hard(module, keys, residual, cov)
+
+    def compute(self, model: LocalModel, requests, progress=None):
+        self._used: dict[str, str] = {}
+        result = super().compute(model, requests, progress)
+        result.info["projection"] = dict(self._used)  # which constraint each layer's update used
+        return result
 
     def projection_for(self, module: str, cov: torch.Tensor) -> str:
         """Which constraint this module's update uses.
@@ -79,7 +88,9 @@ class AlphaEditEditor(MemitEditor):
         the value there is huge, and other inputs' small share of those directions carries
         it everywhere: 100 sequential edits collapsed the model (locality 21.9). "auto"
         uses the hard projector when the null space holds at least `min_null_fraction` of
-        the dimensions, else the soft one.
+        the dimensions and C was estimated from at least twice as many tokens as it has
+        dimensions (with fewer, the "null space" is mostly directions the sample missed),
+        else the soft one.
         """
         config: AlphaEditConfig = self.config
         if config.projection in ("hard", "soft"):
@@ -88,8 +99,11 @@ class AlphaEditEditor(MemitEditor):
             from editmind.editors.base import EditRequestError
 
             raise EditRequestError(f"unknown AlphaEdit projection {config.projection!r}; use hard, soft or auto")
+        d = cov.shape[0]
+        if config.stats.n_tokens < 2 * d:
+            return "soft"
         null_dim = float(torch.trace(self._projector(module, cov)))
-        return "hard" if null_dim >= config.min_null_fraction * cov.shape[0] else "soft"
+        return "hard" if null_dim >= config.min_null_fraction * d else "soft"
 
     def _projector(self, module: str, cov: torch.Tensor) -> torch.Tensor:
         cache_key = (id(cov), module)

@@ -106,6 +106,7 @@ def test_alphaedit_update_leaves_preserved_keys_alone_and_remembers_edits(tmp_pa
     )
     request = EditRequest(subject="Louvre", prompt="Where is the {}", target_new="Berlin")
     result = editor.compute(model, [request])
+    assert set(result.info["projection"].values()) == {"hard"}
     for delta in result.deltas:
         cov = second_moments(model, [delta.module], editor.config.stats)[delta.module].double()
         eigenvalues, eigenvectors = torch.linalg.eigh(cov)
@@ -181,7 +182,7 @@ def test_alphaedit_soft_projection_is_memit_plus_the_earlier_edits_keys(tmp_path
     """Without a null space (a full-rank key spectrum) "auto" takes the soft limit: MEMIT's
     covariance-weighted update, plus every earlier edit's keys held in place."""
     torch.manual_seed(0)
-    editor = get_editor("alphaedit", projection="auto", min_null_fraction=0.25)
+    editor = get_editor("alphaedit", projection="auto", min_null_fraction=0.25, stats=StatsConfig(n_tokens=64))
     memit = get_editor("memit")
     d = 12
     basis = torch.linalg.qr(torch.randn(d, d, dtype=torch.float64))[0]
@@ -201,5 +202,25 @@ def test_alphaedit_soft_projection_is_memit_plus_the_earlier_edits_keys(tmp_path
     # A spectrum with a real null space (half the eigenvalues ~0) is projected hard.
     half = basis @ torch.diag(torch.cat([torch.full((d // 2,), 1e-9), torch.ones(d // 2)]).double()) @ basis.T
     assert editor.projection_for("m", half) == "hard"
+    # ... unless C came from fewer tokens than twice its width: then that "null space" is
+    # mostly what the sample missed.
+    assert get_editor("alphaedit", stats=StatsConfig(n_tokens=16)).projection_for("m", half) == "soft"
     with pytest.raises(EditRequestError, match="hard, soft or auto"):
         get_editor("alphaedit", projection="sideways").projection_for("m", half)
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "gpt2"])
+def test_value_loss_logits_at_chosen_positions_equal_the_full_forward(arch):
+    """The value optimisation projects only the positions it scores onto the vocabulary."""
+    from editmind.editors.parametric.values import _last_hidden, _logits_at, _plain_head
+
+    model = tiny_model(arch)
+    assert _plain_head(model)
+    ids = torch.randint(0, model.model.config.vocab_size, (3, 7))
+    attention = torch.ones_like(ids)
+    attention[0, :2] = 0  # a left-padded row
+    rows, positions = torch.tensor([0, 1, 2, 2]), torch.tensor([6, 3, 0, 5])
+    with torch.no_grad():
+        full = model.model(input_ids=ids, attention_mask=attention).logits[rows, positions]
+        picked = _logits_at(model, _last_hidden(model, ids, attention), rows, positions)
+    assert picked.shape == full.shape and torch.allclose(picked, full, atol=1e-5)
