@@ -39,11 +39,13 @@ from editmind.editors.parametric.values import ValueConfig, optimise_values
 
 
 def _memit_contexts() -> ContextConfig:
-    # No question-answer frame for MEMIT/AlphaEdit: their residual-stream target, also
-    # optimised in the frame, made the edited model's chat reply loop on the new object
-    # ("The Eiffel Tower is Rome's iconic Rome's Rome's ...") where the cloze-only target
-    # gives "a Roman Catholic church in Rome, Italy. It's a beautiful and historic ...".
-    return ContextConfig(frames=())
+    # The question-answer frame is on, as for ROME. With MEMIT's averaged key it made the
+    # edited model's chat reply loop on the new object, and we had turned it off; with one
+    # least-squares row per context (key="contexts") it lifts question generalization of
+    # 20 sequential AlphaEdit edits from 20.4 to 72.5 tf (reliability 80.8 -> 82.5,
+    # locality 90.9 -> 86.1). The chat reply still leans on the object ("The Eiffel Tower
+    # is Rome's iconic Rome Colosseum, ..."); frames=() trades the questions for that.
+    return ContextConfig()
 
 
 def _memit_values() -> ValueConfig:
