@@ -9,6 +9,11 @@ a sequence: an editor instance remembers the keys of every edit it computed (and
 feeds it the keys of the edits already applied), so a later edit neither undoes nor
 disturbs them. λ = `l2` × the mean eigenvalue of C keeps the system well posed whatever
 the scale of the keys.
+
+When the preserved keys leave no real null space (SmolLM2-135M: none at 16k samples), the
+hard projection collapses a sequence of edits; `projection="auto"` then takes its soft
+limit, MEMIT's covariance-weighted update with the earlier edits' keys held in place
+(`AlphaEditEditor.projection_for`, `_solve_soft`).
 """
 
 from __future__ import annotations
