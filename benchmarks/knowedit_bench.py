@@ -85,6 +85,18 @@ def _layers_field(editor) -> str | None:
     return next((n for n in ("layers", "layer") if n in names), None)
 
 
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """--set field=JSON pairs (e.g. mom2_weight_per_dim=2) for the editors' configs."""
+    out = {}
+    for pair in args.set:
+        field, _, value = pair.partition("=")
+        try:
+            out[field] = json.loads(value)
+        except json.JSONDecodeError:
+            out[field] = value
+    return out
+
+
 def _records(args: argparse.Namespace, locality: int | None = None):
     from editmind.editors.eval.records import RecordConfig, load_knowedit_records
 
@@ -266,7 +278,7 @@ def stage_sequential(model, args, report: Report) -> None:
                         conventions=tuple(args.conventions.split(",")))
     methods = [m for m in args.methods.split(",") if m]
     report.data["skipped"] = [m for m in methods if not _available(m)]
-    editors = [_editor(m) for m in methods if _available(m)]
+    editors = [_editor(m, **_overrides(args)) for m in methods if _available(m)]
     table = _evaluate(model, editors, records, config, report, "table")
     report.data["targets"] = {
         m: {"edit_success_tf>=85": c["edit_success_tf"] >= 85, "locality_tf>=80": c["locality_tf"] >= 80}
@@ -293,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conventions", default="tf,em")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
     parser.add_argument("--chunk", type=int, default=3, help="cases per saved chunk (quality stage)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
+                        help="editor config override for the sequential stage, e.g. --set mom2_weight_per_dim=2")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     if args.threads:
