@@ -24,7 +24,6 @@ import torch
 
 from editmind.editors.base import register_editor
 from editmind.editors.model.local_model import LocalModel
-from editmind.editors.parametric.common import regularised
 from editmind.editors.parametric.keys import ContextConfig
 from editmind.editors.parametric.memit import MemitConfig, MemitEditor, _memit_contexts, _memit_values
 from editmind.editors.parametric.stats import StatsConfig
@@ -78,7 +77,7 @@ class AlphaEditEditor(MemitEditor):
         return self._solve_hard(module, keys, residual, cov)
 
     def compute(self, model: LocalModel, requests, progress=None):
-        self._used: dict[str, str] = {}
+        self._used = {}
         result = super().compute(model, requests, progress)
         result.info["projection"] = dict(self._used)  # which constraint each layer's update used
         return result
@@ -125,13 +124,7 @@ class AlphaEditEditor(MemitEditor):
         least squares, plus the keys of every earlier edit held in place (G includes Kp).
         That second part is what keeps a sequence of edits from overwriting one another.
         """
-        keys, residual = keys.double(), residual.double()
-        d = keys.shape[1]
-        weight = self.config.mom2_weight_per_dim * d
-        gram = keys.T @ keys + self.preserved.get(module, torch.zeros(d, d, dtype=torch.float64))
-        system = weight * regularised(cov.double(), self.config.cov_ridge) + gram
-        right = torch.linalg.solve(system, keys.T)  # [in, n]
-        return residual.T, right
+        return self.least_squares(keys, residual, cov, held=self.preserved.get(module))
 
     def _solve_hard(self, module: str, keys: torch.Tensor, residual: torch.Tensor, cov: torch.Tensor):
         config: AlphaEditConfig = self.config

@@ -85,9 +85,17 @@ class MemitEditor(ParameterEditor):
 
     def solve(self, model: LocalModel, module: str, keys: torch.Tensor, residual: torch.Tensor, cov: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(left [out, n], right [in, n]) with ΔW = left @ right.T, in float64."""
+        return self.least_squares(keys, residual, cov)
+
+    def least_squares(self, keys: torch.Tensor, residual: torch.Tensor, cov: torch.Tensor,
+                      held: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """ΔW = Rᵀ K (μC + KᵀK + held)⁻¹ as (Rᵀ, (μC + KᵀK + held)⁻¹ Kᵀ); `held` is the Gram
+        matrix of keys whose outputs must stay where they are (AlphaEdit's earlier edits)."""
         keys, residual = keys.double(), residual.double()
         weight = self.config.mom2_weight_per_dim * keys.shape[1]
         system = weight * regularised(cov.double(), self.config.cov_ridge) + keys.T @ keys
+        if held is not None:
+            system = system + held
         right = torch.linalg.solve(system, keys.T)  # [in, n]
         return residual.T, right
 

@@ -91,10 +91,9 @@ class RomeEditor(ParameterEditor):
 
     def _inverse(self, cov: torch.Tensor, ridge: float) -> torch.Tensor:
         """(C + ridge)⁻¹, kept for the statistic it came from (half a second per edit otherwise)."""
-        key = (id(cov), ridge)
         cached = getattr(self, "_inverse_cache", None)
-        if cached is None or cached[0] != key or cached[1] is not cov:
-            self._inverse_cache = (key, cov, torch.linalg.inv(regularised(cov.double(), ridge)))
+        if cached is None or cached[0] is not cov or cached[1] != ridge:
+            self._inverse_cache = (cov, ridge, torch.linalg.inv(regularised(cov.double(), ridge)))
         return self._inverse_cache[2]
 
 

@@ -130,19 +130,20 @@ def _optimise_group(model: LocalModel, module: str, requests: Sequence[EditReque
     for parameter, _ in frozen:
         parameter.requires_grad_(False)
     handle = model.module(module).register_forward_hook(hook)
+    head = vocabulary_head(model)
     initial_essence = None
     step = 0
     per_request = torch.full((n,), float("inf"))
     try:
         for step in range(1, config.steps + 1):
             optimiser.zero_grad()
-            hidden_states = _last_hidden(model, input_ids, attention)
-            log_probs = _logits_at(model, hidden_states, target_rows_t, target_positions_t).float().log_softmax(-1)
+            hidden_states = _last_hidden(model, input_ids, attention, head)
+            log_probs = _logits_at(hidden_states, target_rows_t, target_positions_t, head).float().log_softmax(-1)
             token_nll = -log_probs.gather(1, target_tokens_t[:, None]).squeeze(1)
             row_nll = torch.zeros(len(rewrite), device=model.device).index_add_(0, target_rows_t, token_nll) / tokens_per_row
             request_nll = torch.zeros(n, device=model.device).index_add_(0, rewrite_request, row_nll) / contexts_per_request
-            essence_logp = _logits_at(model, hidden_states, len(rewrite) + torch.arange(n, device=model.device),
-                                      essence_last).float().log_softmax(-1)
+            essence_logp = _logits_at(hidden_states, len(rewrite) + torch.arange(n, device=model.device),
+                                      essence_last, head).float().log_softmax(-1)
             if initial_essence is None:
                 initial_essence = essence_logp.detach()
             kl = (initial_essence.exp() * (initial_essence - essence_logp)).sum(-1)
@@ -174,31 +175,34 @@ def _optimise_group(model: LocalModel, module: str, requests: Sequence[EditReque
     return ValueResult(result, base_out["value"].cpu(), [float(x) if math.isfinite(float(x)) else float("inf") for x in per_request], step)
 
 
-def _last_hidden(model: LocalModel, input_ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
+def vocabulary_head(model: LocalModel) -> torch.nn.Linear | None:
+    """The output projection when logits are just a linear map of the final hidden states,
+    else None (logit soft-capping or scaling: then the full forward is used)."""
+    config = model.model.config
+    if getattr(config, "final_logit_softcapping", None) or getattr(config, "logit_scale", None) not in (None, 1, 1.0):
+        return None
+    head = model.model.get_output_embeddings()
+    return head if isinstance(head, torch.nn.Linear) and model.model.base_model is not model.model else None
+
+
+def _last_hidden(model: LocalModel, input_ids: torch.Tensor, attention: torch.Tensor,
+                 head: torch.nn.Linear | None) -> torch.Tensor:
     """The final hidden states [rows, T, hidden], without the vocabulary projection.
 
     The loss needs logits at a handful of positions (the target tokens, the essence
     prompt's last token); projecting every position onto the 49k-word vocabulary was ~20%
-    of each optimisation step's forward and backward on SmolLM2. Models whose head does
-    more than a linear map (logit soft-capping, scaling) take the full forward instead.
+    of each optimisation step's forward and backward on SmolLM2. Without a plain linear
+    `head` this is the full forward's logits.
     """
-    if _plain_head(model):
+    if head is not None:
         return model.model.base_model(input_ids=input_ids, attention_mask=attention).last_hidden_state
     return model.model(input_ids=input_ids, attention_mask=attention).logits
 
 
-def _plain_head(model: LocalModel) -> bool:
-    config = model.model.config
-    if getattr(config, "final_logit_softcapping", None) or getattr(config, "logit_scale", None) not in (None, 1, 1.0):
-        return False
-    head = model.model.get_output_embeddings()
-    return isinstance(head, torch.nn.Linear) and model.model.base_model is not model.model
-
-
-def _logits_at(model: LocalModel, states: torch.Tensor, rows: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+def _logits_at(states: torch.Tensor, rows: torch.Tensor, positions: torch.Tensor, head: torch.nn.Linear | None) -> torch.Tensor:
     """[len(rows), vocab]: logits at (row, position) pairs of `_last_hidden`'s output."""
     picked = states[rows, positions]
-    return model.model.get_output_embeddings()(picked) if _plain_head(model) else picked
+    return head(picked) if head is not None else picked
 
 
 def _module_width(model: LocalModel, module: str) -> int:

@@ -212,15 +212,16 @@ def test_alphaedit_soft_projection_is_memit_plus_the_earlier_edits_keys(tmp_path
 @pytest.mark.parametrize("arch", ["llama", "qwen2", "gpt2"])
 def test_value_loss_logits_at_chosen_positions_equal_the_full_forward(arch):
     """The value optimisation projects only the positions it scores onto the vocabulary."""
-    from editmind.editors.parametric.values import _last_hidden, _logits_at, _plain_head
+    from editmind.editors.parametric.values import _last_hidden, _logits_at, vocabulary_head
 
     model = tiny_model(arch)
-    assert _plain_head(model)
+    head = vocabulary_head(model)
+    assert head is not None
     ids = torch.randint(0, model.model.config.vocab_size, (3, 7))
     attention = torch.ones_like(ids)
     attention[0, :2] = 0  # a left-padded row
     rows, positions = torch.tensor([0, 1, 2, 2]), torch.tensor([6, 3, 0, 5])
     with torch.no_grad():
         full = model.model(input_ids=ids, attention_mask=attention).logits[rows, positions]
-        picked = _logits_at(model, _last_hidden(model, ids, attention), rows, positions)
+        picked = _logits_at(_last_hidden(model, ids, attention, head), rows, positions, head)
     assert picked.shape == full.shape and torch.allclose(picked, full, atol=1e-5)
