@@ -215,7 +215,7 @@ def test_value_loss_logits_at_chosen_positions_equal_the_full_forward(arch):
     from editmind.editors.parametric.values import _last_hidden, _logits_at, vocabulary_head
 
     model = tiny_model(arch)
-    head = vocabulary_head(model)
+    head = vocabulary_head(model.model)
     assert head is not None
     ids = torch.randint(0, model.model.config.vocab_size, (3, 7))
     attention = torch.ones_like(ids)
@@ -223,5 +223,48 @@ def test_value_loss_logits_at_chosen_positions_equal_the_full_forward(arch):
     rows, positions = torch.tensor([0, 1, 2, 2]), torch.tensor([6, 3, 0, 5])
     with torch.no_grad():
         full = model.model(input_ids=ids, attention_mask=attention).logits[rows, positions]
-        picked = _logits_at(_last_hidden(model, ids, attention, head), rows, positions, head)
+        picked = _logits_at(_last_hidden(model.model, ids, attention, head), rows, positions, head)
     assert picked.shape == full.shape and torch.allclose(picked, full, atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_the_bf16_optimisation_copy_follows_the_live_weights_and_never_touches_them(arch):
+    from editmind.editors.base import WeightDelta
+    from editmind.editors.parametric.common import temporarily_applied
+    from editmind.editors.parametric.precision import optimisation_network
+
+    model = tiny_model(arch)
+    fingerprint = model.fingerprint()
+    network = optimisation_network(model, "bfloat16")
+    assert network is not model.model and {p.dtype for p in network.parameters()} == {torch.bfloat16}
+    assert all(b.dtype == c.dtype for b, c in zip(network.buffers(), model.model.buffers()))  # rotary stays fp32
+    ref = model.layout.layers[1].mlp_out
+    change = WeightDelta(module=ref.name, transposed=ref.transposed, dense=torch.full((ref.out_features, ref.in_features), 0.5))
+    with temporarily_applied(model, [change]):
+        refreshed = optimisation_network(model, "bfloat16")
+        assert refreshed is network  # one copy per model, refreshed in place
+        live = model.module(ref.name).weight
+        assert torch.equal(refreshed.get_submodule(ref.name).weight, live.to(torch.bfloat16))
+    assert model.fingerprint() == fingerprint
+    assert optimisation_network(model, "model") is model.model
+    with pytest.raises(EditRequestError, match="auto, model, bfloat16"):
+        optimisation_network(model, "fp8")
+
+
+def test_values_found_in_bf16_match_the_full_precision_ones():
+    """Mixed precision changes the search's arithmetic, not its answer."""
+    from editmind.editors.parametric.keys import edit_contexts
+    from editmind.editors.parametric.values import ValueConfig, optimise_values
+
+    model = tiny_model("llama")
+    module = model.layout.layers[1].mlp_out.name
+    prefixes = edit_contexts(model, ContextConfig(n_prefixes=2, prefix_tokens=4))
+    request = EditRequest(subject="Eiffel Tower", prompt="Paris has the {}", target_new="Rome")
+    found = {}
+    for precision in ("model", "bfloat16"):
+        config = ValueConfig(steps=8, weight_decay=0.0, clamp_norm_factor=100.0, kl_factor=0.0, precision=precision)
+        found[precision] = optimise_values(model, module, [request], prefixes, config)
+    full, half = found["model"], found["bfloat16"]
+    assert torch.equal(full.base, half.base)  # the base output is read from the model itself
+    assert torch.cosine_similarity(full.delta, half.delta).item() > 0.95
+    assert half.losses[0] == pytest.approx(full.losses[0], rel=0.02)
