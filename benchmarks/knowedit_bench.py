@@ -86,15 +86,10 @@ def _layers_field(editor) -> str | None:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """--set field=JSON pairs (e.g. mom2_weight_per_dim=2) for the editors' configs."""
-    out = {}
-    for pair in args.set:
-        field, _, value = pair.partition("=")
-        try:
-            out[field] = json.loads(value)
-        except json.JSONDecodeError:
-            out[field] = value
-    return out
+    """--set FIELD=JSON pairs (e.g. mom2_weight_per_dim=2, value.steps=10) for the editors' configs."""
+    from editmind.editors.settings import parse_settings
+
+    return parse_settings(args.set)
 
 
 def _records(args: argparse.Namespace, locality: int | None = None):

@@ -155,8 +155,11 @@ class Editor(ABC):
     description: ClassVar[str] = ""
 
     def __init__(self, config: Any | None = None, **overrides: Any) -> None:
+        """`overrides` are field values, dotted for nested configs (**{"value.steps": 10})."""
+        from editmind.editors.settings import apply_settings
+
         base = config if config is not None else self.Config()
-        self.config = dataclasses.replace(base, **overrides) if overrides else base
+        self.config = apply_settings(base, overrides) if overrides else base
 
 
 class ParameterEditor(Editor):

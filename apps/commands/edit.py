@@ -33,15 +33,17 @@ def _progress(enabled: bool):
 
 
 def _edit(args: argparse.Namespace) -> int:
-    from editmind.editors.base import EditRequest
+    from editmind.editors.base import EditRequest, get_editor
+    from editmind.editors.settings import parse_settings
 
     request = EditRequest(subject=args.subject, prompt=args.prompt, target_new=args.target, target_true=args.target_true)
     request.validate()  # before the model loads: a bad request fails in a second
-    overrides = {}
+    overrides = parse_settings(args.set)
     if args.layer is not None:
         overrides["layers" if args.method in ("memit", "alphaedit") else "layer"] = (
             [args.layer] if args.method in ("memit", "alphaedit") else args.layer
         )
+    get_editor(args.method, family="parametric", **overrides)  # a bad --set fails before the model loads
     journal, _ = _open(args)
     record = journal.apply(args.method, [request], overrides=overrides, progress=_progress(not args.json),
                            supersedes=args.supersedes)
@@ -117,6 +119,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     edit.add_argument("--target-true", default=None, help="the old answer (recorded only)")
     edit.add_argument("--layer", type=int, default=None, help="the layer to edit (default: chosen from the depth)")
     edit.add_argument("--supersedes", default=None, help="the id of an earlier edit this one corrects")
+    edit.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                      help="a hyperparameter of the method, dotted for nested ones: --set value.steps=10 (repeatable)")
     edit.add_argument("--json", action="store_true", help="print one JSON object")
     edit.set_defaults(handler=_edit)
 

@@ -46,15 +46,28 @@ def _write_json(path: str, payload: dict) -> None:
         raise EditmindError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
+def _configured_editors(methods: list[str], pairs: list[str]) -> list:
+    """One editor per method, each with the --set settings its config has; a setting no
+    chosen method has is an error (a typo would otherwise be silently ignored)."""
+    from editmind.editors.base import EditRequestError, get_editor
+    from editmind.editors.settings import has_setting, parse_settings
+
+    settings = parse_settings(pairs)
+    editors = [get_editor(name, family="parametric") for name in methods]
+    for name in settings:
+        if not any(has_setting(editor.config, name) for editor in editors):
+            raise EditRequestError(f"no chosen method has the setting {name!r}; "
+                                   f"`editmind eval knowedit --methods {editors[0].name} --set` takes e.g. value.steps=10")
+    return [get_editor(e.name, family="parametric", **{k: v for k, v in settings.items() if has_setting(e.config, k)})
+            for e in editors]
+
+
 def _knowedit(args: argparse.Namespace) -> int:
-    from editmind.editors.base import get_editor
     from editmind.editors.eval.knowedit import EvalConfig, evaluate_methods
     from editmind.editors.eval.records import load_knowedit_records
     from editmind.editors.model import load_model
 
-    methods = _methods(args.methods)
-    for name in methods:  # fail on a typo before loading anything
-        get_editor(name, family="parametric")
+    editors = _configured_editors(_methods(args.methods), args.set)  # typos fail before anything loads
     data = args.data or str(shared_data_dir() / DEFAULT_KNOWEDIT_DATA)
     records = load_knowedit_records(data, args.n)
     mode = "sequential" if args.sequential else "batch" if args.batch else "single"
@@ -67,7 +80,7 @@ def _knowedit(args: argparse.Namespace) -> int:
         def on_report(table) -> None:  # keep finished columns if the run is cut off
             table.data = data
             _write_json(args.json_out, table.to_dict())
-    table = evaluate_methods(model, methods, records, config=config, on_report=on_report)
+    table = evaluate_methods(model, editors, records, config=config, on_report=on_report)
     table.data = data
     if args.json_out:
         _write_json(args.json_out, table.to_dict())
@@ -97,6 +110,8 @@ def _register_knowedit(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-fluency", action="store_true", help="skip the fluency generations (faster)")
     parser.add_argument("--fluency-tokens", type=int, default=48, help="tokens generated per fluency prompt")
     parser.add_argument("--json", dest="json_out", metavar="OUT", default=None, help="also write the table as JSON to OUT")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="a hyperparameter for every chosen method that has it: --set value.steps=10 (repeatable)")
     parser.add_argument("--print-json", action="store_true", help="print the JSON instead of the text table")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_knowedit)

@@ -57,3 +57,36 @@ def test_errors_are_one_line(tiny_dir, tmp_path, capsys):
     assert code == 1 and err.count("\n") == 1 and "not in the journal" in err
     with pytest.raises(SystemExit):
         main([*base, "edit", "--method", "bogus", "--prompt", "{} is", "--subject", "Q", "--target", "R"])
+
+
+def test_set_tunes_the_method_and_is_journaled(tiny_dir, tmp_path, capsys):
+    from editmind.editors.journal import EditJournal
+
+    home = tmp_path / "home"
+    base = ["--model", str(tiny_dir), "--home", str(home)]
+    code, out, _ = run(capsys, *base, "edit", "--method", "ft-m", "--prompt", "Paris has the {}", "--subject",
+                       "Eiffel Tower", "--target", "Rome", "--set", "steps=2", "--set", "lr=0.02", "--json")
+    assert code == 0
+    (record,) = EditJournal.open(str(home), None, progress=None).records()
+    assert record.hyperparameters["steps"] == 2 and record.hyperparameters["lr"] == 0.02
+
+
+@pytest.mark.parametrize("setting,message", [
+    ("stepz=2", "unknown setting 'stepz' for FTConfig; known: "),
+    ("steps=many", "setting 'steps' expects a value of type int like"),
+    ("steps", "is not FIELD=VALUE"),
+])
+def test_a_bad_setting_is_a_one_line_error_before_the_model_loads(tmp_path, capsys, setting, message):
+    base = ["--model", str(tmp_path / "no-such-model"), "--home", str(tmp_path / "home")]
+    code, _, err = run(capsys, *base, "edit", "--method", "ft-m", "--prompt", "{} is in", "--subject", "Q",
+                       "--target", "R", "--set", setting)
+    assert code == 1 and err.count("\n") == 1 and message in err, err
+
+
+def test_eval_set_applies_to_the_methods_that_have_it(tmp_path, capsys):
+    from editmind.apps.commands.eval import _configured_editors
+
+    rome, ftm = _configured_editors(["rome", "ft-m"], ["value.steps=3", "steps=2"])
+    assert rome.config.value.steps == 3 and ftm.config.steps == 2
+    code, _, err = run(capsys, "--home", str(tmp_path), "eval", "knowedit", "--methods", "rome", "--set", "projection=soft")
+    assert code == 1 and err.count("\n") == 1 and "no chosen method has the setting 'projection'" in err
