@@ -98,14 +98,14 @@ def _records(args: argparse.Namespace, locality: int | None = None):
     return load_knowedit_records(args.data, args.n, RecordConfig(locality_per_case=locality or args.locality))
 
 
-def _evaluate(model, editors, records, config, report: Report, key: str):
+def _evaluate(model, editors, records, config, report: Report, key: str, on_checkpoint=None):
     from editmind.editors.eval.knowedit import evaluate_methods
 
     def on_report(table) -> None:
         report.data[key] = table.to_dict()
         report.save()
 
-    return evaluate_methods(model, editors, records, config=config, on_report=on_report)
+    return evaluate_methods(model, editors, records, config=config, on_report=on_report, on_checkpoint=on_checkpoint)
 
 
 def _score(metrics: dict[str, float]) -> float:
@@ -270,11 +270,18 @@ def stage_sequential(model, args, report: Report) -> None:
 
     records = _records(args)
     config = EvalConfig(mode="sequential", fluency_tokens=args.fluency_tokens,
-                        conventions=tuple(args.conventions.split(",")))
+                        conventions=tuple(args.conventions.split(",")),
+                        checkpoints=tuple(int(k) for k in args.checkpoints.split(",") if k))
     methods = [m for m in args.methods.split(",") if m]
     report.data["skipped"] = [m for m in methods if not _available(m)]
     editors = [_editor(m, **_overrides(args)) for m in methods if _available(m)]
-    table = _evaluate(model, editors, records, config, report, "table")
+
+    def on_checkpoint(method: str, curve: list[dict[str, float]]) -> None:
+        report.data.setdefault("curves", {})[method] = curve
+        report.save()
+        print(f"{method}: {json.dumps(curve[-1])}", flush=True)
+
+    table = _evaluate(model, editors, records, config, report, "table", on_checkpoint)
     report.data["targets"] = {
         m: {"edit_success_tf>=85": c["edit_success_tf"] >= 85, "locality_tf>=80": c["locality_tf"] >= 80}
         for m, c in table.columns.items() if m != "unedited"
@@ -300,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conventions", default="tf,em")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
     parser.add_argument("--chunk", type=int, default=3, help="cases per saved chunk (quality stage)")
+    parser.add_argument("--checkpoints", default="", help="sequential stage: also measure after these edit counts, e.g. 100,200")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
                         help="editor config override for the sequential stage, e.g. --set mom2_weight_per_dim=2")
     parser.add_argument("--out", default=None)

@@ -46,6 +46,17 @@ def _write_json(path: str, payload: dict) -> None:
         raise EditmindError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
+def _counts(text: str | None) -> tuple[int, ...]:
+    from editmind.editors.errors import EditmindError
+
+    if not text:
+        return ()
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise EditmindError(f"--checkpoints {text!r} is not a list of edit counts; write it like 100,200,300") from None
+
+
 def _configured_editors(methods: list[str], pairs: list[str]) -> list:
     """One editor per method, each with the --set settings its config has; a setting no
     chosen method has is an error (a typo would otherwise be silently ignored)."""
@@ -68,12 +79,14 @@ def _knowedit(args: argparse.Namespace) -> int:
     from editmind.editors.model import load_model
 
     editors = _configured_editors(_methods(args.methods), args.set)  # typos fail before anything loads
+    checkpoints = _counts(args.checkpoints)
     data = args.data or str(shared_data_dir() / DEFAULT_KNOWEDIT_DATA)
     records = load_knowedit_records(data, args.n)
     mode = "sequential" if args.sequential else "batch" if args.batch else "single"
     conventions = ("tf", "em") if args.conventions == "both" else (args.conventions,)
     config = EvalConfig(mode=mode, conventions=conventions, fluency=not args.no_fluency,
-                        fluency_tokens=args.fluency_tokens, show_progress=not args.quiet)
+                        fluency_tokens=args.fluency_tokens, show_progress=not args.quiet,
+                        checkpoints=checkpoints)
     model = load_model(args.model, home=args.home)
     on_report = None
     if args.json_out:
@@ -105,6 +118,8 @@ def _register_knowedit(subparsers: argparse._SubParsersAction) -> None:
     modes = parser.add_mutually_exclusive_group()
     modes.add_argument("--sequential", action="store_true", help="apply the edits one after another, measure after the last")
     modes.add_argument("--batch", action="store_true", help="compute all edits in one batch, then measure")
+    parser.add_argument("--checkpoints", default=None, metavar="N,N,...",
+                        help="with --sequential: also measure after this many edits (the curve goes into the JSON)")
     parser.add_argument("--conventions", choices=("both", "tf", "em"), default="both",
                         help="tf = teacher-forced token accuracy (EasyEdit), em = greedy exact match (default both)")
     parser.add_argument("--no-fluency", action="store_true", help="skip the fluency generations (faster)")

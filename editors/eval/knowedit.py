@@ -11,6 +11,9 @@ Three modes:
   them one after another on the progressively edited model), applied, then measured.
 - **sequential** — edits computed and applied one after another, each on the model the
   previous ones left; everything measured after the last (the lifelong-editing setting).
+  With `checkpoints` (edit counts), reliability and generalization of the edits made so
+  far and locality are also measured on the way, giving the curve of a long stream (and
+  numbers for a run cut off before its end).
 
 Locality is always judged against the unedited model's own outputs, computed once before
 the first edit. The model is verified bitwise unchanged (fingerprint) after every method.
@@ -21,7 +24,7 @@ with an "unedited" column for reference; values are percentages (fluency x100, R
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Literal, Sequence
 
 from editmind.editors.base import EditResult, ParameterEditor, WeightDelta, get_editor
@@ -69,6 +72,7 @@ class EvalConfig:
     fluency: bool = True
     fluency_tokens: int = 48
     show_progress: bool = True
+    checkpoints: tuple[int, ...] = ()  # sequential mode: also measure after this many edits
 
 
 @dataclass
@@ -81,11 +85,12 @@ class MethodReport:
     failed: list[dict[str, str]] = field(default_factory=list)
     per_edit: list[dict[str, Any]] = field(default_factory=list)
     compute_seconds: float = 0.0
+    curve: list[dict[str, float]] = field(default_factory=list)  # sequential checkpoints
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": self.method, "metrics": self.metrics, "n_edits": self.n_edits, "failed": self.failed,
-            "compute_seconds": round(self.compute_seconds, 3), "per_edit": self.per_edit,
+            "compute_seconds": round(self.compute_seconds, 3), "per_edit": self.per_edit, "curve": self.curve,
         }
 
 
@@ -271,8 +276,9 @@ def _run_single(editor, model, meter, records, config, bar) -> MethodReport:
 
 
 def _apply_all(editor, model, edits: list[EditCase], mode: Mode, bar, snapshots: list[Snapshot],
-               failed: list[dict[str, str]]) -> float:
-    """Compute and apply the edits (batch or one by one); returns compute seconds."""
+               failed: list[dict[str, str]], after_each: Callable[[int], None] | None = None) -> float:
+    """Compute and apply the edits (batch or one by one); returns compute seconds.
+    `after_each(k)` runs after the k-th edit of a one-by-one stream."""
     if mode == "batch" and getattr(editor, "supports_batch", True):
         try:
             result, took = _compute(editor, model, edits)
@@ -291,15 +297,41 @@ def _apply_all(editor, model, edits: list[EditCase], mode: Mode, bar, snapshots:
         except EditmindError as exc:
             failed.append(dict(_edit_label(edit), error=str(exc)))
         bar(1)
+        if after_each:
+            after_each(len(snapshots) + len(failed))
     return seconds
 
 
-def _run_together(editor, model, meter, records, config, bar) -> MethodReport:
+def _checkpoint(meter: _Meter, records, edits: list[EditCase], done: int, config: EvalConfig) -> dict[str, float]:
+    """Edit success of the first `done` edits and locality over every record, now."""
+    rows = [meter.edit(e) for e in edits[:done]]
+    locality = [meter.locality(r) for r in records if r.locality]
+    point: dict[str, float] = {"edits": float(done)}
+    for conv in config.conventions:
+        rel = _mean([r[f"reliability_{conv}"] for r in rows])
+        gen = _mean([r[f"generalization_{conv}"] for r in rows])
+        point.update({f"reliability_{conv}": 100 * rel, f"generalization_{conv}": 100 * gen,
+                      f"edit_success_{conv}": 100 * _mean([rel, gen]),
+                      f"locality_{conv}": 100 * _mean([l[f"locality_{conv}"] for l in locality if f"locality_{conv}" in l])})
+    return point
+
+
+def _run_together(editor, model, meter, records, config, bar, on_checkpoint=None) -> MethodReport:
     edits = [e for r in records for e in r.edits]
     snapshots: list[Snapshot] = []
     failed: list[dict[str, str]] = []
+    curve: list[dict[str, float]] = []
+    checkpoints = set(config.checkpoints) if config.mode == "sequential" else set()
+
+    def after_each(done: int) -> None:
+        if done in checkpoints and done < len(edits):
+            # Measuring runs on the edited model without fluency (greedy generation is the slow part).
+            curve.append(_checkpoint(_Meter(model, meter.refs, replace(config, fluency=False)), records, edits, done, config))
+            if on_checkpoint:
+                on_checkpoint(editor.name, curve)
+
     try:
-        seconds = _apply_all(editor, model, edits, config.mode, bar, snapshots, failed)
+        seconds = _apply_all(editor, model, edits, config.mode, bar, snapshots, failed, after_each)
         failed_prompts = {f["prompt"] for f in failed}
         rows = [dict(_edit_label(e), failed=e.request.rendered_prompt in failed_prompts, **meter.edit(e)) for e in edits]
         portability = [meter.portability(r) for r in records if r.portability]
@@ -307,7 +339,12 @@ def _run_together(editor, model, meter, records, config, bar) -> MethodReport:
     finally:
         for snapshot in reversed(snapshots):
             snapshot.restore()
-    return _summarise(editor.name, rows, portability, locality, config, failed, seconds, len(edits))
+    report = _summarise(editor.name, rows, portability, locality, config, failed, seconds, len(edits))
+    if checkpoints:
+        final = {"edits": float(len(edits))}
+        final.update({k: v for k, v in report.metrics.items() if k.split("_")[0] in ("reliability", "generalization", "edit", "locality")})
+        report.curve = curve + [final]
+    return report
 
 
 def _resolve(methods: Sequence[str | ParameterEditor], overrides: dict[str, dict[str, Any]] | None) -> list[ParameterEditor]:
@@ -333,16 +370,16 @@ def evaluate_methods(
     overrides: dict[str, dict[str, Any]] | None = None,
     on_report: Callable[[KnowEditTable], None] | None = None,
     include_unedited: bool = True,
+    on_checkpoint: Callable[[str, list[dict[str, float]]], None] | None = None,
 ) -> KnowEditTable:
     """Evaluate each method on `records` and return the table (see the module docstring).
 
     `on_report` is called with the table so far after each column, so a long run that is
-    cut off still leaves its finished columns (the benchmark writes JSON there).
+    cut off still leaves its finished columns (the benchmark writes JSON there);
+    `on_checkpoint(method, curve so far)` likewise after each sequential checkpoint.
     """
     config = config or EvalConfig()
     if mode is not None or sequential:
-        from dataclasses import replace
-
         config = replace(config, mode=mode or "sequential")
     if config.mode not in ("single", "batch", "sequential"):
         raise EvaluationError(f"unknown mode {config.mode!r}; use single, batch or sequential")
@@ -353,6 +390,8 @@ def evaluate_methods(
         raise EvaluationError("no evaluation records; check --data and --n")
     editors = _resolve(methods, overrides)
     n_edits = sum(len(r.edits) for r in records)
+    if config.checkpoints and (config.mode != "sequential" or any(not 0 < k for k in config.checkpoints)):
+        raise EvaluationError("checkpoints are positive edit counts of a sequential run; pass --sequential, or drop --checkpoints")
     table = KnowEditTable(
         mode=config.mode, n_edits=n_edits, n_cases=len(records),
         n_portability_cases=sum(1 for r in records if r.portability),
@@ -369,8 +408,11 @@ def evaluate_methods(
     for editor in editors:
         progress = _progress(f"{editor.name} ({config.mode})", n_edits, config.show_progress)
         try:
-            runner = _run_single if config.mode == "single" else _run_together
-            table.reports.append(runner(editor, model, meter, records, config, progress))
+            if config.mode == "single":
+                report = _run_single(editor, model, meter, records, config, progress)
+            else:
+                report = _run_together(editor, model, meter, records, config, progress, on_checkpoint)
+            table.reports.append(report)
         finally:
             progress.close()
         if model.fingerprint() != fingerprint:

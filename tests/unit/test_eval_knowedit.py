@@ -179,6 +179,12 @@ def test_cli_runs_end_to_end_on_a_saved_tiny_model(tmp_path, monkeypatch, capsys
     assert "Locality (tf)" in printed and "zero-test" in printed
     written = json.loads(out.read_text())
     assert written["columns"]["zero-test"]["locality_em"] == 100.0 and written["n_edits"] == 2
+    code = main(["--model", str(directory), "--home", str(tmp_path / "home"), "eval", "knowedit", "--sequential",
+                 "--checkpoints", "1", "--methods", "zero-test", "--data", str(data), "--n", "2", "--json", str(out),
+                 "--no-fluency", "--quiet"])
+    assert code == 0
+    curve = json.loads(out.read_text())["methods"]["zero-test"]["curve"]
+    assert [p["edits"] for p in curve] == [1.0, 2.0] and curve[0]["locality_tf"] == 100.0
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
@@ -191,3 +197,20 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     data.write_text("[]")
     assert main(["eval", "knowedit", "--methods", ",", "--data", str(data)]) == 1
     assert "--methods is empty" in capsys.readouterr().err
+    assert main(["eval", "knowedit", "--methods", "rome", "--sequential", "--checkpoints", "10,x", "--data", str(data)]) == 1
+    assert "is not a list of edit counts" in capsys.readouterr().err
+
+
+def test_sequential_checkpoints_trace_the_stream(model, records):
+    curves = []
+    table = evaluate_methods(model, [NoiseEditor(), ZeroEditor()], records, sequential=True, include_unedited=False,
+                             config=EvalConfig(conventions=("tf",), fluency=False, show_progress=False, checkpoints=(1, 3, 9)),
+                             on_checkpoint=lambda method, curve: curves.append((method, [p["edits"] for p in curve])))
+    assert curves == [("noise-test", [1.0]), ("noise-test", [1.0, 3.0]), ("zero-test", [1.0]), ("zero-test", [1.0, 3.0])]
+    noise, zero = (table.reports[0].curve, table.reports[1].curve)
+    assert [p["edits"] for p in noise] == [1.0, 3.0, 4.0]  # the last point is the full measurement
+    assert all(p["locality_tf"] == 100.0 for p in zero)
+    assert noise[0]["locality_tf"] < 100.0 and noise[-1]["locality_tf"] == table.columns["noise-test"]["locality_tf"]
+    assert json.loads(json.dumps(table.to_dict()))["methods"]["zero-test"]["curve"][1]["edits"] == 3.0
+    with pytest.raises(EvaluationError, match="sequential run"):
+        evaluate_methods(model, [ZeroEditor()], records, config=EvalConfig(checkpoints=(2,)))
