@@ -268,3 +268,22 @@ def test_values_found_in_bf16_match_the_full_precision_ones():
     assert torch.equal(full.base, half.base)  # the base output is read from the model itself
     assert torch.cosine_similarity(full.delta, half.delta).item() > 0.95
     assert half.losses[0] == pytest.approx(full.losses[0], rel=0.02)
+
+
+def test_the_finishing_steps_run_on_the_model_itself():
+    """With every step a finishing step, the bf16 copy is never used: δ equals fp32's bitwise."""
+    from editmind.editors.parametric.keys import edit_contexts
+    from editmind.editors.parametric.values import ValueConfig, optimise_values
+
+    model = tiny_model("llama")
+    module = model.layout.layers[1].mlp_out.name
+    prefixes = edit_contexts(model, ContextConfig(n_prefixes=1, prefix_tokens=4))
+    request = EditRequest(subject="Eiffel Tower", prompt="Paris has the {}", target_new="Rome")
+    common = dict(steps=5, weight_decay=0.0, clamp_norm_factor=100.0, kl_factor=0.0)
+    full = optimise_values(model, module, [request], prefixes, ValueConfig(precision="model", **common))
+    finished = optimise_values(model, module, [request], prefixes,
+                               ValueConfig(precision="bfloat16", full_precision_steps=5, **common))
+    mixed = optimise_values(model, module, [request], prefixes,
+                            ValueConfig(precision="bfloat16", full_precision_steps=0, **common))
+    assert torch.equal(full.delta, finished.delta) and full.losses == finished.losses
+    assert not torch.equal(full.delta, mixed.delta)
