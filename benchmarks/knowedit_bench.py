@@ -218,7 +218,7 @@ def stage_quality(model, args, report: Report) -> None:
                         conventions=tuple(args.conventions.split(",")))
     methods = [m for m in args.methods.split(",") if m]
     report.data["skipped"] = [m for m in methods if not _available(m)]
-    editors = [_editor(m) for m in methods if _available(m)]
+    editors = [_editor(m, **_overrides(args)) for m in methods if _available(m)]
     report.data.update(n_edits_requested=sum(len(r.edits) for r in records), chunks=[])
     for start in range(0, len(records), args.chunk):
         chunk = records[start : start + args.chunk]
@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk", type=int, default=3, help="cases per saved chunk (quality stage)")
     parser.add_argument("--checkpoints", default="", help="sequential stage: also measure after these edit counts, e.g. 100,200")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
-                        help="editor config override for the sequential stage, e.g. --set mom2_weight_per_dim=2")
+                        help="editor config override for the quality and sequential stages, e.g. --set value.steps=10")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     if args.threads:
