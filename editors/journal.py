@@ -277,10 +277,11 @@ class EditJournal:
             raise JournalError(f"--supersedes {supersedes!r} is not an active edit; see 'editmind edits list'")
         editor = get_editor(method, family="parametric", **(overrides or {}))
         if hasattr(editor, "add_preserved_keys"):  # AlphaEdit preserves the keys of earlier edits
+            subjects = {r.id: [q.subject for q in r.requests] for r in self.records()}
             for edit_id in self._active_ids():
                 for name, keys in self._extra.get(edit_id, {}).items():
                     if name.startswith("edit_keys."):
-                        editor.add_preserved_keys(name[len("edit_keys."):], keys)
+                        editor.add_preserved_keys(name[len("edit_keys."):], keys, subjects.get(edit_id))
         prompts = [r.rendered_prompt for r in requests]
         targets = [r.target_new for r in requests]
         before = model.score(prompts, targets)

@@ -99,8 +99,9 @@ class MemitEditor(ParameterEditor):
         right = torch.linalg.solve(system, keys.T)  # [in, n]
         return residual.T, right
 
-    def after_compute(self, modules: list[str], keys: dict[str, torch.Tensor]) -> None:
-        """Hook for methods that remember past edits (AlphaEdit)."""
+    def after_compute(self, requests: Sequence[EditRequest], modules: list[str], keys: dict[str, torch.Tensor]) -> None:
+        """Hook for methods that remember past edits (AlphaEdit); `keys[module]` has one row
+        per (request, context), request-major."""
 
     def compute(self, model: LocalModel, requests: Sequence[EditRequest], progress: Progress | None = None) -> EditResult:
         requests = validated(requests)
@@ -144,7 +145,7 @@ class MemitEditor(ParameterEditor):
             edit_keys[ref.name] = keys.float()
             if progress:
                 progress(f"{self.name} layers", i + 1, len(refs))
-        self.after_compute([ref.name for ref in refs], edit_keys)
+        self.after_compute(requests, [ref.name for ref in refs], edit_keys)
         return EditResult(deltas, layers, {
             "layers": layers, "modules": [ref.name for ref in refs], "target_nll": values.losses, "steps": values.steps,
             "delta_norm": [float(x) for x in values.delta.norm(dim=-1)], "residual_norm_per_layer": residual_norms,

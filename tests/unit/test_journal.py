@@ -201,3 +201,22 @@ def test_journal_without_model_lists_but_cannot_edit(tmp_path):
     assert len(listing.records()) == 1
     with pytest.raises(JournalError, match="without a model"):
         listing.undo(listing.records()[0].id)
+
+
+def test_alphaedit_through_the_journal_holds_earlier_keys_by_subject(tmp_path, monkeypatch):
+    from editmind.editors.parametric.alphaedit import AlphaEditEditor
+
+    model = tiny_model("gpt2")
+    journal = EditJournal.open(tmp_path / "home", model)
+    journal.apply("alphaedit", [REQUESTS[0]], overrides=rome_fast())
+    calls = []
+    original = AlphaEditEditor.add_preserved_keys
+
+    def spy(self, module, keys, subjects=None):
+        calls.append((module, tuple(keys.shape), subjects))
+        return original(self, module, keys, subjects)
+
+    monkeypatch.setattr(AlphaEditEditor, "add_preserved_keys", spy)
+    journal.apply("alphaedit", [REQUESTS[1]], overrides=rome_fast())
+    fed = [c for c in calls if c[2] == [REQUESTS[0].subject]]
+    assert fed and len({c[0] for c in fed}) == len(fed)  # every layer of the first edit, with its subject

@@ -12,6 +12,7 @@ from editmind.editors.parametric.alphaedit import null_space_projector
 from editmind.editors.parametric.keys import ContextConfig, context_prefixes, edit_contexts, rows_for, token_index_before
 from editmind.editors.parametric.layers import check_layers, memit_layers, rome_layer
 from editmind.editors.parametric.stats import StatsConfig, second_moments
+from editmind.editors.parametric.values import ValueConfig
 
 SMALL = StatsConfig(n_tokens=96, sequences_per_chunk=2, tokens_per_sequence=32, show_progress=False)
 
@@ -287,3 +288,34 @@ def test_the_finishing_steps_run_on_the_model_itself():
                             ValueConfig(precision="bfloat16", full_precision_steps=0, **common))
     assert torch.equal(full.delta, finished.delta) and full.losses == finished.losses
     assert not torch.equal(full.delta, mixed.delta)
+
+
+def test_alphaedit_releases_the_keys_of_the_subject_it_edits_again(tmp_path):
+    """Holding a subject's key in place and writing a new value at it are one row with two
+    targets; an edit about an already edited subject holds only the other subjects' keys."""
+    model = tiny_model("gpt2")
+    editor = get_editor(
+        "alphaedit", stats=StatsConfig(**{**SMALL.__dict__, "home": str(tmp_path)}),
+        context=ContextConfig(n_prefixes=1, prefix_tokens=3, home=str(tmp_path)),
+        value=ValueConfig(steps=3, weight_decay=0.0, clamp_norm_factor=100.0, kl_factor=0.0),
+    )
+    louvre = EditRequest(subject="Louvre", prompt="Where is the {}", target_new="Berlin")
+    tower = EditRequest(subject="Eiffel Tower", prompt="The {} is in", target_new="Rome")
+    editor.compute(model, [louvre])
+    module = next(iter(editor.preserved))
+    louvre_only = editor.preserved[module].clone()
+    editor.compute(model, [tower])
+    both = editor.preserved[module]
+    editor._subjects = {"louvre"}
+    assert torch.allclose(editor.held(module), both - louvre_only, atol=1e-6 * float(both.abs().max()))
+    editor._subjects = {"eiffel tower"}
+    assert torch.allclose(editor.held(module), louvre_only, atol=1e-6 * float(both.abs().max()))
+    editor._subjects = {"notre dame"}
+    assert torch.equal(editor.held(module), both)
+    editor.config.release_same_subject = False
+    editor._subjects = {"louvre"}
+    assert torch.equal(editor.held(module), both)
+    # Batched requests: each request's rows are filed under its own subject.
+    editor.add_preserved_keys("m", torch.ones(4, 3), ["A", "B"])
+    assert [len(editor.preserved_by_subject["m"][s]) for s in ("a", "b")] == [1, 1]
+    assert editor.preserved_by_subject["m"]["a"][0].shape == (2, 3)
