@@ -72,6 +72,9 @@ def _set(config: Any, path: list[str], value: Any, name: str, root: Any) -> Any:
         if not isinstance(value, dict):
             raise EditRequestError(f"setting {name!r} is a group; set its fields, e.g. {name}.{dataclasses.fields(current)[0].name}=...")
         return dataclasses.replace(config, **{head: apply_settings(current, {k: v for k, v in value.items()})})
+    choices = next(f for f in dataclasses.fields(config) if f.name == head).metadata.get("choices")
+    if choices is not None and value not in choices:
+        raise EditRequestError(f"setting {name!r} must be one of {', '.join(map(str, choices))}; got {json.dumps(value, default=str)}")
     return dataclasses.replace(config, **{head: _checked(current, value, name)})
 
 

@@ -45,7 +45,7 @@ class AlphaEditConfig(MemitConfig):
     l2: float = 10.0
     remember_edits: bool = True
     release_same_subject: bool = True  # see the module docstring
-    projection: str = "auto"  # "hard" | "soft" | "auto" (see AlphaEditEditor.solve)
+    projection: str = field(default="auto", metadata={"choices": ("hard", "soft", "auto")})  # "hard" | "soft" | "auto" (see AlphaEditEditor.solve)
     min_null_fraction: float = 0.25
     value: ValueConfig = field(default_factory=_memit_values)
     context: ContextConfig = field(default_factory=_memit_contexts)

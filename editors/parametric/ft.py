@@ -17,7 +17,7 @@ epoch's mean loss is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import torch
@@ -39,7 +39,7 @@ class FTConfig:
     steps: int = 25
     weight_decay: float = 0.0
     batch_size: int = 16
-    objective: str = "target_new"  # FT-M; "prompt_last" for FT-L
+    objective: str = field(default="target_new", metadata={"choices": ("target_new", "prompt_last")})  # FT-M; "prompt_last" for FT-L
     norm_constraint: float | None = None  # L∞ bound per weight entry (FT-L)
     stop_loss: float = 1e-2
 

@@ -56,7 +56,7 @@ def _memit_values() -> ValueConfig:
 @dataclass
 class MemitConfig:
     layers: list[int] | None = None  # None: a window at ~13%-28% of the depth
-    key: str = "contexts"  # "contexts": one least-squares row per context; "average": MEMIT's averaged key
+    key: str = field(default="contexts", metadata={"choices": ("contexts", "average")})  # "contexts": one least-squares row per context; "average": MEMIT's averaged key
     mom2_weight_per_dim: float = 1.0
     cov_ridge: float = 1e-2
     value: ValueConfig = field(default_factory=_memit_values)

@@ -42,7 +42,7 @@ from editmind.editors.parametric.values import ValueConfig, optimise_values
 class RomeConfig:
     layer: int | None = None  # None: ~15% of the depth (layers.rome_layer)
     cov_ridge: float = 1e-2
-    key: str = "contexts"  # "contexts": exact δ at every context's key; "average": R-ROME's averaged key
+    key: str = field(default="contexts", metadata={"choices": ("contexts", "average")})  # "contexts": exact δ at every context's key; "average": R-ROME's averaged key
     key_ridge: float = 1e-4  # relative ridge of the contexts' Gram matrix (near-identical keys)
     value: ValueConfig = field(default_factory=ValueConfig)
     context: ContextConfig = field(default_factory=ContextConfig)

@@ -18,7 +18,7 @@ MEMIT/AlphaEdit hook the whole block (the residual stream z at the last edit lay
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import torch
@@ -26,7 +26,7 @@ import torch
 from editmind.editors.base import EditFailedError, EditRequest, Progress
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.parametric.keys import Row, _output_tensor, batch_rows, keys_and_outputs, rows_for
-from editmind.editors.parametric.precision import attention_kernels, optimisation_network
+from editmind.editors.parametric.precision import PRECISIONS, attention_kernels, optimisation_network
 
 ESSENCE_TEMPLATE = "{} is a"
 
@@ -50,7 +50,7 @@ class ValueConfig:
     norm_floor: bool = True
     # "auto": a bfloat16 copy of the network on a CPU with native bf16 products (about
     # twice as fast, precision.py); "model": the model's own precision; "bfloat16": always.
-    precision: str = "auto"
+    precision: str = field(default="auto", metadata={"choices": PRECISIONS})
     # With a bf16 copy, the last steps (and the stopping test) run on the model itself, so δ
     # is finished in the precision it is used in: for a subject whose MLP output is tiny
     # ("Miranda Otto"), 25 bf16 steps left P(target) at 0.15 where fp32 reached 0.48.

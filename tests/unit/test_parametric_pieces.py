@@ -30,6 +30,7 @@ def test_statistics_are_cached_with_their_sample_count(tmp_path):
     model = tiny_model("gpt2")
     config = StatsConfig(**{**SMALL.__dict__, "home": str(tmp_path)})
     module = model.layout.layers[1].mlp_out.name
+    stats_module._MEMORY.clear()  # another test may have computed the same statistic in this process
     first = second_moments(model, [module], config)[module]
     assert first.shape == (64, 64) and torch.allclose(first, first.T, atol=1e-6)
     assert torch.linalg.eigvalsh(first.double()).min() > -1e-6  # a second moment is PSD
@@ -206,8 +207,8 @@ def test_alphaedit_soft_projection_is_memit_plus_the_earlier_edits_keys(tmp_path
     # ... unless C came from fewer tokens than twice its width: then that "null space" is
     # mostly what the sample missed.
     assert get_editor("alphaedit", stats=StatsConfig(n_tokens=16)).projection_for("m", half) == "soft"
-    with pytest.raises(EditRequestError, match="hard, soft or auto"):
-        get_editor("alphaedit", projection="sideways").projection_for("m", half)
+    with pytest.raises(EditRequestError, match="hard, soft, auto"):
+        get_editor("alphaedit", projection="sideways")
 
 
 @pytest.mark.parametrize("arch", ["llama", "qwen2", "gpt2"])

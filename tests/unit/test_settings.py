@@ -35,3 +35,14 @@ def test_bad_settings_name_what_is_wrong(settings, message):
     with pytest.raises(EditRequestError) as error:
         apply_settings(RomeConfig(), settings)
     assert message in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("method,setting,choices", [
+    ("alphaedit", {"projection": "sideways"}, "hard, soft, auto"),
+    ("memit", {"key": "middle"}, "contexts, average"),
+    ("rome", {"value.precision": "fp8"}, "auto, model, bfloat16"),
+    ("ft-m", {"objective": "loss"}, "target_new, prompt_last"),
+])
+def test_a_setting_with_fixed_choices_is_checked_when_the_editor_is_made(method, setting, choices):
+    with pytest.raises(EditRequestError, match=f"must be one of {choices}"):
+        get_editor(method, **setting)
