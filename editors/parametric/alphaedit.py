@@ -18,10 +18,11 @@ limit, MEMIT's covariance-weighted update with the earlier edits' keys held in p
 A new edit about a subject an earlier edit already changed does not hold that subject's
 keys (`release_same_subject`). The key at the subject's last token barely depends on the
 relation that follows, so "hold k where it is" and "write the new value at k" are the same
-row with two targets: the least squares splits the difference, or exploits the tiny gap
-between the two keys with a large update that other inputs then pick up. The new value was
+row with two targets, and the least squares splits the difference. The new value was
 optimised on the model that already carries the earlier edit, so writing it keeps both.
-A quarter of the first 100 dev edits share their subject with another edit.
+A quarter of the first 100 dev edits share their subject with another edit, yet on that
+stream the release measured neutral (edit success 79.2 vs 79.7, locality 70.5 vs 70.4 tf
+after 100 edits): those conflicts are not what limits AlphaEdit there.
 """
 
 from __future__ import annotations
