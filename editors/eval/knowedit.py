@@ -302,18 +302,16 @@ def _apply_all(editor, model, edits: list[EditCase], mode: Mode, bar, snapshots:
     return seconds
 
 
-def _checkpoint(meter: _Meter, records, edits: list[EditCase], done: int, config: EvalConfig) -> dict[str, float]:
+def _checkpoint(meter: _Meter, records, edits: list[EditCase], done: int) -> dict[str, float]:
     """Edit success of the first `done` edits and locality over every record, now."""
     rows = [meter.edit(e) for e in edits[:done]]
     locality = [meter.locality(r) for r in records if r.locality]
-    point: dict[str, float] = {"edits": float(done)}
-    for conv in config.conventions:
-        rel = _mean([r[f"reliability_{conv}"] for r in rows])
-        gen = _mean([r[f"generalization_{conv}"] for r in rows])
-        point.update({f"reliability_{conv}": 100 * rel, f"generalization_{conv}": 100 * gen,
-                      f"edit_success_{conv}": 100 * _mean([rel, gen]),
-                      f"locality_{conv}": 100 * _mean([l[f"locality_{conv}"] for l in locality if f"locality_{conv}" in l])})
-    return point
+    return _curve_point(done, _summarise("", rows, [], locality, meter.config, [], 0.0, done).metrics)
+
+
+def _curve_point(done: int, metrics: dict[str, float]) -> dict[str, float]:
+    kept = ("reliability_", "generalization_", "edit_success_", "locality_")
+    return {"edits": float(done), **{k: v for k, v in metrics.items() if k.startswith(kept)}}
 
 
 def _run_together(editor, model, meter, records, config, bar, on_checkpoint=None) -> MethodReport:
@@ -326,7 +324,7 @@ def _run_together(editor, model, meter, records, config, bar, on_checkpoint=None
     def after_each(done: int) -> None:
         if done in checkpoints and done < len(edits):
             # Measuring runs on the edited model without fluency (greedy generation is the slow part).
-            curve.append(_checkpoint(_Meter(model, meter.refs, replace(config, fluency=False)), records, edits, done, config))
+            curve.append(_checkpoint(_Meter(model, meter.refs, replace(config, fluency=False)), records, edits, done))
             if on_checkpoint:
                 on_checkpoint(editor.name, curve)
 
@@ -341,9 +339,7 @@ def _run_together(editor, model, meter, records, config, bar, on_checkpoint=None
             snapshot.restore()
     report = _summarise(editor.name, rows, portability, locality, config, failed, seconds, len(edits))
     if checkpoints:
-        final = {"edits": float(len(edits))}
-        final.update({k: v for k, v in report.metrics.items() if k.split("_")[0] in ("reliability", "generalization", "edit", "locality")})
-        report.curve = curve + [final]
+        report.curve = curve + [_curve_point(len(edits), report.metrics)]
     return report
 
 
