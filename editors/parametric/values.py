@@ -25,8 +25,9 @@ import torch
 
 from editmind.editors.base import EditFailedError, EditRequest, Progress
 from editmind.editors.model.local_model import LocalModel
-from editmind.editors.parametric.keys import Row, _output_tensor, batch_rows, keys_and_outputs, rows_for
+from editmind.editors.parametric.keys import Row, _output_tensor, keys_and_outputs, rows_for
 from editmind.editors.parametric.precision import PRECISIONS, attention_kernels, optimisation_network
+from editmind.editors.parametric.prefix_cache import PrefixCache, split_rows
 
 ESSENCE_TEMPLATE = "{} is a"
 
@@ -106,18 +107,17 @@ def _optimise_group(model: LocalModel, network: torch.nn.Module, module: str, re
     base_value = keys_and_outputs(model, plain, [], [module])[1][module].to(model.device)
     essence = _essence_rows(model, requests)
     rows = rewrite + essence
-    input_ids, attention = batch_rows(model, rows)
+    split = split_rows(model, rows)  # each row from its subject's last token on (prefix_cache.py)
     row_request = torch.tensor([row.request for row in rows], device=model.device)
-    subject_at = torch.tensor([row.subject_index for row in rows], device=model.device)
-    positions = torch.arange(input_ids.shape[1], device=model.device)
-    at_subject = (positions[None, :] == subject_at[:, None]).unsqueeze(-1)  # [rows, T, 1]
+    at_subject = torch.zeros(split.live_ids.shape + (1,), dtype=torch.bool, device=model.device)
+    at_subject[:, 0] = True  # [rows, Q, 1]: the live part starts at the subject's last token
 
-    # Target positions: logits at position j-1 predict token j.
+    # Target positions, counted in the live part: logits at position j-1 predict token j.
     target_positions, target_tokens, target_rows = [], [], []
     for i, row in enumerate(rewrite):
         for j, token in enumerate(row.target_ids):
             target_rows.append(i)
-            target_positions.append(row.prompt_length + j - 1)
+            target_positions.append(row.prompt_length + j - 1 - row.subject_index)
             target_tokens.append(token)
     target_rows_t = torch.tensor(target_rows, device=model.device)
     target_positions_t = torch.tensor(target_positions, device=model.device)
@@ -125,16 +125,24 @@ def _optimise_group(model: LocalModel, network: torch.nn.Module, module: str, re
     tokens_per_row = torch.tensor([len(row.target_ids) for row in rewrite], device=model.device, dtype=torch.float32)
     rewrite_request = row_request[: len(rewrite)]
     contexts_per_request = torch.bincount(rewrite_request, minlength=n).float()
-    essence_last = torch.tensor([len(row.ids) - 1 for row in essence], device=model.device)
+    essence_last = torch.tensor([len(row.ids) - 1 - row.subject_index for row in essence], device=model.device)
 
     hidden = _module_width(model, module)
     delta = torch.zeros(n, hidden, device=model.device, requires_grad=True)
-    typical: list[float] = []  # the median output norm over all rows' tokens (norm_floor)
+    # The median output norm over all rows' tokens (norm_floor), from the past and the first
+    # live forward of the network that runs the first step.
+    past_norms: dict[int, torch.Tensor] = {}
+    typical: list[float] = []
+    live = [False]
 
-    def hook(mod, inputs, output):
+    def hook(network_index, mod, inputs, output):
         tensor = _output_tensor(output)
+        if not live[0]:
+            past_norms[network_index] = tensor.detach().float().norm(dim=-1)[split.past_attention.bool()]
+            return output
         if not typical:
-            typical.append(float(tensor.detach().float().norm(dim=-1)[attention.bool()].median()))
+            norms = tensor.detach().float().norm(dim=-1)[split.live_attention.bool()]
+            typical.append(float(torch.cat([past_norms.get(network_index, norms[:0]), norms]).median()))
         edited = tensor + at_subject.to(tensor.dtype) * delta[row_request][:, None, :].to(tensor.dtype)
         return (edited,) + tuple(output[1:]) if isinstance(output, tuple) else edited
 
@@ -143,21 +151,27 @@ def _optimise_group(model: LocalModel, network: torch.nn.Module, module: str, re
     frozen = [(p, p.requires_grad) for net in networks for p in net.parameters()]
     for parameter, _ in frozen:
         parameter.requires_grad_(False)
-    handles = [net.get_submodule(module).register_forward_hook(hook) for net in networks]
+    handles = [net.get_submodule(module).register_forward_hook(lambda *args, k=k: hook(k, *args))
+               for k, net in enumerate(networks)]
     heads = [vocabulary_head(net) for net in networks]
+    caches: list[PrefixCache] = []
     finish_from = config.steps - config.full_precision_steps + 1  # the first step on the model itself
     current = 0
     initial_essence = None
     step = 0
     per_request = torch.full((n,), float("inf"))
     try:
+        for net in networks:  # the pasts, once per network
+            with attention_kernels(net):
+                caches.append(PrefixCache(net, split))
+        live[0] = True
         for step in range(1, config.steps + 1):
             if step >= finish_from:
                 current = len(networks) - 1
             optimiser.zero_grad()
             head = heads[current]
             with attention_kernels(networks[current]):
-                hidden_states = _last_hidden(networks[current], input_ids, attention, head)
+                hidden_states = caches[current].last_hidden(networks[current], head)
             log_probs = _logits_at(hidden_states, target_rows_t, target_positions_t, head).float().log_softmax(-1)
             token_nll = -log_probs.gather(1, target_tokens_t[:, None]).squeeze(1)
             row_nll = torch.zeros(len(rewrite), device=model.device).index_add_(0, target_rows_t, token_nll) / tokens_per_row

@@ -133,11 +133,16 @@ def test_a_subject_with_a_tiny_module_output_still_gets_room_to_move(one_torch_t
     model = tiny_model("llama")
     ref = model.layout.layers[1].mlp_out
     request = EditRequest(subject="Miranda Otto", prompt="{} is a citizen of", target_new="Spain")
-    subject_at = rows_for(model, [request], [""], with_target=True)[0].subject_index
+    row = rows_for(model, [request], [""], with_target=True)[0]
+    # The module sees whole prompts (the base output) and, in the search, the rows from the
+    # subject's last token on (prefix_cache.py): where the subject is depends on which.
+    subject_at = {len(row.ids): row.subject_index, len(row.ids) - row.subject_index: 0}
+    assert row.subject_index not in subject_at  # the cached past is told apart by its length
 
     def shrink_at_subject(module, inputs, output):  # the subject's output becomes 1% of its size
         output = output.clone()
-        output[:, subject_at] *= 1e-2
+        if output.shape[1] in subject_at:
+            output[:, subject_at[output.shape[1]]] *= 1e-2
         return output
 
     handle = model.module(ref.name).register_forward_hook(shrink_at_subject)
@@ -320,3 +325,67 @@ def test_alphaedit_releases_the_keys_of_the_subject_it_edits_again(tmp_path):
     editor.add_preserved_keys("m", torch.ones(4, 3), ["A", "B"])
     assert [len(editor.preserved_by_subject["m"][s]) for s in ("a", "b")] == [1, 1]
     assert editor.preserved_by_subject["m"]["a"][0].shape == (2, 3)
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "gpt2", "gpt_neox"])
+def test_the_prefix_cache_gives_the_full_rows_loss_and_gradient(arch):
+    """The value search runs each row from the subject's last token on, the text before it
+    cached once: the scores and δ's gradient must equal a forward over the whole rows."""
+    from editmind.editors.parametric.keys import Row, batch_rows
+    from editmind.editors.parametric.prefix_cache import PrefixCache, split_rows
+    from editmind.editors.parametric.values import _last_hidden, _logits_at, vocabulary_head
+
+    model = tiny_model(arch)
+    module = model.layout.layers[1].mlp_out.name
+    width = model.layout.layers[1].mlp_out.out_features
+    prefixes = edit_contexts(model, ContextConfig(n_prefixes=2, prefix_tokens=4))
+    request = EditRequest(subject="Eiffel Tower", prompt="Paris has the {}", target_new="Rome")
+    rows = rows_for(model, [request], prefixes, with_target=True)
+    # A row whose subject is its first token: an empty past, padded all the way.
+    rows.append(Row(ids=rows[0].ids[-5:], subject_index=0, request=0, prompt_length=3, target_ids=rows[0].ids[-2:], prefix=""))
+    assert len({row.subject_index for row in rows}) > 2  # pasts of several lengths
+    picks = [(i, j) for i, row in enumerate(rows) for j in range(row.subject_index, len(row.ids))]
+    head = vocabulary_head(model.model)
+    torch.manual_seed(0)
+    delta = torch.randn(width) * 3
+
+    def scores(split: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        leaf = delta.clone().requires_grad_(True)
+        if split:
+            parts = split_rows(model, rows)
+            at = torch.zeros(parts.live_ids.shape + (1,))
+            at[:, 0] = 1
+        else:
+            ids, attention = batch_rows(model, rows)
+            at = torch.zeros(ids.shape + (1,))
+            at[torch.arange(len(rows)), [row.subject_index for row in rows]] = 1
+        live = [False]
+
+        def hook(mod, inputs, output):
+            return output + at * leaf if live[0] else output
+
+        handle = model.model.get_submodule(module).register_forward_hook(hook)
+        try:
+            if split:
+                cache = PrefixCache(model.model, parts)
+                live[0] = True
+                states = cache.last_hidden(model.model, head)
+                again = cache.last_hidden(model.model, head)  # the cache is reusable step after step
+                assert torch.allclose(states, again, atol=1e-6)
+                shift = [row.subject_index for row in rows]
+            else:
+                live[0] = True
+                states = _last_hidden(model.model, ids, attention, head)
+                shift = [0] * len(rows)
+        finally:
+            handle.remove()
+        where = torch.tensor([i for i, _ in picks]), torch.tensor([j - shift[i] for i, j in picks])
+        logits = _logits_at(states, *where, head)
+        logits.log_softmax(-1)[:, :7].sum().backward()
+        return logits.detach(), leaf.grad
+
+    full_logits, full_grad = scores(split=False)
+    split_logits, split_grad = scores(split=True)
+    assert torch.isfinite(split_logits).all()
+    assert torch.allclose(split_logits, full_logits, atol=1e-4)
+    assert torch.allclose(split_grad, full_grad, atol=1e-4, rtol=1e-3)
