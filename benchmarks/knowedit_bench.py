@@ -273,12 +273,12 @@ def stage_speed(model, args, report: Report) -> None:
 
 
 def stage_sequential(model, args, report: Report) -> None:
-    from editmind.editors.eval.knowedit import EvalConfig
+    from editmind.editors.eval.knowedit import EvalConfig, parse_checkpoints
 
     records = _records(args)
     config = EvalConfig(mode="sequential", fluency_tokens=args.fluency_tokens,
                         conventions=tuple(args.conventions.split(",")),
-                        checkpoints=tuple(int(k) for k in args.checkpoints.split(",") if k))
+                        checkpoints=parse_checkpoints(args.checkpoints))
     methods = [m for m in args.methods.split(",") if m]
     report.data["skipped"] = [m for m in methods if not _available(m)]
     editors = [_editor(m, **_overrides(args)) for m in methods if _available(m)]

@@ -156,10 +156,12 @@ class Editor(ABC):
 
     def __init__(self, config: Any | None = None, **overrides: Any) -> None:
         """`overrides` are field values, dotted for nested configs (**{"value.steps": 10})."""
-        from editmind.editors.settings import apply_settings
+        from editmind.editors.settings import apply_settings, check_choices
 
         base = config if config is not None else self.Config()
         self.config = apply_settings(base, overrides) if overrides else base
+        if dataclasses.is_dataclass(self.config):
+            check_choices(self.config)
 
 
 class ParameterEditor(Editor):
@@ -189,13 +191,18 @@ def available_editors(family: str | None = None) -> list[str]:
     return sorted(name for name, cls in EDITORS.items() if family is None or cls.family == family)
 
 
-def get_editor(name: str, config: Any | None = None, family: str | None = None, **overrides: Any) -> Editor:
-    """The registered editor `name` (case-insensitive), optionally required to be of `family`."""
+def editor_class(name: str, family: str | None = None) -> type[Editor]:
+    """The registered editor class `name` (case-insensitive), optionally required to be of `family`."""
     choices = available_editors(family)
     key = name.strip().lower()
     if key not in choices:
         raise EditRequestError(f"unknown editing method {name!r}; choose from {', '.join(choices) or 'none registered'}")
-    return EDITORS[key](config, **overrides)
+    return EDITORS[key]
+
+
+def get_editor(name: str, config: Any | None = None, family: str | None = None, **overrides: Any) -> Editor:
+    """The registered editor `name`, made with `config` and dotted field `overrides`."""
+    return editor_class(name, family)(config, **overrides)
 
 
 def _load_builtin_editors() -> None:

@@ -72,10 +72,23 @@ def _set(config: Any, path: list[str], value: Any, name: str, root: Any) -> Any:
         if not isinstance(value, dict):
             raise EditRequestError(f"setting {name!r} is a group; set its fields, e.g. {name}.{dataclasses.fields(current)[0].name}=...")
         return dataclasses.replace(config, **{head: apply_settings(current, {k: v for k, v in value.items()})})
-    choices = next(f for f in dataclasses.fields(config) if f.name == head).metadata.get("choices")
-    if choices is not None and value not in choices:
-        raise EditRequestError(f"setting {name!r} must be one of {', '.join(map(str, choices))}; got {json.dumps(value, default=str)}")
     return dataclasses.replace(config, **{head: _checked(current, value, name)})
+
+
+def check_choices(config: Any, prefix: str = "") -> None:
+    """Every field with `choices` metadata holds one of them, also in configs built in Python
+    (`RomeConfig(key="avg")`), so a typo fails when the editor is made, not mid-edit."""
+    from editmind.editors.base import EditRequestError
+
+    for item in dataclasses.fields(config):
+        value = getattr(config, item.name)
+        if dataclasses.is_dataclass(value):
+            check_choices(value, f"{prefix}{item.name}.")
+            continue
+        choices = item.metadata.get("choices")
+        if choices is not None and value not in choices:
+            raise EditRequestError(f"setting {prefix + item.name!r} must be one of {', '.join(map(str, choices))}; "
+                                   f"got {json.dumps(value, default=str)}")
 
 
 def _checked(current: Any, value: Any, name: str) -> Any:

@@ -46,40 +46,29 @@ def _write_json(path: str, payload: dict) -> None:
         raise EditmindError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
-def _counts(text: str | None) -> tuple[int, ...]:
-    from editmind.editors.errors import EditmindError
-
-    if not text:
-        return ()
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise EditmindError(f"--checkpoints {text!r} is not a list of edit counts; write it like 100,200,300") from None
-
-
 def _configured_editors(methods: list[str], pairs: list[str]) -> list:
     """One editor per method, each with the --set settings its config has; a setting no
     chosen method has is an error (a typo would otherwise be silently ignored)."""
-    from editmind.editors.base import EditRequestError, get_editor
+    from editmind.editors.base import EditRequestError, editor_class
     from editmind.editors.settings import has_setting, parse_settings
 
     settings = parse_settings(pairs)
-    editors = [get_editor(name, family="parametric") for name in methods]
+    classes = [editor_class(name, family="parametric") for name in methods]
+    defaults = [cls.Config() for cls in classes]
     for name in settings:
-        if not any(has_setting(editor.config, name) for editor in editors):
+        if not any(has_setting(config, name) for config in defaults):
             raise EditRequestError(f"no chosen method has the setting {name!r}; "
-                                   f"`editmind eval knowedit --methods {editors[0].name} --set` takes e.g. value.steps=10")
-    return [get_editor(e.name, family="parametric", **{k: v for k, v in settings.items() if has_setting(e.config, k)})
-            for e in editors]
+                                   f"`editmind eval knowedit --methods {classes[0].name} --set` takes e.g. value.steps=10")
+    return [cls(**{k: v for k, v in settings.items() if has_setting(config, k)}) for cls, config in zip(classes, defaults)]
 
 
 def _knowedit(args: argparse.Namespace) -> int:
-    from editmind.editors.eval.knowedit import EvalConfig, evaluate_methods
+    from editmind.editors.eval.knowedit import EvalConfig, evaluate_methods, parse_checkpoints
     from editmind.editors.eval.records import load_knowedit_records
     from editmind.editors.model import load_model
 
     editors = _configured_editors(_methods(args.methods), args.set)  # typos fail before anything loads
-    checkpoints = _counts(args.checkpoints)
+    checkpoints = parse_checkpoints(args.checkpoints)
     data = args.data or str(shared_data_dir() / DEFAULT_KNOWEDIT_DATA)
     records = load_knowedit_records(data, args.n)
     mode = "sequential" if args.sequential else "batch" if args.batch else "single"

@@ -65,6 +65,16 @@ class EvaluationError(EditmindError):
     """The evaluation could not run as asked."""
 
 
+def parse_checkpoints(text: str | None) -> tuple[int, ...]:
+    """"100,200" -> (100, 200): the edit counts a sequential run is also measured at."""
+    if not text:
+        return ()
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise EvaluationError(f"checkpoints {text!r} are not a list of edit counts; write them like 100,200,300") from None
+
+
 @dataclass
 class EvalConfig:
     mode: Mode = "single"

@@ -130,10 +130,6 @@ class AlphaEditEditor(MemitEditor):
         config: AlphaEditConfig = self.config
         if config.projection in ("hard", "soft"):
             return config.projection
-        if config.projection != "auto":
-            from editmind.editors.base import EditRequestError
-
-            raise EditRequestError(f"unknown AlphaEdit projection {config.projection!r}; use hard, soft or auto")
         d = cov.shape[0]
         if config.stats.n_tokens < 2 * d:
             return "soft"
@@ -176,4 +172,7 @@ class AlphaEditEditor(MemitEditor):
 
 
 def _subject_key(subject: str) -> str:
+    """Case and spacing only. Not retrieval's `phrasing.normalise`, which also drops a
+    leading "the": "The Beatles" and "Beatles" are different token sequences, so their keys
+    at the subject's last token are different rows of the held set."""
     return " ".join(subject.split()).casefold()

@@ -54,10 +54,6 @@ class _FineTune(ParameterEditor):
     def compute(self, model: LocalModel, requests: Sequence[EditRequest], progress: Progress | None = None) -> EditResult:
         requests = validated(requests)
         config: FTConfig = self.config
-        if config.objective not in ("target_new", "prompt_last"):
-            from editmind.editors.base import EditRequestError
-
-            raise EditRequestError(f"unknown fine-tuning objective {config.objective!r}; use target_new or prompt_last")
         layer = check_layers([config.layer if config.layer is not None else rome_layer(model.layout.num_layers)],
                              model.layout.num_layers)[0]
         ref = model.layout.layers[layer].mlp_out

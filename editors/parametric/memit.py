@@ -29,7 +29,7 @@ from typing import Sequence
 
 import torch
 
-from editmind.editors.base import EditRequest, EditRequestError, EditResult, ParameterEditor, Progress, WeightDelta, register_editor
+from editmind.editors.base import EditRequest, EditResult, ParameterEditor, Progress, WeightDelta, register_editor
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.parametric.common import regularised, temporarily_applied, validated
 from editmind.editors.parametric.keys import ContextConfig, averaged_keys, edit_contexts, keys_and_outputs, rows_for
@@ -106,8 +106,6 @@ class MemitEditor(ParameterEditor):
     def compute(self, model: LocalModel, requests: Sequence[EditRequest], progress: Progress | None = None) -> EditResult:
         requests = validated(requests)
         config: MemitConfig = self.config
-        if config.key not in ("contexts", "average"):
-            raise EditRequestError(f"unknown {self.name} key {config.key!r}; use contexts or average")
         layers = self.layers(model)
         refs = [model.layout.layers[layer].mlp_out for layer in layers]
         z_module = model.layout.layers[layers[-1]].block

@@ -29,7 +29,7 @@ from typing import Sequence
 
 import torch
 
-from editmind.editors.base import EditRequest, EditRequestError, EditResult, ParameterEditor, Progress, register_editor
+from editmind.editors.base import EditRequest, EditResult, ParameterEditor, Progress, register_editor
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.parametric.common import rank_one, regularised, temporarily_applied, validated
 from editmind.editors.parametric.keys import ContextConfig, averaged_keys, edit_contexts, keys_and_outputs, rows_for
@@ -58,8 +58,6 @@ class RomeEditor(ParameterEditor):
     def compute(self, model: LocalModel, requests: Sequence[EditRequest], progress: Progress | None = None) -> EditResult:
         requests = validated(requests)
         config: RomeConfig = self.config
-        if config.key not in ("contexts", "average"):
-            raise EditRequestError(f"unknown ROME key {config.key!r}; use contexts or average")
         layer = check_layers([config.layer if config.layer is not None else rome_layer(model.layout.num_layers)],
                              model.layout.num_layers)[0]
         ref = model.layout.layers[layer].mlp_out

@@ -38,6 +38,7 @@ class ValueConfig:
 
     steps: int = 25
     lr: float = 0.5
+    lr_end: float | None = None  # None: a constant lr; else linear from lr to lr_end at the last step
     kl_factor: float = 0.0625
     weight_decay: float = 0.5
     clamp_norm_factor: float = 4.0
@@ -67,6 +68,9 @@ class ValueResult:
     base: torch.Tensor  # [n_requests, d]: the module's original output at the subject (plain prompt)
     losses: list[float]  # the final per-request target NLL (mean per token)
     steps: int
+    # Per group of requests optimised together: its worst target NLL at each step (how fast
+    # the search converges; the early stop ends a curve).
+    curves: list[list[float]] = field(default_factory=list)
 
 
 def _essence_rows(model: LocalModel, requests: Sequence[EditRequest]) -> list[Row]:
@@ -83,7 +87,7 @@ def optimise_values(
     progress: Progress | None = None,
 ) -> ValueResult:
     """δ for every request at `module`'s output (see the module docstring)."""
-    deltas, bases, losses, steps = [], [], [], 0
+    deltas, bases, losses, steps, curves = [], [], [], 0, []
     network = optimisation_network(model, config.precision)
     groups = [list(range(i, min(i + config.group_size, len(requests)))) for i in range(0, len(requests), config.group_size)]
     for group in groups:
@@ -92,9 +96,10 @@ def optimise_values(
         bases.append(result.base)
         losses.extend(result.losses)
         steps = max(steps, result.steps)
+        curves.extend(result.curves)
         if progress:
             progress("optimising target values", group[-1] + 1, len(requests))
-    return ValueResult(torch.cat(deltas), torch.cat(bases), losses, steps)
+    return ValueResult(torch.cat(deltas), torch.cat(bases), losses, steps, curves)
 
 
 def _optimise_group(model: LocalModel, network: torch.nn.Module, module: str, requests: Sequence[EditRequest],
@@ -160,6 +165,7 @@ def _optimise_group(model: LocalModel, network: torch.nn.Module, module: str, re
     initial_essence = None
     step = 0
     per_request = torch.full((n,), float("inf"))
+    curve: list[float] = []
     try:
         for net in networks:  # the pasts, once per network
             with attention_kernels(net):
@@ -187,6 +193,7 @@ def _optimise_group(model: LocalModel, network: torch.nn.Module, module: str, re
             decay = delta.norm(dim=-1) ** 2 / base_norm**2
             loss_per_request = request_nll + config.kl_factor * kl + config.weight_decay * decay
             per_request = request_nll.detach().cpu()
+            curve.append(float(per_request.max()))
             if not torch.isfinite(loss_per_request).all():
                 raise EditFailedError("the value optimisation diverged (non-finite loss); nothing was changed")
             # Stop once every target is predicted (its NLL, not the regularised total, is
@@ -199,6 +206,9 @@ def _optimise_group(model: LocalModel, network: torch.nn.Module, module: str, re
             if step == config.steps:
                 break
             loss_per_request.sum().backward()
+            if config.lr_end is not None and config.steps > 1:
+                for group in optimiser.param_groups:
+                    group["lr"] = config.lr + (config.lr_end - config.lr) * (step - 1) / (config.steps - 1)
             optimiser.step()
             with torch.no_grad():  # project back into the ball ||δ|| <= clamp * ||original||
                 limit = config.clamp_norm_factor * base_norm
@@ -212,7 +222,7 @@ def _optimise_group(model: LocalModel, network: torch.nn.Module, module: str, re
     result = delta.detach().float().cpu()
     if not torch.isfinite(result).all():
         raise EditFailedError("the value optimisation produced non-finite values; nothing was changed")
-    return ValueResult(result, base_value.cpu(), [float(x) if math.isfinite(float(x)) else float("inf") for x in per_request], step)
+    return ValueResult(result, base_value.cpu(), [float(x) if math.isfinite(float(x)) else float("inf") for x in per_request], step, [curve])
 
 
 def vocabulary_head(network: torch.nn.Module) -> torch.nn.Linear | None:

@@ -198,7 +198,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["eval", "knowedit", "--methods", ",", "--data", str(data)]) == 1
     assert "--methods is empty" in capsys.readouterr().err
     assert main(["eval", "knowedit", "--methods", "rome", "--sequential", "--checkpoints", "10,x", "--data", str(data)]) == 1
-    assert "is not a list of edit counts" in capsys.readouterr().err
+    assert "are not a list of edit counts" in capsys.readouterr().err
 
 
 def test_sequential_checkpoints_trace_the_stream(model, records):

@@ -46,3 +46,14 @@ def test_bad_settings_name_what_is_wrong(settings, message):
 def test_a_setting_with_fixed_choices_is_checked_when_the_editor_is_made(method, setting, choices):
     with pytest.raises(EditRequestError, match=f"must be one of {choices}"):
         get_editor(method, **setting)
+
+
+def test_a_config_built_in_python_is_checked_too():
+    """A typo in a config object fails when the editor is made, not in the middle of an edit."""
+    from editmind.editors.parametric.rome import RomeConfig
+    from editmind.editors.parametric.values import ValueConfig
+
+    with pytest.raises(EditRequestError, match="'key' must be one of contexts, average"):
+        get_editor("rome", RomeConfig(key="avg"))
+    with pytest.raises(EditRequestError, match="'value.precision' must be one of"):
+        get_editor("rome", RomeConfig(value=ValueConfig(precision="half")))
