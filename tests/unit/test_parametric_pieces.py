@@ -389,3 +389,20 @@ def test_the_prefix_cache_gives_the_full_rows_loss_and_gradient(arch):
     assert torch.isfinite(split_logits).all()
     assert torch.allclose(split_logits, full_logits, atol=1e-4)
     assert torch.allclose(split_grad, full_grad, atol=1e-4, rtol=1e-3)
+
+
+def test_the_value_search_reports_its_curve_and_decays_its_lr_only_when_asked(one_torch_thread):
+    from editmind.editors.parametric.values import ValueConfig, optimise_values
+
+    model = tiny_model("qwen2")
+    module = model.layout.layers[1].mlp_out.name
+    request = EditRequest(subject="Eiffel Tower", prompt="Paris has the {}", target_new="Rome")
+    common = dict(steps=6, early_stop_loss=0.0)
+    constant = optimise_values(model, module, [request], [""], ValueConfig(**common))
+    same = optimise_values(model, module, [request], [""], ValueConfig(lr_end=0.5, **common))
+    decayed = optimise_values(model, module, [request], [""], ValueConfig(lr_end=0.0, **common))
+    assert torch.equal(constant.delta, same.delta)  # lr_end == lr is the constant schedule
+    assert not torch.equal(constant.delta, decayed.delta)
+    curve = constant.curves[0]
+    assert len(curve) == constant.steps == 6 and curve[-1] == pytest.approx(constant.losses[0])
+    assert curve[-1] < curve[0]
