@@ -406,3 +406,18 @@ def test_the_value_search_reports_its_curve_and_decays_its_lr_only_when_asked(on
     curve = constant.curves[0]
     assert len(curve) == constant.steps == 6 and curve[-1] == pytest.approx(constant.losses[0])
     assert curve[-1] < curve[0]
+
+
+def test_context_weights_give_the_question_frame_its_share_only_when_asked():
+    from editmind.editors.parametric.keys import Row
+    from editmind.editors.parametric.values import context_weights
+
+    def row(request, context):
+        return Row(ids=[1, 2], subject_index=0, request=request, prompt_length=1, target_ids=[2], prefix=context)
+
+    frame = "Question: {}?\nAnswer:"
+    rows = [row(0, ""), row(0, "Once. "), row(0, "Then. "), row(0, frame), row(1, ""), row(1, "Once. ")]
+    equal = context_weights(rows, 2, None)
+    assert torch.allclose(equal, torch.tensor([0.25, 0.25, 0.25, 0.25, 0.5, 0.5]))
+    half = context_weights(rows, 2, 0.5)
+    assert torch.allclose(half, torch.tensor([1 / 6, 1 / 6, 1 / 6, 0.5, 0.5, 0.5]))  # request 1 has no frame
