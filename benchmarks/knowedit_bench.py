@@ -10,8 +10,9 @@ finished column, so a run that is cut off still leaves its numbers):
 - quality:    single edits (--n >= 100 for the targets) for --methods, both conventions
               and fluency, with the targets (edit success >= 95, locality >= 90, fluency
               within 5% of the unedited model) checked and recorded.
-- speed:      one ROME edit (statistics cached) and MEMIT's per-edit time in a batch of
-              --n, in the same process.
+- speed:      one ROME edit (statistics cached), fp32 and bf16 search interleaved, and,
+              when --methods has memit, MEMIT's per-edit time in a batch of --n, in the
+              same process (`speed --methods rome,memit --n 100`).
 - sequential: --n edits applied one after another for --methods, measured after the last.
 
 Usage:  nice python benchmarks/knowedit_bench.py quality --methods rome,ft-m --n 100
@@ -257,7 +258,9 @@ def stage_speed(model, args, report: Report) -> None:
     report.data["rome_target_seconds"] = 10.0
     report.save()
     print(f"rome single edit: {times}", flush=True)
-    if _available("memit"):
+    if "memit" not in args.methods.split(","):
+        report.data["memit"] = "not run: memit is not in --methods"
+    elif _available("memit"):
         memit = _editor("memit")
         memit.compute(model, edits[:1])  # warm its statistics for every layer of the window
         batch = edits[: args.n]

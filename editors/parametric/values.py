@@ -137,6 +137,9 @@ def _optimise_group(model: LocalModel, network: torch.nn.Module, module: str, re
     rewrite_request = row_request[: len(rewrite)]
     row_weight = context_weights(rewrite, n, config.frame_weight).to(model.device)  # sums to 1 per request
     essence_last = torch.tensor([len(row.ids) - 1 - row.subject_index for row in essence], device=model.device)
+    n_targets = len(target_tokens)
+    scored_rows = torch.cat([target_rows_t, len(rewrite) + torch.arange(n, device=model.device)])
+    scored_positions = torch.cat([target_positions_t, essence_last])
 
     hidden = _module_width(model, module)
     delta = torch.zeros(n, hidden, device=model.device, requires_grad=True)
@@ -184,12 +187,13 @@ def _optimise_group(model: LocalModel, network: torch.nn.Module, module: str, re
             head = heads[current]
             with attention_kernels(networks[current]):
                 hidden_states = caches[current].last_hidden(networks[current], head)
-            log_probs = _logits_at(hidden_states, target_rows_t, target_positions_t, head).float().log_softmax(-1)
-            token_nll = -log_probs.gather(1, target_tokens_t[:, None]).squeeze(1)
+            # One pass over the vocabulary head for the targets and the essence prompts: on a
+            # CPU each pass (forwards and backwards) costs a read of the whole 49k x d matrix.
+            log_probs = _logits_at(hidden_states, scored_rows, scored_positions, head).float().log_softmax(-1)
+            essence_logp = log_probs[n_targets:]
+            token_nll = -log_probs[:n_targets].gather(1, target_tokens_t[:, None]).squeeze(1)
             row_nll = torch.zeros(len(rewrite), device=model.device).index_add_(0, target_rows_t, token_nll) / tokens_per_row
             request_nll = torch.zeros(n, device=model.device).index_add_(0, rewrite_request, row_nll * row_weight)
-            essence_logp = _logits_at(hidden_states, len(rewrite) + torch.arange(n, device=model.device),
-                                      essence_last, head).float().log_softmax(-1)
             if initial_essence is None:
                 initial_essence = essence_logp.detach()
             kl = (initial_essence.exp() * (initial_essence - essence_logp)).sum(-1)
