@@ -265,22 +265,8 @@ def vocabulary_head(network: torch.nn.Module) -> torch.nn.Linear | None:
     return head if isinstance(head, torch.nn.Linear) and network.base_model is not network else None
 
 
-def _last_hidden(network: torch.nn.Module, input_ids: torch.Tensor, attention: torch.Tensor,
-                 head: torch.nn.Linear | None) -> torch.Tensor:
-    """The final hidden states [rows, T, hidden], without the vocabulary projection.
-
-    The loss needs logits at a handful of positions (the target tokens, the essence
-    prompt's last token); projecting every position onto the 49k-word vocabulary was ~20%
-    of each optimisation step's forward and backward on SmolLM2. Without a plain linear
-    `head` this is the full forward's logits.
-    """
-    if head is not None:
-        return network.base_model(input_ids=input_ids, attention_mask=attention).last_hidden_state
-    return network(input_ids=input_ids, attention_mask=attention).logits
-
-
 def _logits_at(states: torch.Tensor, rows: torch.Tensor, positions: torch.Tensor, head: torch.nn.Linear | None) -> torch.Tensor:
-    """[len(rows), vocab]: logits at (row, position) pairs of `_last_hidden`'s output."""
+    """[len(rows), vocab]: logits at (row, position) pairs of `PrefixCache.last_hidden`'s output."""
     picked = states[rows, positions]
     return head(picked) if head is not None else picked
 

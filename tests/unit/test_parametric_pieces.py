@@ -216,24 +216,6 @@ def test_alphaedit_soft_projection_is_memit_plus_the_earlier_edits_keys(tmp_path
         get_editor("alphaedit", projection="sideways")
 
 
-@pytest.mark.parametrize("arch", ["llama", "qwen2", "gpt2"])
-def test_value_loss_logits_at_chosen_positions_equal_the_full_forward(arch):
-    """The value optimisation projects only the positions it scores onto the vocabulary."""
-    from editmind.editors.parametric.values import _last_hidden, _logits_at, vocabulary_head
-
-    model = tiny_model(arch)
-    head = vocabulary_head(model.model)
-    assert head is not None
-    ids = torch.randint(0, model.model.config.vocab_size, (3, 7))
-    attention = torch.ones_like(ids)
-    attention[0, :2] = 0  # a left-padded row
-    rows, positions = torch.tensor([0, 1, 2, 2]), torch.tensor([6, 3, 0, 5])
-    with torch.no_grad():
-        full = model.model(input_ids=ids, attention_mask=attention).logits[rows, positions]
-        picked = _logits_at(_last_hidden(model.model, ids, attention, head), rows, positions, head)
-    assert picked.shape == full.shape and torch.allclose(picked, full, atol=1e-5)
-
-
 @pytest.mark.parametrize("arch", ["llama", "gpt2"])
 def test_the_bf16_optimisation_copy_follows_the_live_weights_and_never_touches_them(arch):
     from editmind.editors.base import WeightDelta
@@ -333,7 +315,7 @@ def test_the_prefix_cache_gives_the_full_rows_loss_and_gradient(arch):
     cached once: the scores and δ's gradient must equal a forward over the whole rows."""
     from editmind.editors.parametric.keys import Row, batch_rows
     from editmind.editors.parametric.prefix_cache import PrefixCache, split_rows
-    from editmind.editors.parametric.values import _last_hidden, _logits_at, vocabulary_head
+    from editmind.editors.parametric.values import _logits_at, vocabulary_head
 
     model = tiny_model(arch)
     module = model.layout.layers[1].mlp_out.name
@@ -346,6 +328,7 @@ def test_the_prefix_cache_gives_the_full_rows_loss_and_gradient(arch):
     assert len({row.subject_index for row in rows}) > 2  # pasts of several lengths
     picks = [(i, j) for i, row in enumerate(rows) for j in range(row.subject_index, len(row.ids))]
     head = vocabulary_head(model.model)
+    assert head is not None
     torch.manual_seed(0)
     delta = torch.randn(width) * 3
 
@@ -375,12 +358,13 @@ def test_the_prefix_cache_gives_the_full_rows_loss_and_gradient(arch):
                 shift = [row.subject_index for row in rows]
             else:
                 live[0] = True
-                states = _last_hidden(model.model, ids, attention, head)
+                full = model.model(input_ids=ids, attention_mask=attention).logits  # the plain forward
                 shift = [0] * len(rows)
         finally:
             handle.remove()
         where = torch.tensor([i for i, _ in picks]), torch.tensor([j - shift[i] for i, j in picks])
-        logits = _logits_at(states, *where, head)
+        # The search projects only the scored positions onto the vocabulary (vocabulary_head).
+        logits = _logits_at(states, *where, head) if split else full[where]
         logits.log_softmax(-1)[:, :7].sum().backward()
         return logits.detach(), leaf.grad
 
