@@ -26,12 +26,12 @@ from editmind.editors.base import EditFailedError, EditRequest, EditResult, Para
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.model.scoring import encode_prompt_target, pad_token_id
 from editmind.editors.parametric.common import validated
-from editmind.editors.parametric.layers import check_layers, rome_layer
+from editmind.editors.parametric.layers import check_layers, fine_tune_layer
 
 
 @dataclass
 class FTConfig:
-    layer: int | None = None  # None: the same layer ROME edits
+    layer: int | None = None  # None: ~15% of the depth (layers.fine_tune_layer)
     # EasyEdit's 5e-4 is tuned for 7B models; on SmolLM2-135M's layer 4 it left 1 in 8 target
     # tokens unlearnt in 25 steps (reliability 87.5 tf on the first 12 dev edits) where 1e-3
     # reached 97.9 with locality 95.8 (benchmarks/results/knowedit_ftm_lr.json).
@@ -54,7 +54,7 @@ class _FineTune(ParameterEditor):
     def compute(self, model: LocalModel, requests: Sequence[EditRequest], progress: Progress | None = None) -> EditResult:
         requests = validated(requests)
         config: FTConfig = self.config
-        layer = check_layers([config.layer if config.layer is not None else rome_layer(model.layout.num_layers)],
+        layer = check_layers([config.layer if config.layer is not None else fine_tune_layer(model.layout.num_layers)],
                              model.layout.num_layers)[0]
         ref = model.layout.layers[layer].mlp_out
         parameter = model.module(ref.name).weight

@@ -40,7 +40,7 @@ from editmind.editors.parametric.values import ValueConfig, optimise_values
 
 @dataclass
 class RomeConfig:
-    layer: int | None = None  # None: ~15% of the depth (layers.rome_layer)
+    layer: int | None = None  # None: ~7% of the depth (layers.rome_layer, chosen by the layer sweep)
     cov_ridge: float = 1e-2
     key: str = field(default="contexts", metadata={"choices": ("contexts", "average")})  # "contexts": exact δ at every context's key; "average": R-ROME's averaged key
     key_ridge: float = 1e-4  # relative ridge of the contexts' Gram matrix (near-identical keys)

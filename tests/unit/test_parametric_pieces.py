@@ -10,7 +10,7 @@ from editmind.editors.model.testing import tiny_model
 from editmind.editors.parametric import stats as stats_module
 from editmind.editors.parametric.alphaedit import null_space_projector
 from editmind.editors.parametric.keys import ContextConfig, context_prefixes, edit_contexts, rows_for, token_index_before
-from editmind.editors.parametric.layers import check_layers, memit_layers, rome_layer
+from editmind.editors.parametric.layers import check_layers, fine_tune_layer, memit_layers, rome_layer
 from editmind.editors.parametric.stats import StatsConfig, second_moments
 from editmind.editors.parametric.values import ValueConfig
 
@@ -18,10 +18,10 @@ SMALL = StatsConfig(n_tokens=96, sequences_per_chunk=2, tokens_per_sequence=32, 
 
 
 def test_default_layers_follow_the_depth():
-    assert rome_layer(30) == 4
+    assert rome_layer(30) == 2 and fine_tune_layer(30) == 4
     assert memit_layers(30) == [4, 5, 6, 7, 8]
-    assert rome_layer(48) == 7 and memit_layers(28)[0] == 4
-    assert memit_layers(4) == [0, 1] and rome_layer(1) == 0
+    assert rome_layer(48) == 3 and fine_tune_layer(48) == 7 and memit_layers(28)[0] == 4
+    assert memit_layers(4) == [0, 1] and rome_layer(1) == 0 == fine_tune_layer(1)
     with pytest.raises(EditRequestError, match="0..3"):
         check_layers([4], 4)
 
