@@ -7,7 +7,7 @@ and backwards. Here that part of each row is run once, without gradients, and ke
 attention cache; each step then runs only the "live" tokens: the subject's last token, the
 rest of the prompt and the target (on SmolLM2, ~6 of ~18 tokens a row). The loss and its
 gradient are the same as on the full rows (tests/unit/test_parametric_pieces.py checks it
-on llama, qwen2 and gpt2 layouts).
+on llama, qwen2, gpt2 and gpt_neox layouts).
 
 Rows differ in where the subject ends, so the pasts are left-padded to one length and the
 live parts right-padded; explicit position ids keep every real token at its own position.
@@ -32,7 +32,6 @@ class SplitRows:
     attention: torch.Tensor  # [rows, P + Q]: 1 where a real token is
     past_positions: torch.Tensor  # [rows, P]
     live_positions: torch.Tensor  # [rows, Q]
-    start: torch.Tensor  # [rows]: each row's subject index (where its live part begins)
 
     @property
     def past_length(self) -> int:
@@ -48,6 +47,7 @@ class SplitRows:
 
 
 def split_rows(model: LocalModel, rows: Sequence[Row]) -> SplitRows:
+    """Each row cut at its subject's last token (the first live token)."""
     pad = pad_token_id(model.tokenizer)
     past_width = max(row.subject_index for row in rows)
     live_width = max(len(row.ids) - row.subject_index for row in rows)
@@ -68,7 +68,7 @@ def split_rows(model: LocalModel, rows: Sequence[Row]) -> SplitRows:
         attention[i, past_width: past_width + live] = 1
     device = model.device
     return SplitRows(past_ids.to(device), live_ids.to(device), attention.to(device), past_positions.to(device),
-                     live_positions.to(device), torch.tensor([row.subject_index for row in rows], device=device))
+                     live_positions.to(device))
 
 
 class PrefixCache:
