@@ -53,6 +53,7 @@ def _edit(args: argparse.Namespace) -> int:
         "target": request.target_new, "before_prob": metrics["before_prob"][0], "after_prob": metrics["after_prob"][0],
         "reliability": metrics["reliability"][0], "compute_seconds": metrics["compute_seconds"],
         "supersedes": record.supersedes,
+        "info": record.info,  # the method's own report: layers, the value search's steps and curve, norms
     }
     if args.json:
         print_json(payload)

@@ -64,7 +64,7 @@ class RomeEditor(ParameterEditor):
         cov = second_moments(model, [ref.name], config.stats)[ref.name]
         inverse_cov = self._inverse(cov, config.cov_ridge)
         prefixes = edit_contexts(model, config.context)
-        deltas, losses, norms, steps = [], [], [], []
+        deltas, losses, norms, steps, curves = [], [], [], [], []
         for i, request in enumerate(requests):
             with temporarily_applied(model, deltas):
                 value = optimise_values(model, ref.name, [request], prefixes, config.value)
@@ -80,10 +80,12 @@ class RomeEditor(ParameterEditor):
             losses.append(value.losses[0])
             norms.append(float(value.delta[0].norm()))
             steps.append(value.steps)
+            curves.append([round(x, 4) for x in value.curves[0]])
             if progress:
                 progress("rome", i + 1, len(requests))
         return EditResult(deltas, [layer], {"layer": layer, "module": ref.name, "target_nll": losses,
-                                            "delta_norm": norms, "steps": steps, "n_prefixes": len(prefixes),
+                                            "delta_norm": norms, "steps": steps, "value_curves": curves,
+                                            "n_prefixes": len(prefixes),
                                             "stats_tokens": config.stats.n_tokens})
 
 

@@ -21,16 +21,16 @@ MEMIT/AlphaEdit hook the whole block (the residual stream z at the last edit lay
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import torch
 
 from editmind.editors.base import EditFailedError, EditRequest, Progress
 from editmind.editors.model.local_model import LocalModel
-from editmind.editors.parametric.keys import Row, _output_tensor, keys_and_outputs, rows_for
+from editmind.editors.parametric.keys import Row, _output_tensor, is_frame, keys_and_outputs, rows_for
 from editmind.editors.parametric.precision import PRECISIONS, attention_kernels, optimisation_network
-from editmind.editors.parametric.prefix_cache import PrefixCache, split_rows
+from editmind.editors.parametric.prefix_cache import PrefixCache, pack_rows
 
 ESSENCE_TEMPLATE = "{} is a"
 
@@ -118,10 +118,10 @@ def _optimise_group(model: LocalModel, network: torch.nn.Module, module: str, re
     base_value = keys_and_outputs(model, plain, [], [module])[1][module].to(model.device)
     essence = _essence_rows(model, requests)
     rows = rewrite + essence
-    split = split_rows(model, rows)  # each row from its subject's last token on (prefix_cache.py)
+    # A rewrite row's last target token is never an input whose prediction is scored, so the
+    # search runs without it; each row from its subject's last token on (prefix_cache.py).
+    packed = pack_rows(model, [replace(row, ids=row.ids[:-1]) for row in rewrite] + essence, [row.request for row in rows])
     row_request = torch.tensor([row.request for row in rows], device=model.device)
-    at_subject = torch.zeros(split.live_ids.shape + (1,), dtype=torch.bool, device=model.device)
-    at_subject[:, 0] = True  # [rows, Q, 1]: the live part starts at the subject's last token
 
     # Target positions, counted in the live part: logits at position j-1 predict token j.
     target_positions, target_tokens, target_rows = [], [], []
@@ -139,7 +139,8 @@ def _optimise_group(model: LocalModel, network: torch.nn.Module, module: str, re
     essence_last = torch.tensor([len(row.ids) - 1 - row.subject_index for row in essence], device=model.device)
     n_targets = len(target_tokens)
     scored_rows = torch.cat([target_rows_t, len(rewrite) + torch.arange(n, device=model.device)])
-    scored_positions = torch.cat([target_positions_t, essence_last])
+    scored = packed.at(scored_rows, torch.cat([target_positions_t, essence_last]))
+    subjects = (packed.sequence, packed.live_start)  # every row's first live token
 
     hidden = _module_width(model, module)
     delta = torch.zeros(n, hidden, device=model.device, requires_grad=True)
@@ -152,12 +153,12 @@ def _optimise_group(model: LocalModel, network: torch.nn.Module, module: str, re
     def hook(network_index, mod, inputs, output):
         tensor = _output_tensor(output)
         if not live[0]:
-            past_norms[network_index] = tensor.detach().float().norm(dim=-1)[split.past_attention.bool()]
+            past_norms[network_index] = tensor.detach().float().norm(dim=-1)[packed.past_real]
             return output
         if not typical:
-            norms = tensor.detach().float().norm(dim=-1)[split.live_attention.bool()]
+            norms = tensor.detach().float().norm(dim=-1)[packed.live_real]
             typical.append(float(torch.cat([past_norms.get(network_index, norms[:0]), norms]).median()))
-        edited = tensor + at_subject.to(tensor.dtype) * delta[row_request][:, None, :].to(tensor.dtype)
+        edited = tensor.index_put(subjects, delta[row_request].to(tensor.dtype), accumulate=True)
         return (edited,) + tuple(output[1:]) if isinstance(output, tuple) else edited
 
     optimiser = torch.optim.Adam([delta], lr=config.lr)
@@ -178,7 +179,7 @@ def _optimise_group(model: LocalModel, network: torch.nn.Module, module: str, re
     try:
         for net in networks:  # the pasts, once per network
             with attention_kernels(net):
-                caches.append(PrefixCache(net, split))
+                caches.append(PrefixCache(net, packed))
         live[0] = True
         for step in range(1, config.steps + 1):
             if step >= finish_from:
@@ -189,7 +190,7 @@ def _optimise_group(model: LocalModel, network: torch.nn.Module, module: str, re
                 hidden_states = caches[current].last_hidden(networks[current], head)
             # One pass over the vocabulary head for the targets and the essence prompts: on a
             # CPU each pass (forwards and backwards) costs a read of the whole 49k x d matrix.
-            log_probs = _logits_at(hidden_states, scored_rows, scored_positions, head).float().log_softmax(-1)
+            log_probs = _logits_at(hidden_states, scored, head).float().log_softmax(-1)
             essence_logp = log_probs[n_targets:]
             token_nll = -log_probs[:n_targets].gather(1, target_tokens_t[:, None]).squeeze(1)
             row_nll = torch.zeros(len(rewrite), device=model.device).index_add_(0, target_rows_t, token_nll) / tokens_per_row
@@ -242,7 +243,7 @@ def context_weights(rows: Sequence[Row], n_requests: int, frame_weight: float | 
     share that fraction and the prefixed rows the rest, so one question frame among six
     cloze contexts is not outvoted: on SmolLM2 the mean NLL reached its stopping point
     while the frame's answer still lost to "<|im_end|>"."""
-    framed = torch.tensor(["{}" in row.prefix for row in rows])
+    framed = torch.tensor([is_frame(row.prefix) for row in rows])
     request = torch.tensor([row.request for row in rows])
     weights = torch.ones(len(rows))
     if frame_weight is not None:
@@ -265,9 +266,9 @@ def vocabulary_head(network: torch.nn.Module) -> torch.nn.Linear | None:
     return head if isinstance(head, torch.nn.Linear) and network.base_model is not network else None
 
 
-def _logits_at(states: torch.Tensor, rows: torch.Tensor, positions: torch.Tensor, head: torch.nn.Linear | None) -> torch.Tensor:
-    """[len(rows), vocab]: logits at (row, position) pairs of `PrefixCache.last_hidden`'s output."""
-    picked = states[rows, positions]
+def _logits_at(states: torch.Tensor, where: tuple[torch.Tensor, torch.Tensor], head: torch.nn.Linear | None) -> torch.Tensor:
+    """[picks, vocab]: logits at `PackedRows.at` indices of `PrefixCache.last_hidden`'s output."""
+    picked = states[where]
     return head(picked) if head is not None else picked
 
 

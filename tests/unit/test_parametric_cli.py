@@ -49,6 +49,19 @@ def test_edit_list_undo_export_roundtrip(tiny_dir, tmp_path, capsys):
     assert "undone" in out
 
 
+def test_edit_json_reports_the_value_search(tiny_dir, tmp_path, capsys):
+    """`--json` carries the method's own report: a ROME edit's value-search curve (the worst
+    target NLL per step) ends at the NLL it reports, and its step count matches."""
+    base = ["--model", str(tiny_dir), "--home", str(tmp_path / "home")]
+    code, out, _ = run(capsys, *base, "edit", "--method", "rome", "--prompt", "Paris has the {}", "--subject",
+                       "Eiffel Tower", "--target", "Rome", "--set", "value.steps=4", "--set", "stats.n_tokens=256",
+                       "--json")
+    assert code == 0
+    info = json.loads(out)["info"]
+    (curve,) = info["value_curves"]
+    assert len(curve) == info["steps"][0] <= 4 and curve[-1] == pytest.approx(info["target_nll"][0], abs=1e-4)
+
+
 def test_errors_are_one_line(tiny_dir, tmp_path, capsys):
     base = ["--model", str(tiny_dir), "--home", str(tmp_path / "home")]
     code, _, err = run(capsys, *base, "edit", "--prompt", "x", "--subject", "Q", "--target", "R")

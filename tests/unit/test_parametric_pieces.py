@@ -312,9 +312,10 @@ def test_alphaedit_releases_the_keys_of_the_subject_it_edits_again(tmp_path):
 @pytest.mark.parametrize("arch", ["llama", "qwen2", "gpt2", "gpt_neox"])
 def test_the_prefix_cache_gives_the_full_rows_loss_and_gradient(arch):
     """The value search runs each row from the subject's last token on, the text before it
-    cached once: the scores and δ's gradient must equal a forward over the whole rows."""
+    cached once and the rows packed side by side: the scores and δ's gradient must equal a
+    forward over the whole rows, one padded row each."""
     from editmind.editors.parametric.keys import Row, batch_rows
-    from editmind.editors.parametric.prefix_cache import PrefixCache, split_rows
+    from editmind.editors.parametric.prefix_cache import PrefixCache, pack_rows
     from editmind.editors.parametric.values import _logits_at, vocabulary_head
 
     model = tiny_model(arch)
@@ -323,56 +324,57 @@ def test_the_prefix_cache_gives_the_full_rows_loss_and_gradient(arch):
     prefixes = edit_contexts(model, ContextConfig(n_prefixes=2, prefix_tokens=4))
     request = EditRequest(subject="Eiffel Tower", prompt="Paris has the {}", target_new="Rome")
     rows = rows_for(model, [request], prefixes, with_target=True)
-    # A row whose subject is its first token: an empty past, padded all the way.
+    # A row whose subject is its first token: an empty past.
     rows.append(Row(ids=rows[0].ids[-5:], subject_index=0, request=0, prompt_length=3, target_ids=rows[0].ids[-2:], prefix=""))
     assert len({row.subject_index for row in rows}) > 2  # pasts of several lengths
+    # Two sequences of different total lengths (as two requests optimised together), so
+    # both the pasts and the live parts are padded.
+    sequence_of = [0, 1, 1, 0, 0][: len(rows)]
+    assert len(rows) == 5
     picks = [(i, j) for i, row in enumerate(rows) for j in range(row.subject_index, len(row.ids))]
     head = vocabulary_head(model.model)
     assert head is not None
     torch.manual_seed(0)
-    delta = torch.randn(width) * 3
+    delta = torch.randn(len(rows), width) * 3  # a different δ per row, so a row's δ leaking into another shows
 
-    def scores(split: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def scores(packed: bool) -> tuple[torch.Tensor, torch.Tensor]:
         leaf = delta.clone().requires_grad_(True)
-        if split:
-            parts = split_rows(model, rows)
-            at = torch.zeros(parts.live_ids.shape + (1,))
-            at[:, 0] = 1
+        if packed:
+            parts = pack_rows(model, rows, sequence_of)
+            where_subject = (parts.sequence, parts.live_start)
         else:
             ids, attention = batch_rows(model, rows)
-            at = torch.zeros(ids.shape + (1,))
-            at[torch.arange(len(rows)), [row.subject_index for row in rows]] = 1
+            where_subject = (torch.arange(len(rows)), torch.tensor([row.subject_index for row in rows]))
         live = [False]
 
         def hook(mod, inputs, output):
-            return output + at * leaf if live[0] else output
+            return output.index_put(where_subject, leaf, accumulate=True) if live[0] else output
 
         handle = model.model.get_submodule(module).register_forward_hook(hook)
         try:
-            if split:
+            if packed:
                 cache = PrefixCache(model.model, parts)
                 live[0] = True
                 states = cache.last_hidden(model.model, head)
                 again = cache.last_hidden(model.model, head)  # the cache is reusable step after step
                 assert torch.allclose(states, again, atol=1e-6)
-                shift = [row.subject_index for row in rows]
+                where = parts.at(torch.tensor([i for i, _ in picks]), torch.tensor([j - rows[i].subject_index for i, j in picks]))
             else:
                 live[0] = True
                 full = model.model(input_ids=ids, attention_mask=attention).logits  # the plain forward
-                shift = [0] * len(rows)
+                where = torch.tensor([i for i, _ in picks]), torch.tensor([j for _, j in picks])
         finally:
             handle.remove()
-        where = torch.tensor([i for i, _ in picks]), torch.tensor([j - shift[i] for i, j in picks])
         # The search projects only the scored positions onto the vocabulary (vocabulary_head).
-        logits = _logits_at(states, *where, head) if split else full[where]
+        logits = _logits_at(states, where, head) if packed else full[where]
         logits.log_softmax(-1)[:, :7].sum().backward()
         return logits.detach(), leaf.grad
 
-    full_logits, full_grad = scores(split=False)
-    split_logits, split_grad = scores(split=True)
-    assert torch.isfinite(split_logits).all()
-    assert torch.allclose(split_logits, full_logits, atol=1e-4)
-    assert torch.allclose(split_grad, full_grad, atol=1e-4, rtol=1e-3)
+    full_logits, full_grad = scores(packed=False)
+    packed_logits, packed_grad = scores(packed=True)
+    assert torch.isfinite(packed_logits).all()
+    assert torch.allclose(packed_logits, full_logits, atol=1e-4)
+    assert torch.allclose(packed_grad, full_grad, atol=1e-4, rtol=1e-3)
 
 
 def test_the_value_search_reports_its_curve_and_decays_its_lr_only_when_asked(one_torch_thread):
