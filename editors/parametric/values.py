@@ -54,7 +54,7 @@ class ValueConfig:
     # median output norm over all the optimisation rows' tokens.
     norm_floor: bool = True
     # "model" (the default): the search runs on the model in its own precision. "auto": on a
-    # bf16 copy where the CPU has native bf16 products (a ROME edit 12.2 s -> 7.5 s on 2
+    # bf16 copy where the CPU has native bf16 products (a ROME edit 8.4 s -> 5.4 s on 2
     # cores), else as "model"; "bfloat16": always on the copy (precision.py). Opt-in because
     # it cost edit quality: on the same 24 dev edits ROME reliability 89.8 vs 94.0 and
     # generalization 39.3 vs 43.8 tf (knowedit_quality_rome_{mixed,fp32}_n36.json). A subject
