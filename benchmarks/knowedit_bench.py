@@ -3,9 +3,10 @@
 Stages (run one at a time; each writes benchmarks/results/knowedit_<stage>.json after every
 finished column, so a run that is cut off still leaves its numbers):
 
-- sweep:      ROME edit layer sweep (and MEMIT windows when MEMIT is available) on --n
-              edits, tf metrics; the JSON names the best layer/window by
-              mean(edit success, locality) — what the default layers should follow.
+- sweep:      layer sweep of every method in --methods on --n edits, tf metrics: one
+              layer at a time (--layers) for ROME and FT, windows (--windows) for
+              MEMIT and AlphaEdit; the JSON names the best by mean(edit success,
+              locality) — what the default layers should follow.
 - cov:        ROME edit quality vs the covariance sample count (StatsConfig.n_tokens).
 - quality:    single edits (--n >= 100 for the targets) for --methods, both conventions
               and fluency, with the targets (edit success >= 95, locality >= 90, fluency
@@ -113,36 +114,47 @@ def _score(metrics: dict[str, float]) -> float:
     return (metrics["edit_success_tf"] + metrics["locality_tf"]) / 2
 
 
+def sweep_settings(editor, args: argparse.Namespace) -> tuple[str, list[tuple[str, Any]]]:
+    """The config field a method's layer sweep varies, and its (label, value) points: one
+    layer at a time (--layers) for single-layer methods, a window of layers (--windows)
+    for MEMIT-style ones."""
+    field = _layers_field(editor)
+    if field == "layers":
+        windows = [tuple(int(x) for x in w.split("-")) for w in args.windows.split(",") if w]
+        return field, [(f"{a}-{b}", list(range(a, b + 1))) for a, b in windows]
+    if field == "layer":
+        return field, [(str(int(x)), int(x)) for x in args.layers.split(",") if x]
+    return "", []
+
+
 def stage_sweep(model, args, report: Report) -> None:
+    """Every method in --methods over its layers (or windows): edit success and locality
+    (tf) on --n edits; the JSON names the best by mean(edit success, locality)."""
     from editmind.editors.eval.knowedit import EvalConfig
 
     records = _records(args)
     config = EvalConfig(conventions=("tf",), fluency=False)
-    layers = [int(x) for x in args.layers.split(",")]
     report.data.update(n_edits=sum(len(r.edits) for r in records), criterion="mean(edit_success_tf, locality_tf)",
-                       rome={}, memit={})
-    for layer in layers:
-        table = _evaluate(model, [_editor("rome", layer=layer)], records, config, report, "last_table")
-        report.data["rome"][str(layer)] = table.columns["rome"]
-        report.data["unedited"] = table.columns["unedited"]
-        best = max(_score(v) for v in report.data["rome"].values())
-        tied = [int(k) for k, v in report.data["rome"].items() if _score(v) == best]
-        report.data["rome_best_layers"] = tied  # more than one: the sweep does not separate them
-        report.save()
-        print(f"rome layer {layer}: {table.columns['rome']}", flush=True)
-    if args.windows and _available("memit"):
-        for window in args.windows.split(","):
-            start, end = (int(x) for x in window.split("-"))
-            editor = _editor("memit")
-            field = _layers_field(editor)
-            editor = _editor("memit", **{field: list(range(start, end + 1))})
-            table = _evaluate(model, [editor], records, config, report, "last_table")
-            report.data["memit"][window] = table.columns["memit"]
-            report.data["memit_best_window"] = max(report.data["memit"], key=lambda k: _score(report.data["memit"][k]))
+                       best={})
+    for method in [m for m in args.methods.split(",") if m]:
+        if not _available(method):
+            report.data[method] = "skipped: not registered when this ran"
+            continue
+        field, points = sweep_settings(_editor(method), args)
+        if not points:
+            report.data[method] = "skipped: no layer setting to sweep"
+            continue
+        report.data[method] = {}
+        for label, value in points:
+            table = _evaluate(model, [_editor(method, **{**_overrides(args), field: value})], records, config, report,
+                              "last_table")
+            report.data[method][label] = table.columns[method]
+            report.data["unedited"] = table.columns["unedited"]
+            best = max(_score(v) for v in report.data[method].values())
+            # More than one: the sweep does not separate them.
+            report.data["best"][method] = [k for k, v in report.data[method].items() if _score(v) == best]
             report.save()
-            print(f"memit window {window}: {table.columns['memit']}", flush=True)
-    elif args.windows:
-        report.data["memit"] = "skipped: no MEMIT editor registered when this ran"
+            print(f"{method} {field}={label}: {table.columns[method]}", flush=True)
     report.data.pop("last_table", None)
 
 
@@ -319,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk", type=int, default=3, help="cases per saved chunk (quality stage)")
     parser.add_argument("--checkpoints", default="", help="sequential stage: also measure after these edit counts, e.g. 100,200")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
-                        help="editor config override for the quality and sequential stages, e.g. --set value.steps=10")
+                        help="editor config override (sweep, quality and sequential stages), e.g. --set value.steps=10")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     if args.threads:

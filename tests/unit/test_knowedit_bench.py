@@ -1,0 +1,35 @@
+"""The KnowEdit benchmark script's layer sweep: which setting each method's sweep varies."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from editmind.editors.base import get_editor
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "knowedit_bench.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("knowedit_bench", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("method,field,points", [
+    ("rome", "layer", [("2", 2), ("6", 6)]),
+    ("ft-m", "layer", [("2", 2), ("6", 6)]),
+    ("memit", "layers", [("3-5", [3, 4, 5]), ("4-8", [4, 5, 6, 7, 8])]),
+    ("alphaedit", "layers", [("3-5", [3, 4, 5]), ("4-8", [4, 5, 6, 7, 8])]),
+])
+def test_the_sweep_varies_a_single_layer_or_a_window(bench, method, field, points):
+    args = argparse.Namespace(layers="2,6", windows="3-5,4-8")
+    editor = get_editor(method, family="parametric")
+    assert bench.sweep_settings(editor, args) == (field, points)
+    for _, value in points:  # each point is a config the editor accepts
+        assert getattr(get_editor(method, family="parametric", **{field: value}).config, field) == value
