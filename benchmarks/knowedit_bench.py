@@ -15,6 +15,9 @@ finished column, so a run that is cut off still leaves its numbers):
               when --methods has memit, MEMIT's per-edit time in a batch of --n, in the
               same process (`speed --methods rome,memit --n 100`).
 - sequential: --n edits applied one after another for --methods, measured after the last.
+- interference: --n sequential edits of the first of --methods; at each --checkpoints the
+              locality of probes whose relation template was edited, against the rest
+              (where a stream of edits loses locality).
 
 Usage:  nice python benchmarks/knowedit_bench.py quality --methods rome,ft-m --n 100
 The environment (EDITMIND_HOME, torch threads, load average) is recorded in every file.
@@ -287,6 +290,43 @@ def stage_speed(model, args, report: Report) -> None:
         report.data["memit"] = "skipped: no MEMIT editor registered when this ran"
 
 
+def probe_template(prompt: str, subject: str) -> str:
+    """The relation template of a locality probe: its prompt with the subject as "{}"."""
+    return prompt.replace(subject, "{}", 1) if subject and subject in prompt else prompt
+
+
+def stage_interference(model, args, report: Report) -> None:
+    """Where sequential edits cost locality: the --n edits of --methods (first method) applied
+    one after another, and at each --checkpoints count the locality (tf) of the probes whose
+    relation template one of the edits so far used, against the rest."""
+    from editmind.editors.deltas import apply_deltas
+    from editmind.editors.eval.knowedit import parse_checkpoints
+    from editmind.editors.eval.metrics import locality_references, locality_tf
+
+    records = _records(args)
+    edits = [e.request for r in records for e in r.edits][: args.n]
+    probes = [p for r in records for p in r.locality]
+    references = locality_references(model, probes)
+    method = args.methods.split(",")[0]
+    editor = _editor(method, **_overrides(args))
+    marks = sorted(set(parse_checkpoints(args.checkpoints or "") + (len(edits),)))
+    report.data.update(method=method, n_edits=len(edits), n_probes=len(probes), curve=[])
+    for done, request in enumerate(edits, 1):
+        apply_deltas(model, editor.compute(model, [request]).deltas)
+        if done not in marks:
+            continue
+        scores = locality_tf(model, probes, references)
+        edited = {r.prompt for r in edits[:done]}
+        shared = [s for p, s in zip(probes, scores) if probe_template(p.prompt, p.subject) in edited]
+        other = [s for p, s in zip(probes, scores) if probe_template(p.prompt, p.subject) not in edited]
+        point = {"edits": done, "locality_tf": 100 * sum(scores) / len(scores),
+                 "locality_tf_edited_relation": 100 * sum(shared) / max(1, len(shared)), "probes_edited_relation": len(shared),
+                 "locality_tf_other_relation": 100 * sum(other) / max(1, len(other)), "probes_other_relation": len(other)}
+        report.data["curve"].append(point)
+        report.save()
+        print(json.dumps(point), flush=True)
+
+
 def stage_sequential(model, args, report: Report) -> None:
     from editmind.editors.eval.knowedit import EvalConfig, parse_checkpoints
 
@@ -312,7 +352,7 @@ def stage_sequential(model, args, report: Report) -> None:
 
 
 STAGES = {"sweep": stage_sweep, "cov": stage_cov, "quality": stage_quality, "speed": stage_speed,
-          "sequential": stage_sequential}
+          "sequential": stage_sequential, "interference": stage_interference}
 
 
 def main(argv: list[str] | None = None) -> int:

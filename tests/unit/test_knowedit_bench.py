@@ -33,3 +33,9 @@ def test_the_sweep_varies_a_single_layer_or_a_window(bench, method, field, point
     assert bench.sweep_settings(editor, args) == (field, points)
     for _, value in points:  # each point is a config the editor accepts
         assert getattr(get_editor(method, family="parametric", **{field: value}).config, field) == value
+
+
+def test_a_probe_template_is_its_prompt_with_the_subject_as_a_slot(bench):
+    assert bench.probe_template("Tim Cook is a citizen of", "Tim Cook") == "{} is a citizen of"
+    assert bench.probe_template("The capital of Australia is", "Australia") == "The capital of {} is"
+    assert bench.probe_template("no subject here", "Tim Cook") == "no subject here"
