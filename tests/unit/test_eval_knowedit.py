@@ -214,3 +214,19 @@ def test_sequential_checkpoints_trace_the_stream(model, records):
     assert json.loads(json.dumps(table.to_dict()))["methods"]["zero-test"]["curve"][1]["edits"] == 3.0
     with pytest.raises(EvaluationError, match="sequential run"):
         evaluate_methods(model, [ZeroEditor()], records, config=EvalConfig(checkpoints=(2,)))
+
+
+def test_a_stream_keeps_one_weight_copy_per_module(model):
+    """Restoring a stream only ever goes back to its start: later snapshots of a module are dropped."""
+    from editmind.editors.deltas import Snapshot
+    from editmind.editors.eval.knowedit import _keep_first_copies
+
+    name = model.layout.layers[0].mlp_out.name
+    first, second = Snapshot(model), Snapshot(model)
+    first.take(name)
+    second.take(name)
+    second.take(model.layout.layers[1].mlp_out.name)
+    snapshots: list = []
+    _keep_first_copies(snapshots, first)
+    _keep_first_copies(snapshots, second)
+    assert list(first.saved) == [name] and list(second.saved) == [model.layout.layers[1].mlp_out.name]
