@@ -40,9 +40,12 @@ def _math_view(model: LocalModel, delta: WeightDelta) -> torch.Tensor:
 
 
 @torch.no_grad()
-def apply_deltas(model: LocalModel, deltas: Iterable[WeightDelta]) -> Snapshot:
+def apply_deltas(model: LocalModel, deltas: Iterable[WeightDelta], snapshot: Snapshot | None = None) -> Snapshot:
     """Add every delta in place and return the snapshot that undoes them all.
 
+    Given a `snapshot`, the deltas extend it: it keeps the first copy of each module, so a
+    stream of edits restored to its start holds one copy per matrix, not one per edit (500
+    sequential AlphaEdit edits over 5 layers held ~9 GB of copies).
     A non-finite or wrongly shaped delta raises EditFailedError before anything is changed.
     """
     deltas = list(deltas)
@@ -54,7 +57,7 @@ def apply_deltas(model: LocalModel, deltas: Iterable[WeightDelta]) -> Snapshot:
             raise EditFailedError(
                 f"delta shape {tuple(delta.tensor().shape)} does not fit {delta.module} {tuple(view.shape)}"
             )
-    snapshot = Snapshot(model)
+    snapshot = snapshot if snapshot is not None else Snapshot(model)
     for delta in deltas:
         snapshot.take(delta.module)
     for delta in deltas:

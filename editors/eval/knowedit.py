@@ -285,40 +285,31 @@ def _run_single(editor, model, meter, records, config, bar) -> MethodReport:
     return _summarise(editor.name, rows, portability, locality, config, failed, seconds, n)
 
 
-def _apply_all(editor, model, edits: list[EditCase], mode: Mode, bar, snapshots: list[Snapshot],
+def _apply_all(editor, model, edits: list[EditCase], mode: Mode, bar, snapshot: Snapshot,
                failed: list[dict[str, str]], after_each: Callable[[int], None] | None = None) -> float:
-    """Compute and apply the edits (batch or one by one); returns compute seconds.
-    `after_each(k)` runs after the k-th edit of a one-by-one stream."""
+    """Compute and apply the edits (batch or one by one) into `snapshot`; returns compute
+    seconds. `after_each(k)` runs after the k-th edit of a one-by-one stream."""
     if mode == "batch" and getattr(editor, "supports_batch", True):
         try:
             result, took = _compute(editor, model, edits)
-            _keep_first_copies(snapshots, apply_deltas(model, result.deltas))
+            apply_deltas(model, result.deltas, snapshot)
         except EditmindError as exc:
             failed.extend(dict(_edit_label(e), error=str(exc)) for e in edits)
             took = 0.0
         bar(len(edits))
         return took
     seconds = 0.0
-    for edit in edits:
+    for done, edit in enumerate(edits, 1):
         try:
             result, took = _compute(editor, model, [edit])
             seconds += took
-            _keep_first_copies(snapshots, apply_deltas(model, result.deltas))
+            apply_deltas(model, result.deltas, snapshot)
         except EditmindError as exc:
             failed.append(dict(_edit_label(edit), error=str(exc)))
         bar(1)
         if after_each:
-            after_each(len(snapshots) + len(failed))
+            after_each(done)
     return seconds
-
-
-def _keep_first_copies(snapshots: list[Snapshot], snapshot: Snapshot) -> None:
-    """Add `snapshot` without the modules an earlier one already saved: a stream is only ever
-    restored to its start, and one copy per edit held 500 AlphaEdit edits' 5 layers (~9 GB)."""
-    saved = {module for earlier in snapshots for module in earlier.saved}
-    for module in [m for m in snapshot.saved if m in saved]:
-        del snapshot.saved[module]
-    snapshots.append(snapshot)
 
 
 def _checkpoint(meter: _Meter, records, edits: list[EditCase], done: int) -> dict[str, float]:
@@ -335,7 +326,7 @@ def _curve_point(done: int, metrics: dict[str, float]) -> dict[str, float]:
 
 def _run_together(editor, model, meter, records, config, bar, on_checkpoint=None) -> MethodReport:
     edits = [e for r in records for e in r.edits]
-    snapshots: list[Snapshot] = []
+    snapshot = Snapshot(model)  # the weights before the first edit, one copy per touched matrix
     failed: list[dict[str, str]] = []
     curve: list[dict[str, float]] = []
     checkpoints = set(config.checkpoints) if config.mode == "sequential" else set()
@@ -348,14 +339,13 @@ def _run_together(editor, model, meter, records, config, bar, on_checkpoint=None
                 on_checkpoint(editor.name, curve)
 
     try:
-        seconds = _apply_all(editor, model, edits, config.mode, bar, snapshots, failed, after_each)
+        seconds = _apply_all(editor, model, edits, config.mode, bar, snapshot, failed, after_each)
         failed_prompts = {f["prompt"] for f in failed}
         rows = [dict(_edit_label(e), failed=e.request.rendered_prompt in failed_prompts, **meter.edit(e)) for e in edits]
         portability = [meter.portability(r) for r in records if r.portability]
         locality = [meter.locality(r) for r in records if r.locality]
     finally:
-        for snapshot in reversed(snapshots):
-            snapshot.restore()
+        snapshot.restore()
     report = _summarise(editor.name, rows, portability, locality, config, failed, seconds, len(edits))
     if checkpoints:
         report.curve = curve + [_curve_point(len(edits), report.metrics)]

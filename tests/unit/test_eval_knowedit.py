@@ -217,16 +217,21 @@ def test_sequential_checkpoints_trace_the_stream(model, records):
 
 
 def test_a_stream_keeps_one_weight_copy_per_module(model):
-    """Restoring a stream only ever goes back to its start: later snapshots of a module are dropped."""
-    from editmind.editors.deltas import Snapshot
-    from editmind.editors.eval.knowedit import _keep_first_copies
+    """Restoring a stream only ever goes back to its start: deltas applied into one snapshot
+    keep the first copy of each module, and restoring it gives the weights back bitwise."""
+    from editmind.editors.base import WeightDelta
+    from editmind.editors.deltas import apply_deltas
 
-    name = model.layout.layers[0].mlp_out.name
-    first, second = Snapshot(model), Snapshot(model)
-    first.take(name)
-    second.take(name)
-    second.take(model.layout.layers[1].mlp_out.name)
-    snapshots: list = []
-    _keep_first_copies(snapshots, first)
-    _keep_first_copies(snapshots, second)
-    assert list(first.saved) == [name] and list(second.saved) == [model.layout.layers[1].mlp_out.name]
+    first, second = model.layout.layers[0].mlp_out, model.layout.layers[1].mlp_out
+    before = {ref.name: model.module(ref.name).weight.detach().clone() for ref in (first, second)}
+
+    def noise(ref):
+        return WeightDelta(module=ref.name, transposed=ref.transposed, dense=torch.randn(model.weight(ref).shape))
+
+    snapshot = apply_deltas(model, [noise(first)])
+    assert apply_deltas(model, [noise(first), noise(second)], snapshot) is snapshot
+    assert list(snapshot.saved) == [first.name, second.name]
+    assert torch.equal(snapshot.saved[first.name], before[first.name])  # the copy from before the first delta
+    assert not torch.equal(model.module(first.name).weight, before[first.name])
+    snapshot.restore()
+    assert all(torch.equal(model.module(ref.name).weight, before[ref.name]) for ref in (first, second))
