@@ -307,6 +307,7 @@ def stage_interference(model, args, report: Report) -> None:
     edits = [e.request for r in records for e in r.edits][: args.n]
     probes = [p for r in records for p in r.locality]
     references = locality_references(model, probes)
+    templates = [probe_template(p.prompt, p.subject) for p in probes]
     method = args.methods.split(",")[0]
     editor = _editor(method, **_overrides(args))
     marks = sorted(set(parse_checkpoints(args.checkpoints or "") + (len(edits),)))
@@ -317,8 +318,9 @@ def stage_interference(model, args, report: Report) -> None:
             continue
         scores = locality_tf(model, probes, references)
         edited = {r.prompt for r in edits[:done]}
-        shared = [s for p, s in zip(probes, scores) if probe_template(p.prompt, p.subject) in edited]
-        other = [s for p, s in zip(probes, scores) if probe_template(p.prompt, p.subject) not in edited]
+        asks_edited = [template in edited for template in templates]
+        shared = [s for s, asks in zip(scores, asks_edited) if asks]
+        other = [s for s, asks in zip(scores, asks_edited) if not asks]
         point = {"edits": done, "locality_tf": 100 * sum(scores) / len(scores),
                  "locality_tf_edited_relation": 100 * sum(shared) / max(1, len(shared)), "probes_edited_relation": len(shared),
                  "locality_tf_other_relation": 100 * sum(other) / max(1, len(other)), "probes_other_relation": len(other)}

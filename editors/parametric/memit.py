@@ -146,7 +146,7 @@ class MemitEditor(ParameterEditor):
         self.after_compute(requests, [ref.name for ref in refs], edit_keys)
         return EditResult(deltas, layers, {
             "layers": layers, "modules": [ref.name for ref in refs], "target_nll": values.losses, "steps": values.steps,
-            "value_curves": [[round(x, 4) for x in curve] for curve in values.curves],
+            "value_curves": values.reported_curves(),
             "delta_norm": [float(x) for x in values.delta.norm(dim=-1)], "residual_norm_per_layer": residual_norms,
             "n_prefixes": len(prefixes), "stats_tokens": config.stats.n_tokens,
         }, tensors={f"edit_keys.{name}": keys for name, keys in edit_keys.items()})

@@ -80,7 +80,7 @@ class RomeEditor(ParameterEditor):
             losses.append(value.losses[0])
             norms.append(float(value.delta[0].norm()))
             steps.append(value.steps)
-            curves.append([round(x, 4) for x in value.curves[0]])
+            curves.extend(value.reported_curves())
             if progress:
                 progress("rome", i + 1, len(requests))
         return EditResult(deltas, [layer], {"layer": layer, "module": ref.name, "target_nll": losses,

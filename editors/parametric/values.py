@@ -78,6 +78,10 @@ class ValueResult:
     # the search converges; the early stop ends a curve).
     curves: list[list[float]] = field(default_factory=list)
 
+    def reported_curves(self) -> list[list[float]]:
+        """The curves rounded for an edit's JSON-friendly info."""
+        return [[round(x, 4) for x in curve] for curve in self.curves]
+
 
 def _essence_rows(model: LocalModel, requests: Sequence[EditRequest]) -> list[Row]:
     essence = [EditRequest(subject=r.subject, prompt=ESSENCE_TEMPLATE, target_new="x") for r in requests]
