@@ -301,10 +301,11 @@ def stage_interference(model, args, report: Report) -> None:
     relation template one of the edits so far used, against the rest."""
     from editmind.editors.deltas import apply_deltas
     from editmind.editors.eval.knowedit import parse_checkpoints
-    from editmind.editors.eval.metrics import locality_references, locality_tf
+    from editmind.editors.eval.metrics import locality_references, locality_tf, token_accuracies
 
     records = _records(args)
-    edits = [e.request for r in records for e in r.edits][: args.n]
+    cases = [e for r in records for e in r.edits][: args.n]
+    edits = [case.request for case in cases]
     probes = [p for r in records for p in r.locality]
     references = locality_references(model, probes)
     templates = [probe_template(p.prompt, p.subject) for p in probes]
@@ -324,9 +325,19 @@ def stage_interference(model, args, report: Report) -> None:
         point = {"edits": done, "locality_tf": 100 * sum(scores) / len(scores),
                  "locality_tf_edited_relation": 100 * sum(shared) / max(1, len(shared)), "probes_edited_relation": len(shared),
                  "locality_tf_other_relation": 100 * sum(other) / max(1, len(other)), "probes_other_relation": len(other)}
+        # The edits' own success on the same model, so a change that buys locality is seen paying
+        # for it (or not): reliability and generalization (tf) of every edit so far.
+        point["reliability_tf"] = 100 * _mean(token_accuracies(model, [c.reliability for c in cases[:done]]))
+        point["generalization_tf"] = 100 * _mean([_mean(token_accuracies(model, c.generalization)) for c in cases[:done]
+                                                  if c.generalization])  # per edit, then over edits, as the evaluator
+        point["edit_success_tf"] = (point["reliability_tf"] + point["generalization_tf"]) / 2
         report.data["curve"].append(point)
         report.save()
         print(json.dumps(point), flush=True)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
 
 
 def stage_sequential(model, args, report: Report) -> None:

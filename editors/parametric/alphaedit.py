@@ -99,12 +99,16 @@ class AlphaEditEditor(MemitEditor):
                 total = total - keys.T @ keys
         return total
 
-    def solve(self, model: LocalModel, module: str, keys: torch.Tensor, residual: torch.Tensor, cov: torch.Tensor):
+    def solve(self, model: LocalModel, module: str, keys: torch.Tensor, residual: torch.Tensor, cov: torch.Tensor,
+              held: torch.Tensor | None = None):
         kind = self.projection_for(module, cov)
         self._used[module] = kind
+        earlier = self.held(module)
+        if earlier is not None:
+            held = earlier if held is None else held + earlier
         if kind == "soft":
-            return self._solve_soft(module, keys, residual, cov)
-        return self._solve_hard(module, keys, residual, cov)
+            return self._solve_soft(keys, residual, cov, held)
+        return self._solve_hard(module, keys, residual, cov, held)
 
     def compute(self, model: LocalModel, requests, progress=None):
         self._used = {}
@@ -143,7 +147,7 @@ class AlphaEditEditor(MemitEditor):
             self._projectors[cache_key] = null_space_projector(cov, self.config.null_threshold)
         return self._projectors[cache_key]
 
-    def _solve_soft(self, module: str, keys: torch.Tensor, residual: torch.Tensor, cov: torch.Tensor):
+    def _solve_soft(self, keys: torch.Tensor, residual: torch.Tensor, cov: torch.Tensor, held: torch.Tensor | None):
         """The soft limit of the projection: ΔW = Rᵀ K (KᵀK + KpᵀKp + μC)⁻¹.
 
         Replacing the hard projector P by P = α(C + αI)⁻¹ turns AlphaEdit's update
@@ -151,15 +155,14 @@ class AlphaEditEditor(MemitEditor):
         least squares, plus the keys of every earlier edit held in place (G includes Kp).
         That second part is what keeps a sequence of edits from overwriting one another.
         """
-        return self.least_squares(keys, residual, cov, held=self.held(module))
+        return self.least_squares(keys, residual, cov, held=held)
 
-    def _solve_hard(self, module: str, keys: torch.Tensor, residual: torch.Tensor, cov: torch.Tensor):
+    def _solve_hard(self, module: str, keys: torch.Tensor, residual: torch.Tensor, cov: torch.Tensor, held: torch.Tensor | None):
         config: AlphaEditConfig = self.config
         projector = self._projector(module, cov)
         keys, residual = keys.double(), residual.double()
         d = keys.shape[1]
         scale = torch.trace(cov.double()).clamp(min=1e-12) / d
-        held = self.held(module)
         gram = keys.T @ keys + (held if held is not None else torch.zeros(d, d, dtype=torch.float64))
         system = projector @ gram + config.l2 * scale * torch.eye(d, dtype=torch.float64)
         right = torch.linalg.solve(system, projector @ keys.T)  # [in, n]

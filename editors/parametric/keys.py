@@ -190,6 +190,50 @@ class _Captured(Exception):
     """Raised by the last capturing hook: the layers after it cannot change what was read."""
 
 
+class _Forward:
+    """Hooks that read key modules' inputs and output modules' outputs in one forward, which
+    stops as soon as everything asked for is captured: ROME's layer 2 of 30 needs a
+    fifteenth of the network (half a second of a CPU edit)."""
+
+    def __init__(self, model: LocalModel, key_modules: Sequence[str], output_modules: Sequence[str] = ()) -> None:
+        self.model, self.key_modules, self.output_modules = model, list(key_modules), list(output_modules)
+        self.current: dict[tuple[str, str], torch.Tensor] = {}
+
+    def _capture(self, kind: str, name: str, tensor: torch.Tensor) -> None:
+        self.current[(kind, name)] = tensor.detach()
+        if len(self.current) == len(self.key_modules) + len(self.output_modules):
+            raise _Captured
+
+    def __enter__(self) -> "_Forward":
+        self.handles = []
+        for name in self.key_modules:
+            self.handles.append(self.model.module(name).register_forward_pre_hook(
+                lambda module, inputs, name=name: self._capture("k", name, inputs[0])))
+        for name in self.output_modules:
+            self.handles.append(self.model.module(name).register_forward_hook(
+                lambda module, inputs, output, name=name: self._capture("o", name, _output_tensor(output))))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+    def run(self, rows: Sequence[Row]) -> None:
+        """One forward of `rows`; afterwards `key(name)` / `output(name)` are [rows, seq, d]."""
+        input_ids, attention = batch_rows(self.model, rows)
+        self.current.clear()
+        try:
+            self.model.model(input_ids=input_ids, attention_mask=attention, use_cache=False)
+        except _Captured:
+            pass
+
+    def key(self, name: str) -> torch.Tensor:
+        return self.current[("k", name)]
+
+    def output(self, name: str) -> torch.Tensor:
+        return self.current[("o", name)]
+
+
 @torch.no_grad()
 def keys_and_outputs(
     model: LocalModel,
@@ -199,45 +243,50 @@ def keys_and_outputs(
     batch_size: int = 32,
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """Per row: each key module's input and each output module's output at the subject's
-    last token. Returns ({module: [rows, d_in]}, {module: [rows, d_out]}).
-
-    The forward stops as soon as everything asked for is captured: ROME's layer 2 of 30
-    needs a fifteenth of the network (half a second of a CPU edit)."""
+    last token. Returns ({module: [rows, d_in]}, {module: [rows, d_out]})."""
     keys: dict[str, list[torch.Tensor]] = {name: [] for name in key_modules}
     outputs: dict[str, list[torch.Tensor]] = {name: [] for name in output_modules}
-    wanted = len(key_modules) + len(output_modules)
-    current: dict[tuple[str, str], torch.Tensor] = {}
-
-    def capture(kind: str, name: str, tensor: torch.Tensor) -> None:
-        current[(kind, name)] = tensor.detach()
-        if len(current) == wanted:
-            raise _Captured
-
-    handles = []
-    for name in key_modules:
-        handles.append(model.module(name).register_forward_pre_hook(
-            lambda module, inputs, name=name: capture("k", name, inputs[0])))
-    for name in output_modules:
-        handles.append(model.module(name).register_forward_hook(
-            lambda module, inputs, output, name=name: capture("o", name, _output_tensor(output))))
-    try:
+    with _Forward(model, key_modules, output_modules) as forward:
         for start in range(0, len(rows), batch_size):
             chunk = rows[start:start + batch_size]
-            input_ids, attention = batch_rows(model, chunk)
-            current.clear()
-            try:
-                model.model(input_ids=input_ids, attention_mask=attention, use_cache=False)
-            except _Captured:
-                pass
+            forward.run(chunk)
             where = torch.arange(len(chunk)), torch.tensor([row.subject_index for row in chunk])
             for name in key_modules:
-                keys[name].append(current[("k", name)][where].float().cpu())
+                keys[name].append(forward.key(name)[where].float().cpu())
             for name in output_modules:
-                outputs[name].append(current[("o", name)][where].float().cpu())
-    finally:
-        for handle in handles:
-            handle.remove()
+                outputs[name].append(forward.output(name)[where].float().cpu())
     return ({n: torch.cat(v) for n, v in keys.items()}, {n: torch.cat(v) for n, v in outputs.items()})
+
+
+@torch.no_grad()
+def keys_after_subject(model: LocalModel, rows: Sequence[Row], modules: Sequence[str], batch_size: int = 32,
+                       from_subject: bool = False) -> dict[str, torch.Tensor]:
+    """Each module's input at every prompt token after the subject ("is located in", a
+    frame's "?\nAnswer:"), and at the subject's last token too when `from_subject`, all
+    rows' positions stacked in row order: {module: [positions, d_in]}
+    (`positions_after_subject(row)` per row).
+
+    An edit should write at the subject and nowhere else; these are the keys the relation's
+    other subjects share, so an update that leaves them alone does not carry the new object
+    to every subject asked the same relation (see MemitConfig.hold_relation)."""
+    keys: dict[str, list[torch.Tensor]] = {name: [] for name in modules}
+    with _Forward(model, modules) as forward:
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start:start + batch_size]
+            forward.run(chunk)
+            index = [(i, p) for i, row in enumerate(chunk)
+                     for p in range(row.subject_index + (0 if from_subject else 1), row.prompt_length)]
+            if not index:
+                continue
+            where = torch.tensor([i for i, _ in index]), torch.tensor([p for _, p in index])
+            for name in modules:
+                keys[name].append(forward.key(name)[where].float().cpu())
+    return {n: torch.cat(v) for n, v in keys.items() if v}  # a module is absent when no prompt has such tokens
+
+
+def positions_after_subject(row: Row, from_subject: bool = False) -> int:
+    """How many positions `keys_after_subject` takes from this row."""
+    return row.prompt_length - row.subject_index - (0 if from_subject else 1)
 
 
 def average_by_request(values: torch.Tensor, rows: Sequence[Row], n_requests: int) -> torch.Tensor:

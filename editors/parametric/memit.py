@@ -28,11 +28,17 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import torch
+from collections import Counter
+from dataclasses import replace
 
 from editmind.editors.base import EditRequest, EditResult, ParameterEditor, Progress, WeightDelta, register_editor
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.parametric.common import regularised, temporarily_applied, validated
-from editmind.editors.parametric.keys import ContextConfig, averaged_keys, edit_contexts, keys_and_outputs, rows_for
+from editmind.editors.parametric.contrast import contrast_subjects
+from editmind.editors.parametric.keys import (
+    ContextConfig, averaged_keys, edit_contexts, is_frame, keys_after_subject, keys_and_outputs, positions_after_subject,
+    rows_for,
+)
 from editmind.editors.parametric.layers import check_layers, memit_layers
 from editmind.editors.parametric.stats import StatsConfig, second_moments
 from editmind.editors.parametric.values import ValueConfig, optimise_values
@@ -58,6 +64,11 @@ class MemitConfig:
     layers: list[int] | None = None  # None: a window at ~13%-28% of the depth
     key: str = field(default="contexts", metadata={"choices": ("contexts", "average")})  # "contexts": one least-squares row per context; "average": MEMIT's averaged key
     mom2_weight_per_dim: float = 1.0
+    # Weight, per request, of holding where they are: the keys at the prompt's tokens after
+    # the subject, and those of `contrast_subjects` other subjects in the edit's template
+    # (see `MemitEditor.relation_hold`); 0 turns it off.
+    hold_relation: float = 0.0
+    contrast_subjects: int = 16
     cov_ridge: float = 1e-2
     value: ValueConfig = field(default_factory=_memit_values)
     context: ContextConfig = field(default_factory=_memit_contexts)
@@ -83,9 +94,11 @@ class MemitEditor(ParameterEditor):
         chosen = self.config.layers if self.config.layers is not None else memit_layers(model.layout.num_layers)
         return check_layers(list(chosen), model.layout.num_layers)
 
-    def solve(self, model: LocalModel, module: str, keys: torch.Tensor, residual: torch.Tensor, cov: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(left [out, n], right [in, n]) with ΔW = left @ right.T, in float64."""
-        return self.least_squares(keys, residual, cov)
+    def solve(self, model: LocalModel, module: str, keys: torch.Tensor, residual: torch.Tensor, cov: torch.Tensor,
+              held: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(left [out, n], right [in, n]) with ΔW = left @ right.T, in float64; `held` is the
+        Gram matrix of keys this update should leave alone (`relation_hold`)."""
+        return self.least_squares(keys, residual, cov, held)
 
     def least_squares(self, keys: torch.Tensor, residual: torch.Tensor, cov: torch.Tensor,
                       held: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,6 +111,42 @@ class MemitEditor(ParameterEditor):
             system = system + held
         right = torch.linalg.solve(system, keys.T)  # [in, n]
         return residual.T, right
+
+    def relation_hold(self, model: LocalModel, requests: Sequence[EditRequest], rows, module: str) -> torch.Tensor | None:
+        """The Gram matrix of keys the update must leave alone, `hold_relation` per request
+        for each of two sets: the edit's own keys after the subject (`rows`), and the keys of
+        other subjects (contrast.py) in the edit's template, at their last token and after.
+
+        Why: the update is one matrix acting at every position. Keys that every subject
+        asked the edited relation shares (its tokens after the subject; the subject's own last
+        token when the relation comes first, "The official language of {} is") carry the new
+        object to all those subjects unless they are held (contrast.py has the numbers).
+        """
+        config: MemitConfig = self.config
+        if config.hold_relation <= 0:
+            return None
+        total = None
+        own = keys_after_subject(model, rows, [module]).get(module)
+        if own is not None:
+            own = own.double()
+            total = (config.hold_relation * len(requests) / own.shape[0]) * (own.T @ own)
+        names = contrast_subjects(model, config.contrast_subjects, config.stats.home)
+        frames = ["", *(f for f in config.context.frames if is_frame(f))]
+        contrast_rows, weights = [], []
+        for template, count in Counter(r.template for r in requests).items():
+            request = next(r for r in requests if r.template == template)
+            edited = {r.subject.casefold() for r in requests if r.template == template}
+            others = [replace(request, subject=name, prompt=template) for name in names if name.casefold() not in edited]
+            template_rows = rows_for(model, others, frames, with_target=False) if others else []
+            positions = sum(positions_after_subject(row, from_subject=True) for row in template_rows)
+            for row in template_rows:
+                weights += [config.hold_relation * count / positions] * positions_after_subject(row, from_subject=True)
+            contrast_rows += template_rows
+        if contrast_rows:
+            keys = keys_after_subject(model, contrast_rows, [module], from_subject=True)[module].double()
+            gram = keys.T @ (keys * torch.tensor(weights, dtype=torch.float64)[:, None])
+            total = gram if total is None else total + gram
+        return total
 
     def after_compute(self, requests: Sequence[EditRequest], modules: list[str], keys: dict[str, torch.Tensor]) -> None:
         """Hook for methods that remember past edits (AlphaEdit); `keys[module]` has one row
@@ -132,8 +181,9 @@ class MemitEditor(ParameterEditor):
                     keys = averaged_keys(model, requests, [ref.name], prefixes)[ref.name]
                     _, outputs = keys_and_outputs(model, rows, [], [z_module])
                     residual = (targets - outputs[z_module]) / (len(refs) - i)
+                held = self.relation_hold(model, requests, rows, ref.name)
             residual_norms.append(float(residual.norm(dim=-1).mean()))
-            left, right = self.solve(model, ref.name, keys, residual, covs[ref.name])
+            left, right = self.solve(model, ref.name, keys, residual, covs[ref.name], held)
             delta = factors(ref.name, ref.transposed, left, right)
             if not delta.is_finite():
                 from editmind.editors.base import EditFailedError

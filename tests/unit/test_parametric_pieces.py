@@ -9,7 +9,9 @@ from editmind.editors.base import EditRequest, EditRequestError, get_editor
 from editmind.editors.model.testing import tiny_model
 from editmind.editors.parametric import stats as stats_module
 from editmind.editors.parametric.alphaedit import null_space_projector
-from editmind.editors.parametric.keys import ContextConfig, context_prefixes, edit_contexts, rows_for, token_index_before
+from editmind.editors.parametric.keys import (
+    ContextConfig, context_prefixes, edit_contexts, keys_after_subject, keys_and_outputs, rows_for, token_index_before,
+)
 from editmind.editors.parametric.layers import check_layers, fine_tune_layer, memit_layers, rome_layer
 from editmind.editors.parametric.stats import StatsConfig, second_moments
 from editmind.editors.parametric.values import ValueConfig
@@ -407,3 +409,76 @@ def test_context_weights_give_the_question_frame_its_share_only_when_asked():
     assert torch.allclose(equal, torch.tensor([0.25, 0.25, 0.25, 0.25, 0.5, 0.5]))
     half = context_weights(rows, 2, 0.5)
     assert torch.allclose(half, torch.tensor([1 / 6, 1 / 6, 1 / 6, 0.5, 0.5, 0.5]))  # request 1 has no frame
+
+
+def test_keys_after_the_subject_are_the_prompts_remaining_tokens():
+    model = tiny_model("llama")
+    request = EditRequest(subject="Eiffel Tower", prompt="The {} is located in", target_new="Rome")
+    rows = rows_for(model, [request], ["", "Question: {}?\nAnswer:"], with_target=False)
+    module = model.layout.layers[1].mlp_out.name
+    trailing = keys_after_subject(model, rows, [module])[module]
+    assert trailing.shape[0] == sum(row.prompt_length - row.subject_index - 1 for row in rows) > 0
+    seen = []
+    handle = model.module(module).register_forward_pre_hook(lambda m, inputs: seen.append(inputs[0][0]))
+    with torch.no_grad():
+        model.model(input_ids=torch.tensor([rows[0].ids]))
+    handle.remove()
+    after = seen[0][rows[0].subject_index + 1: rows[0].prompt_length]
+    assert torch.allclose(trailing[: len(after)], after.float(), atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["memit", "alphaedit"])
+def test_holding_the_relation_keeps_the_update_off_the_tokens_after_the_subject(tmp_path, method):
+    model = tiny_model("llama")
+    request = EditRequest(subject="Eiffel Tower", prompt="The {} is located in", target_new="Rome")
+    common = dict(stats=StatsConfig(**{**SMALL.__dict__, "home": str(tmp_path)}), layers=[1, 2],
+                  context=ContextConfig(n_prefixes=1, prefix_tokens=3, home=str(tmp_path)),
+                  value=ValueConfig(steps=3, weight_decay=0.0, clamp_norm_factor=100.0, kl_factor=0.0))
+    rows = rows_for(model, [request], [""], with_target=False)
+    module = model.layout.layers[1].mlp_out.name  # the first layer: its keys do not see the update
+    trailing = keys_after_subject(model, rows, [module])[module].double()
+    subject = keys_and_outputs(model, rows, [module])[0][module].double()
+    moved = {}
+    for hold in (0.0, 1e4):
+        delta = get_editor(method, hold_relation=hold, **common).compute(model, [request]).deltas[0]
+        assert delta.module == module
+        change = delta.tensor().double()
+        moved[hold] = ((change @ trailing.T).norm() / (change @ subject.T).norm()).item()
+    assert moved[1e4] < 0.1 * moved[0.0]
+
+
+def test_contrast_subjects_are_parsed_from_a_generated_list_and_cached(tmp_path, monkeypatch):
+    from editmind.editors.parametric import contrast
+
+    text = "1. **Harry Styles** (singer)\n2. London (United Kingdom)\n3. a lower-case item\n4. Area 51\n5. The Witcher: a game\nNot an item"
+    assert contrast.list_items(text) == ["Harry Styles", "London", "The Witcher"]
+    model = tiny_model("qwen2")
+    monkeypatch.setattr(contrast, "_generate", lambda model, n: ["Paris", "Ada Lovelace"][:n])
+    assert contrast.contrast_subjects(model, 2, str(tmp_path)) == ["Paris", "Ada Lovelace"]
+    contrast._CACHE.clear()
+    monkeypatch.setattr(contrast, "_generate", lambda model, n: pytest.fail("the cached list was not used"))
+    assert contrast.contrast_subjects(model, 2, str(tmp_path)) == ["Paris", "Ada Lovelace"]
+    assert contrast.contrast_subjects(model, 0, str(tmp_path)) == []
+
+
+def test_other_subjects_in_the_edited_template_are_held(tmp_path, monkeypatch):
+    """With the relation before the subject, another subject's key at its last token is
+    held by `hold_relation` (through the contrast subjects), not only the tokens after it."""
+    from editmind.editors.parametric import contrast
+
+    monkeypatch.setattr(contrast, "_generate", lambda model, n: ["Paris", "Ada Lovelace", "Tokyo"][:n])
+    model = tiny_model("qwen2")
+    request = EditRequest(subject="Eiffel Tower", prompt="The city that holds the {}", target_new="Rome")
+    other = EditRequest(subject="Tokyo", prompt="The city that holds the {}", target_new="Rome")
+    common = dict(stats=StatsConfig(**{**SMALL.__dict__, "home": str(tmp_path)}), layers=[1, 2],
+                  context=ContextConfig(n_prefixes=1, prefix_tokens=3, home=str(tmp_path)),
+                  value=ValueConfig(steps=3, weight_decay=0.0, clamp_norm_factor=100.0, kl_factor=0.0))
+    module = model.layout.layers[1].mlp_out.name
+    rows = rows_for(model, [request, other], [""], with_target=False)
+    keys = keys_and_outputs(model, rows, [module])[0][module].double()
+    moved = {}
+    for hold in (0.0, 1e4):
+        change = get_editor("memit", hold_relation=hold, contrast_subjects=3, **common).compute(model, [request]).deltas[0].tensor().double()
+        assert change.shape[1] == keys.shape[1]
+        moved[hold] = ((change @ keys[1]).norm() / (change @ keys[0]).norm()).item()
+    assert moved[1e4] < 0.3 * moved[0.0]
