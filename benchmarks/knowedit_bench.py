@@ -301,7 +301,7 @@ def stage_interference(model, args, report: Report) -> None:
     relation template one of the edits so far used, against the rest."""
     from editmind.editors.deltas import apply_deltas
     from editmind.editors.eval.knowedit import parse_checkpoints
-    from editmind.editors.eval.metrics import locality_references, locality_tf, token_accuracies
+    from editmind.editors.eval.metrics import argmax_agreement, locality_references, token_accuracies
 
     records = _records(args)
     cases = [e for r in records for e in r.edits][: args.n]
@@ -312,19 +312,30 @@ def stage_interference(model, args, report: Report) -> None:
     method = args.methods.split(",")[0]
     editor = _editor(method, **_overrides(args))
     marks = sorted(set(parse_checkpoints(args.checkpoints or "") + (len(edits),)))
+    # The first token of each edit's new object, to tell a probe that now answers an edited
+    # object (the edit leaked to another subject) from one that merely drifted.
+    objects = [model.score([r.rendered_prompt], [r.target_new])[0].target_ids[0] for r in edits]
     report.data.update(method=method, n_edits=len(edits), n_probes=len(probes), curve=[])
     for done, request in enumerate(edits, 1):
         apply_deltas(model, editor.compute(model, [request]).deltas)
         if done not in marks:
             continue
-        scores = locality_tf(model, probes, references)
+        current = locality_references(model, probes)
+        scores = [argmax_agreement(a, b) for a, b in zip(current, references)]
         edited = {r.prompt for r in edits[:done]}
         asks_edited = [template in edited for template in templates]
+        objects_of = {}
+        for r, first in zip(edits[:done], objects[:done]):
+            objects_of.setdefault(r.prompt, set()).add(first)
+        flipped = [i for i, asks in enumerate(asks_edited)
+                   if asks and current[i].argmax_ids[0] != references[i].argmax_ids[0]]
         shared = [s for s, asks in zip(scores, asks_edited) if asks]
         other = [s for s, asks in zip(scores, asks_edited) if not asks]
         point = {"edits": done, "locality_tf": 100 * sum(scores) / len(scores),
                  "locality_tf_edited_relation": 100 * sum(shared) / max(1, len(shared)), "probes_edited_relation": len(shared),
-                 "locality_tf_other_relation": 100 * sum(other) / max(1, len(other)), "probes_other_relation": len(other)}
+                 "locality_tf_other_relation": 100 * sum(other) / max(1, len(other)), "probes_other_relation": len(other),
+                 "edited_relation_first_token_flips": len(flipped),
+                 "flips_to_an_edited_object": sum(current[i].argmax_ids[0] in objects_of[templates[i]] for i in flipped)}
         # The edits' own success on the same model, so a change that buys locality is seen paying
         # for it (or not): reliability and generalization (tf) of every edit so far.
         point["reliability_tf"] = 100 * _mean(token_accuracies(model, [c.reliability for c in cases[:done]]))

@@ -39,3 +39,24 @@ def test_a_probe_template_is_its_prompt_with_the_subject_as_a_slot(bench):
     assert bench.probe_template("Tim Cook is a citizen of", "Tim Cook") == "{} is a citizen of"
     assert bench.probe_template("The capital of Australia is", "Australia") == "The capital of {} is"
     assert bench.probe_template("no subject here", "Tim Cook") == "no subject here"
+
+
+def test_the_interference_stage_splits_locality_by_edited_relation(bench, shared_data, tmp_path, one_torch_thread):
+    from editmind.editors.model.testing import tiny_model
+
+    home = str(tmp_path)
+    args = argparse.Namespace(
+        data=str(shared_data / "mquake" / "mquake_hard_dev.json"), n=3, locality=2, methods="memit", checkpoints="2",
+        out=str(tmp_path / "interference.json"), set=[
+            "layers=[1,2]", "value.steps=2", f'stats.home="{home}"', "stats.n_tokens=64", "stats.sequences_per_chunk=2",
+            "stats.tokens_per_sequence=32", "stats.show_progress=false", f'context.home="{home}"', "context.n_prefixes=1"])
+    report = bench.Report("interference", args)
+    bench.stage_interference(tiny_model("llama"), args, report)
+    curve = report.data["curve"]
+    assert [p["edits"] for p in curve] == [2, 3]
+    for point in curve:
+        assert point["probes_edited_relation"] + point["probes_other_relation"] == report.data["n_probes"] > 0
+        assert 0 <= point["flips_to_an_edited_object"] <= point["edited_relation_first_token_flips"] <= point["probes_edited_relation"]
+        for key in ("locality_tf", "reliability_tf", "generalization_tf", "edit_success_tf"):
+            assert 0 <= point[key] <= 100
+    assert (tmp_path / "interference.json").exists()
