@@ -279,9 +279,13 @@ class EditJournal:
         if hasattr(editor, "add_preserved_keys"):  # AlphaEdit preserves the keys of earlier edits
             subjects = {r.id: [q.subject for q in r.requests] for r in self.records()}
             for edit_id in self._active_ids():
-                for name, keys in self._extra.get(edit_id, {}).items():
+                extra = self._extra.get(edit_id, {})
+                owners = subjects.get(edit_id)
+                if owners and "edit_key_requests" in extra:  # each key row's request
+                    owners = [owners[int(i)] for i in extra["edit_key_requests"]]
+                for name, keys in extra.items():
                     if name.startswith("edit_keys."):
-                        editor.add_preserved_keys(name[len("edit_keys."):], keys, subjects.get(edit_id))
+                        editor.add_preserved_keys(name[len("edit_keys."):], keys, owners)
         prompts = [r.rendered_prompt for r in requests]
         targets = [r.target_new for r in requests]
         before = model.score(prompts, targets)

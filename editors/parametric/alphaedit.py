@@ -78,15 +78,19 @@ class AlphaEditEditor(MemitEditor):
 
     def add_preserved_keys(self, module: str, keys: torch.Tensor, subjects: Sequence[str] | None = None) -> None:
         """Remember keys [n, in] of an edit already made, so later edits leave them alone.
-        `subjects` are its requests' subjects (rows are request-major, an equal number each)."""
+        `subjects` are each row's subject, or its requests' subjects (rows request-major,
+        an equal number each: journals written before rows were labelled)."""
         keys = keys.double()
         gram = keys.T @ keys
         self.preserved[module] = self.preserved[module] + gram if module in self.preserved else gram
         if subjects:
-            per_request = keys.shape[0] // len(subjects)
+            if len(subjects) != keys.shape[0]:
+                per_request = keys.shape[0] // len(subjects)
+                subjects = [s for s in subjects for _ in range(per_request)]
             by_subject = self.preserved_by_subject.setdefault(module, {})
-            for i, subject in enumerate(subjects):
-                by_subject.setdefault(_subject_key(subject), []).append(keys[i * per_request:(i + 1) * per_request].float())
+            for subject in dict.fromkeys(subjects):
+                rows = torch.tensor([i for i, s in enumerate(subjects) if s == subject])
+                by_subject.setdefault(_subject_key(subject), []).append(keys[rows].float())
 
     def held(self, module: str) -> torch.Tensor | None:
         """Σ KpᵀKp of the earlier edits' keys to hold, without those of the subjects being edited now."""
@@ -168,10 +172,11 @@ class AlphaEditEditor(MemitEditor):
         right = torch.linalg.solve(system, projector @ keys.T)  # [in, n]
         return residual.T, right
 
-    def after_compute(self, requests, modules: list[str], keys: dict[str, torch.Tensor]) -> None:
+    def after_compute(self, requests, modules: list[str], keys: dict[str, torch.Tensor], key_requests: torch.Tensor) -> None:
         if self.config.remember_edits:
+            subjects = [requests[int(i)].subject for i in key_requests]
             for module in modules:
-                self.add_preserved_keys(module, keys[module], [r.subject for r in requests])
+                self.add_preserved_keys(module, keys[module], subjects)
 
 
 def _subject_key(subject: str) -> str:

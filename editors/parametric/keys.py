@@ -43,6 +43,9 @@ class ContextConfig:
     # moves the answer to a question about the same subject; one question-answer frame
     # built from the edit's own prompt fixes much of that. No evaluation question is used.
     frames: tuple[str, ...] = ("Question: {}?\nAnswer:",)
+    # The base model rewrites the edit's statement as a question (questions.py), and that
+    # question joins the contexts in `PARAPHRASE_FRAME`, as paraphrases the user gives do.
+    self_questions: bool = True
 
 
 @torch.no_grad()
@@ -65,16 +68,32 @@ def context_prefixes(model: LocalModel, config: ContextConfig) -> list[str]:
     return prefixes
 
 
+# The context that stands for each of a request's paraphrases (EditRequest.paraphrases):
+# a question in the question-answer format, a statement as it is.
+PARAPHRASE_FRAME = "Question: {paraphrase}\nAnswer:"
+
+
 def edit_contexts(model: LocalModel, config: ContextConfig) -> list[str]:
     """Every context an edit is averaged over: the random prefixes (the first is "", the
-    plain prompt) and then the frames. A context without "{}" is a prefix; one with "{}"
-    wraps the prompt (see `split_context`)."""
-    return context_prefixes(model, config) + [f for f in config.frames if is_frame(f)]
+    plain prompt), the frames, and the request's paraphrases. A context without "{}" is a
+    prefix; one with "{}" wraps the prompt (see `split_context`)."""
+    return context_prefixes(model, config) + [f for f in config.frames if is_frame(f)] + [PARAPHRASE_FRAME]
 
 
 def is_frame(context: str) -> bool:
-    """A frame wraps the prompt ("{}" stands for it); any other context is a prefix."""
-    return "{}" in context
+    """A frame wraps the prompt ("{}" stands for it) or stands for a paraphrase; any other
+    context is a prefix."""
+    return "{}" in context or context == PARAPHRASE_FRAME
+
+
+def paraphrase_text(paraphrase: str, subject: str) -> tuple[str, int]:
+    """(the row's text, the character index just past the subject) for one paraphrase, a
+    template with "{}" or a text naming the subject."""
+    text = paraphrase.format(subject) if "{}" in paraphrase else paraphrase
+    before, _, after = PARAPHRASE_FRAME.partition("{paraphrase}")
+    if not text.rstrip().endswith("?"):
+        before, after = "", ""
+    return before + text + after, len(before) + text.index(subject) + len(subject)
 
 
 def split_context(context: str) -> tuple[str, str]:
@@ -158,10 +177,8 @@ def rows_for(model: LocalModel, requests: Sequence[EditRequest], prefixes: Seque
 
     rows = []
     for r, request in enumerate(requests):
-        for context in prefixes:
-            prefix, suffix = split_context(context)
-            text = prefix + request.template.format(request.subject) + suffix
-            prompt_ids, index = token_index_before(model.tokenizer, text, subject_end(text, request, prefix))
+        for context, text, end in _texts(request, prefixes):
+            prompt_ids, index = token_index_before(model.tokenizer, text, end)
             target_ids: list[int] = []
             if with_target:
                 prompt_ids2, target_ids = encode_prompt_target(model.tokenizer, text, request.target_new)
@@ -169,6 +186,19 @@ def rows_for(model: LocalModel, requests: Sequence[EditRequest], prefixes: Seque
                     raise EditRequestError(f"could not tokenise the target {request.target_new!r} after {text!r}")
             rows.append(Row(prompt_ids + target_ids, index, r, len(prompt_ids), target_ids, context))
     return rows
+
+
+def _texts(request: EditRequest, contexts: Sequence[str]):
+    """(context, text, character index past the subject) of every row of the request."""
+    for context in contexts:
+        if context == PARAPHRASE_FRAME:
+            for paraphrase in request.paraphrases:
+                if request.subject in paraphrase or "{}" in paraphrase:
+                    yield (context, *paraphrase_text(paraphrase, request.subject))
+            continue
+        prefix, suffix = split_context(context)
+        text = prefix + request.template.format(request.subject) + suffix
+        yield context, text, subject_end(text, request, prefix)
 
 
 def batch_rows(model: LocalModel, rows: Sequence[Row]) -> tuple[torch.Tensor, torch.Tensor]:

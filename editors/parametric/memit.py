@@ -40,6 +40,7 @@ from editmind.editors.parametric.keys import (
     rows_for,
 )
 from editmind.editors.parametric.layers import check_layers, memit_layers
+from editmind.editors.parametric.questions import with_self_questions
 from editmind.editors.parametric.stats import StatsConfig, second_moments
 from editmind.editors.parametric.values import ValueConfig, optimise_values
 
@@ -136,7 +137,7 @@ class MemitEditor(ParameterEditor):
         for template, count in Counter(r.template for r in requests).items():
             request = next(r for r in requests if r.template == template)
             edited = {r.subject.casefold() for r in requests if r.template == template}
-            others = [replace(request, subject=name, prompt=template) for name in names if name.casefold() not in edited]
+            others = [replace(request, subject=name, prompt=template, paraphrases=()) for name in names if name.casefold() not in edited]
             template_rows = rows_for(model, others, frames, with_target=False) if others else []
             positions = sum(positions_after_subject(row, from_subject=True) for row in template_rows)
             for row in template_rows:
@@ -148,13 +149,16 @@ class MemitEditor(ParameterEditor):
             total = gram if total is None else total + gram
         return total
 
-    def after_compute(self, requests: Sequence[EditRequest], modules: list[str], keys: dict[str, torch.Tensor]) -> None:
+    def after_compute(self, requests: Sequence[EditRequest], modules: list[str], keys: dict[str, torch.Tensor],
+                      key_requests: torch.Tensor) -> None:
         """Hook for methods that remember past edits (AlphaEdit); `keys[module]` has one row
-        per (request, context), request-major."""
+        per (request, context), request-major, and `key_requests` is each row's request."""
 
     def compute(self, model: LocalModel, requests: Sequence[EditRequest], progress: Progress | None = None) -> EditResult:
-        requests = validated(requests)
         config: MemitConfig = self.config
+        requests = validated(requests)
+        if config.context.self_questions:
+            requests = with_self_questions(model, requests)
         layers = self.layers(model)
         refs = [model.layout.layers[layer].mlp_out for layer in layers]
         z_module = model.layout.layers[layers[-1]].block
@@ -193,10 +197,12 @@ class MemitEditor(ParameterEditor):
             edit_keys[ref.name] = keys.float()
             if progress:
                 progress(f"{self.name} layers", i + 1, len(refs))
-        self.after_compute(requests, [ref.name for ref in refs], edit_keys)
+        key_requests = row_request if per_context else torch.arange(len(requests))
+        self.after_compute(requests, [ref.name for ref in refs], edit_keys, key_requests)
         return EditResult(deltas, layers, {
             "layers": layers, "modules": [ref.name for ref in refs], "target_nll": values.losses, "steps": values.steps,
             "value_curves": values.reported_curves(),
             "delta_norm": [float(x) for x in values.delta.norm(dim=-1)], "residual_norm_per_layer": residual_norms,
             "n_prefixes": len(prefixes), "stats_tokens": config.stats.n_tokens,
-        }, tensors={f"edit_keys.{name}": keys for name, keys in edit_keys.items()})
+            "paraphrases": [list(r.paraphrases) for r in requests],
+        }, tensors={**{f"edit_keys.{name}": keys for name, keys in edit_keys.items()}, "edit_key_requests": key_requests})

@@ -34,6 +34,7 @@ from editmind.editors.model.local_model import LocalModel
 from editmind.editors.parametric.common import rank_one, regularised, temporarily_applied, validated
 from editmind.editors.parametric.keys import ContextConfig, averaged_keys, edit_contexts, keys_and_outputs, rows_for
 from editmind.editors.parametric.layers import check_layers, rome_layer
+from editmind.editors.parametric.questions import with_self_questions
 from editmind.editors.parametric.stats import StatsConfig, second_moments
 from editmind.editors.parametric.values import ValueConfig, optimise_values
 
@@ -56,8 +57,10 @@ class RomeEditor(ParameterEditor):
     description = "rank-one model editing of one MLP layer (closed form with key covariance)"
 
     def compute(self, model: LocalModel, requests: Sequence[EditRequest], progress: Progress | None = None) -> EditResult:
-        requests = validated(requests)
         config: RomeConfig = self.config
+        requests = validated(requests)
+        if config.context.self_questions:
+            requests = with_self_questions(model, requests)
         layer = check_layers([config.layer if config.layer is not None else rome_layer(model.layout.num_layers)],
                              model.layout.num_layers)[0]
         ref = model.layout.layers[layer].mlp_out
@@ -86,6 +89,7 @@ class RomeEditor(ParameterEditor):
         return EditResult(deltas, [layer], {"layer": layer, "module": ref.name, "target_nll": losses,
                                             "delta_norm": norms, "steps": steps, "value_curves": curves,
                                             "n_prefixes": len(prefixes),
+                                            "paraphrases": [list(r.paraphrases) for r in requests],
                                             "stats_tokens": config.stats.n_tokens})
 
 

@@ -218,5 +218,6 @@ def test_alphaedit_through_the_journal_holds_earlier_keys_by_subject(tmp_path, m
 
     monkeypatch.setattr(AlphaEditEditor, "add_preserved_keys", spy)
     journal.apply("alphaedit", [REQUESTS[1]], overrides=rome_fast())
-    fed = [c for c in calls if c[2] == [REQUESTS[0].subject]]
-    assert fed and len({c[0] for c in fed}) == len(fed)  # every layer of the first edit, with its subject
+    # Every layer of the first edit, each key row labelled with its subject.
+    fed = [c for c in calls if c[2] and set(c[2]) == {REQUESTS[0].subject}]
+    assert fed and len({c[0] for c in fed}) == len(fed) and all(len(c[2]) == c[1][0] for c in fed)

@@ -168,3 +168,29 @@ def test_memit_per_context_keys_deliver_the_same_change_in_every_context(arch):
     assert spreads["contexts"] < 1e-3 < spreads["average"]
     with pytest.raises(EditRequestError, match="must be one of contexts, average"):
         get_editor("memit", key="sideways")
+
+
+@pytest.mark.parametrize("arch", ["qwen2", "gpt2"])
+def test_a_paraphrase_is_one_more_context_rome_writes_its_value_at(arch):
+    """A request's paraphrase ("Where is the Eiffel Tower located?") is a context of the
+    value search and of ROME's exact-at-every-key update: the edited projection's output at
+    the paraphrase's subject moves by the same δ as in the prompt's own contexts."""
+    from dataclasses import replace
+
+    from editmind.editors.parametric.keys import edit_contexts, keys_and_outputs, rows_for
+
+    model = tiny_model(arch)
+    request = replace(REQUESTS[1], paraphrases=(f"Where is the {REQUESTS[1].subject} located?",))
+    editor = get_editor("rome", **fast_overrides("rome"))
+    rows = rows_for(model, [request], edit_contexts(model, editor.config.context), with_target=False)
+    assert rows[-1].prefix.startswith("Question: {paraphrase}")
+    result = editor.compute(model, [request])
+    assert result.info["paraphrases"] == [list(request.paraphrases)]
+    module = result.info["module"]
+    before = keys_and_outputs(model, rows, [], [module])[1][module]
+    snapshot = apply_deltas(model, result.deltas)
+    after = keys_and_outputs(model, rows, [], [module])[1][module]
+    snapshot.restore()
+    change = (after - before).double()
+    assert change.norm() > 0
+    assert torch.allclose(change[-1], change[0], rtol=1e-3, atol=1e-4 * float(change[0].norm()))

@@ -10,7 +10,7 @@ from editmind.editors.model.testing import tiny_model
 from editmind.editors.parametric import stats as stats_module
 from editmind.editors.parametric.alphaedit import null_space_projector
 from editmind.editors.parametric.keys import (
-    ContextConfig, context_prefixes, edit_contexts, keys_after_subject, keys_and_outputs, rows_for, token_index_before,
+    PARAPHRASE_FRAME, ContextConfig, context_prefixes, edit_contexts, keys_after_subject, keys_and_outputs, rows_for, token_index_before,
 )
 from editmind.editors.parametric.layers import check_layers, fine_tune_layer, memit_layers, rome_layer
 from editmind.editors.parametric.stats import StatsConfig, second_moments
@@ -80,15 +80,49 @@ def test_a_frame_wraps_the_prompt_and_keeps_the_subject_and_target_in_place(tmp_
     model = tiny_model("llama")
     config = ContextConfig(n_prefixes=2, prefix_tokens=3, home=str(tmp_path), frames=("Question: {}?\nAnswer:",))
     contexts = edit_contexts(model, config)
-    assert contexts[0] == "" and contexts[-1] == "Question: {}?\nAnswer:" and len(contexts) == 4
+    assert contexts[0] == "" and contexts[-2:] == ["Question: {}?\nAnswer:", PARAPHRASE_FRAME] and len(contexts) == 5
     request = EditRequest(subject="Eiffel Tower", prompt="{} is located in", target_new="Rome")
-    row = rows_for(model, [request], contexts, with_target=True)[-1]
+    rows = rows_for(model, [request], contexts, with_target=True)
+    assert len(rows) == 4  # a request without paraphrases has no paraphrase row
+    row = rows[-1]
     prompt = model.tokenizer.decode(row.ids[: row.prompt_length], skip_special_tokens=True)
     assert prompt.strip() == "Question: Eiffel Tower is located in?\nAnswer:"
     assert model.tokenizer.decode(row.ids[: row.subject_index + 1], skip_special_tokens=True).endswith("Tower")
     assert model.tokenizer.decode(row.ids[row.prompt_length:]).strip() == "Rome"
     # No frames: the contexts are exactly the prefixes (the classic ROME setting).
-    assert edit_contexts(model, ContextConfig(n_prefixes=2, prefix_tokens=3, home=str(tmp_path), frames=())) == contexts[:3]
+    assert edit_contexts(model, ContextConfig(n_prefixes=2, prefix_tokens=3, home=str(tmp_path), frames=())) == contexts[:3] + [PARAPHRASE_FRAME]
+
+
+def test_each_paraphrase_is_a_row_with_its_own_subject_position(tmp_path):
+    model = tiny_model("qwen2")
+    contexts = edit_contexts(model, ContextConfig(n_prefixes=1, prefix_tokens=3, home=str(tmp_path)))
+    request = EditRequest(subject="Eiffel Tower", prompt="{} is located in", target_new="Rome",
+                          paraphrases=("Where is the Eiffel Tower located?", "The city of the {} is", "no subject here?"))
+    rows = rows_for(model, [request], contexts, with_target=True)
+    question, statement = rows[-2], rows[-1]  # the paraphrase without the subject is skipped
+    assert len(rows) == 5 and question.prefix == statement.prefix == PARAPHRASE_FRAME
+    decode = lambda row, end: model.tokenizer.decode(row.ids[:end], skip_special_tokens=True).strip()
+    assert decode(question, question.prompt_length) == "Question: Where is the Eiffel Tower located?\nAnswer:"
+    assert decode(statement, statement.prompt_length) == "The city of the Eiffel Tower is"
+    assert decode(question, question.subject_index + 1).endswith("Tower")
+    assert decode(statement, statement.subject_index + 1).endswith("Tower")
+    assert model.tokenizer.decode(question.ids[question.prompt_length:]).strip() == "Rome"
+
+
+def test_self_questions_keep_only_a_question_that_names_the_subject(monkeypatch):
+    from editmind.editors.parametric import questions
+
+    assert questions.is_usable("Where is the Eiffel Tower located?", "Eiffel Tower")
+    assert not questions.is_usable("Where is it located?", "Eiffel Tower")
+    assert not questions.is_usable("The Eiffel Tower is located in", "Eiffel Tower")
+    model = tiny_model("gpt2")
+    request = EditRequest(subject="Eiffel Tower", prompt="{} is located in", target_new="Rome")
+    given = EditRequest(subject="Louvre", prompt="{} is located in", target_new="Rome", paraphrases=("Where is the Louvre?",))
+    monkeypatch.setattr(questions, "self_question", lambda model, request: "Where is the Eiffel Tower located?")
+    done = questions.with_self_questions(model, [request, given])
+    assert done[0].paraphrases == ("Where is the Eiffel Tower located?",) and done[1] == given
+    monkeypatch.setattr(questions, "self_question", lambda model, request: None)
+    assert questions.with_self_questions(model, [request]) == [request]
 
 
 def test_null_space_projector_kills_the_preserved_directions():
