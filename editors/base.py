@@ -92,6 +92,12 @@ class EditRequest:
             )
         if self.kind not in ("insert", "modify", "erase"):
             raise EditRequestError(f"unknown edit kind {self.kind!r}; use insert, modify or erase")
+        for paraphrase in self.paraphrases:
+            if "{}" not in paraphrase and self.subject not in paraphrase:
+                raise EditRequestError(
+                    f"the paraphrase {paraphrase!r} does not name the subject {self.subject!r}; "
+                    "write it with the subject or '{}', like 'Where is the {} located?'"
+                )
         return self
 
     def to_dict(self) -> dict[str, Any]:

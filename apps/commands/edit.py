@@ -36,7 +36,8 @@ def _edit(args: argparse.Namespace) -> int:
     from editmind.editors.base import EditRequest, get_editor
     from editmind.editors.settings import parse_settings
 
-    request = EditRequest(subject=args.subject, prompt=args.prompt, target_new=args.target, target_true=args.target_true)
+    request = EditRequest(subject=args.subject, prompt=args.prompt, target_new=args.target, target_true=args.target_true,
+                          paraphrases=tuple(args.paraphrase))
     request.validate()  # before the model loads: a bad request fails in a second
     overrides = parse_settings(args.set)
     if args.layer is not None:
@@ -118,6 +119,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     edit.add_argument("--subject", required=True, help="the entity the fact is about")
     edit.add_argument("--target", required=True, help="the new answer")
     edit.add_argument("--target-true", default=None, help="the old answer (recorded only)")
+    edit.add_argument("--paraphrase", action="append", default=[], metavar="TEXT",
+                      help="another way to ask for the fact, naming the subject: 'Where is the {} located?' "
+                           "(repeatable; ROME/MEMIT/AlphaEdit fit the edit to it too; without one the model writes a question itself)")
     edit.add_argument("--layer", type=int, default=None, help="the layer to edit (default: chosen from the depth)")
     edit.add_argument("--supersedes", default=None, help="the id of an earlier edit this one corrects")
     edit.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",

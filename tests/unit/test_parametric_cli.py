@@ -62,6 +62,17 @@ def test_edit_json_reports_the_value_search(tiny_dir, tmp_path, capsys):
     assert len(curve) == info["steps"][0] <= 4 and curve[-1] == pytest.approx(info["target_nll"][0], abs=1e-4)
 
 
+def test_edit_takes_paraphrases_and_rejects_one_without_the_subject(tiny_dir, tmp_path, capsys):
+    base = ["--model", str(tiny_dir), "--home", str(tmp_path / "home")]
+    edit = [*base, "edit", "--method", "rome", "--prompt", "Paris has the {}", "--subject", "Eiffel Tower", "--target", "Rome",
+            "--set", "value.steps=2", "--set", "stats.n_tokens=256"]
+    code, out, _ = run(capsys, *edit, "--paraphrase", "Which city has the {}?", "--paraphrase", "Where is the Eiffel Tower?", "--json")
+    assert code == 0
+    assert json.loads(out)["info"]["paraphrases"] == [["Which city has the {}?", "Where is the Eiffel Tower?"]]
+    code, _, err = run(capsys, *edit, "--paraphrase", "Where is it?")
+    assert code == 1 and err.count("\n") == 1 and "does not name the subject 'Eiffel Tower'" in err
+
+
 def test_errors_are_one_line(tiny_dir, tmp_path, capsys):
     base = ["--model", str(tiny_dir), "--home", str(tmp_path / "home")]
     code, _, err = run(capsys, *base, "edit", "--prompt", "x", "--subject", "Q", "--target", "R")
