@@ -28,11 +28,13 @@ from editmind.editors.model.scoring import pad_token_id
 from editmind.editors.parametric.stats import base_fingerprint
 
 SHOTS = (
+    # Simple, everyday relations in the shots: with rarer ones ("the programming language that
+    # Guido van Rossum created") SmolLM2-135M wrote a usable question for 14 of 40 held-out
+    # dev statements (cases 200-239, outside the evaluated ones), with these for 33.
     "Turn each statement into a question.\n"
     "Statement: The Eiffel Tower is located in\nQuestion: Where is the Eiffel Tower located?\n"
-    "Statement: Marie Curie was born in the city of\nQuestion: In which city was Marie Curie born?\n"
-    "Statement: The programming language that Guido van Rossum created is\n"
-    "Question: Which programming language did Guido van Rossum create?\n"
+    "Statement: Barack Obama is married to\nQuestion: Who is Barack Obama married to?\n"
+    "Statement: The official language of Peru is\nQuestion: What is the official language of Peru?\n"
 )
 _CACHE: dict[tuple[str, str, str], str | None] = {}
 
