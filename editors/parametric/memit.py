@@ -52,7 +52,11 @@ def _memit_contexts() -> ContextConfig:
     # 20 sequential AlphaEdit edits from 20.4 to 72.5 tf (reliability 80.8 -> 82.5,
     # locality 90.9 -> 86.1). The chat reply still leans on the object ("The Eiffel Tower
     # is Rome's iconic Rome Colosseum, ..."); frames=() trades the questions for that.
-    return ContextConfig()
+    # Self-questions (questions.py) are off: over 100 sequential AlphaEdit edits they lifted
+    # edit success 77.0 -> 81.1 but cost locality 74.2 -> 65.9
+    # (knowedit_sequential_alphaedit_{default,selfq}_n100.json). MEMIT was not measured with
+    # them. `--set context.self_questions=true` turns them on; given paraphrases are always used.
+    return ContextConfig(self_questions=False)
 
 
 def _memit_values() -> ValueConfig:
