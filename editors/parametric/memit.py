@@ -24,12 +24,11 @@ AlphaEdit (alphaedit.py) reuses this loop and only replaces `solve`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import torch
-from collections import Counter
-from dataclasses import replace
 
 from editmind.editors.base import EditRequest, EditResult, ParameterEditor, Progress, WeightDelta, register_editor
 from editmind.editors.model.local_model import LocalModel
