@@ -314,7 +314,7 @@ def stage_interference(model, args, report: Report) -> None:
     marks = sorted(set(parse_checkpoints(args.checkpoints or "") + (len(edits),)))
     # The first token of each edit's new object, to tell a probe that now answers an edited
     # object (the edit leaked to another subject) from one that merely drifted.
-    objects = [model.score([r.rendered_prompt], [r.target_new])[0].target_ids[0] for r in edits]
+    objects = [s.target_ids[0] for s in model.score([r.rendered_prompt for r in edits], [r.target_new for r in edits])]
     report.data.update(method=method, n_edits=len(edits), n_probes=len(probes), curve=[])
     for done, request in enumerate(edits, 1):
         apply_deltas(model, editor.compute(model, [request]).deltas)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from itertools import zip_longest
 
 import torch
 
@@ -107,11 +108,5 @@ def _generate(model: LocalModel, n: int, rounds: int = 8, new_tokens: int = 96) 
                 break
     finally:
         torch.random.set_rng_state(state)
-    interleaved = [name for group in zip(*_padded(found.values())) for name in group if name]
+    interleaved = [name for group in zip_longest(*found.values()) for name in group if name]
     return interleaved[:n]
-
-
-def _padded(groups) -> list[list[str]]:
-    groups = [list(g) for g in groups]
-    width = max((len(g) for g in groups), default=0)
-    return [g + [""] * (width - len(g)) for g in groups]

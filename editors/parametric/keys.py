@@ -294,7 +294,7 @@ def keys_after_subject(model: LocalModel, rows: Sequence[Row], modules: Sequence
     """Each module's input at every prompt token after the subject ("is located in", a
     frame's "?\nAnswer:"), and at the subject's last token too when `from_subject`, all
     rows' positions stacked in row order: {module: [positions, d_in]}
-    (`positions_after_subject(row)` per row).
+    (`positions_after_subject(row, from_subject)` per row).
 
     An edit should write at the subject and nowhere else; these are the keys the relation's
     other subjects share, so an update that leaves them alone does not carry the new object
@@ -304,8 +304,7 @@ def keys_after_subject(model: LocalModel, rows: Sequence[Row], modules: Sequence
         for start in range(0, len(rows), batch_size):
             chunk = rows[start:start + batch_size]
             forward.run(chunk)
-            index = [(i, p) for i, row in enumerate(chunk)
-                     for p in range(row.subject_index + (0 if from_subject else 1), row.prompt_length)]
+            index = [(i, p) for i, row in enumerate(chunk) for p in positions_after_subject(row, from_subject)]
             if not index:
                 continue
             where = torch.tensor([i for i, _ in index]), torch.tensor([p for _, p in index])
@@ -314,9 +313,9 @@ def keys_after_subject(model: LocalModel, rows: Sequence[Row], modules: Sequence
     return {n: torch.cat(v) for n, v in keys.items() if v}  # a module is absent when no prompt has such tokens
 
 
-def positions_after_subject(row: Row, from_subject: bool = False) -> int:
-    """How many positions `keys_after_subject` takes from this row."""
-    return row.prompt_length - row.subject_index - (0 if from_subject else 1)
+def positions_after_subject(row: Row, from_subject: bool = False) -> range:
+    """The positions `keys_after_subject` takes from this row."""
+    return range(row.subject_index + (0 if from_subject else 1), row.prompt_length)
 
 
 def average_by_request(values: torch.Tensor, rows: Sequence[Row], n_requests: int) -> torch.Tensor:

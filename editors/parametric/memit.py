@@ -142,9 +142,9 @@ class MemitEditor(ParameterEditor):
             edited = {r.subject.casefold() for r in requests if r.template == template}
             others = [replace(request, subject=name, prompt=template, paraphrases=()) for name in names if name.casefold() not in edited]
             template_rows = rows_for(model, others, frames, with_target=False) if others else []
-            positions = sum(positions_after_subject(row, from_subject=True) for row in template_rows)
+            positions = sum(len(positions_after_subject(row, from_subject=True)) for row in template_rows)
             for row in template_rows:
-                weights += [config.hold_relation * count / positions] * positions_after_subject(row, from_subject=True)
+                weights += [config.hold_relation * count / positions] * len(positions_after_subject(row, from_subject=True))
             contrast_rows += template_rows
         if contrast_rows:
             keys = keys_after_subject(model, contrast_rows, [module], from_subject=True)[module].double()
