@@ -204,13 +204,13 @@ def _combine(tables: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
         rows = [row for t in tables for row in t["methods"][method]["per_edit"]]
         out: dict[str, float] = {}
         for key in ("reliability_tf", "generalization_tf", "reliability_em", "generalization_em", "fluency",
-                    "locality_tf", "locality_em"):
+                    "locality_tf", "locality_em", "generalization_chat"):
             values = [r[key] for r in rows if key in r and r[key] == r[key]]
             if values:
                 out[key] = 100 * sum(values) / len(values)
         if method == "unedited":
             out.update({k: 100.0 for k in ("locality_tf", "locality_em") if k in tables[0]["columns"][method]})
-        for conv in ("tf", "em"):
+        for conv in ("tf", "em", "chat"):
             if f"reliability_{conv}" in out:
                 out[f"edit_success_{conv}"] = (out[f"reliability_{conv}"] + out[f"generalization_{conv}"]) / 2
             weights = [(t["n_portability_cases"], t["columns"][method].get(f"portability_{conv}")) for t in tables]
@@ -231,7 +231,7 @@ def stage_quality(model, args, report: Report) -> None:
 
     records = _records(args)
     config = EvalConfig(mode="single", fluency_tokens=args.fluency_tokens,
-                        conventions=tuple(args.conventions.split(",")))
+                        conventions=tuple(args.conventions.split(",")), chat=args.chat)
     methods = [m for m in args.methods.split(",") if m]
     report.data["skipped"] = [m for m in methods if not _available(m)]
     editors = [_editor(m, **_overrides(args)) for m in methods if _available(m)]
@@ -356,7 +356,7 @@ def stage_sequential(model, args, report: Report) -> None:
 
     records = _records(args)
     config = EvalConfig(mode="sequential", fluency_tokens=args.fluency_tokens,
-                        conventions=tuple(args.conventions.split(",")),
+                        conventions=tuple(args.conventions.split(",")), chat=args.chat,
                         checkpoints=parse_checkpoints(args.checkpoints))
     methods = [m for m in args.methods.split(",") if m]
     report.data["skipped"] = [m for m in methods if not _available(m)]
@@ -391,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--locality", type=int, default=4, help="locality prompts per case")
     parser.add_argument("--fluency-tokens", type=int, default=32)
     parser.add_argument("--conventions", default="tf,em")
+    parser.add_argument("--chat", action="store_true", help="also ask the questions through the chat template")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
     parser.add_argument("--chunk", type=int, default=3, help="cases per saved chunk (quality stage)")
     parser.add_argument("--checkpoints", default="", help="sequential stage: also measure after these edit counts, e.g. 100,200")

@@ -75,7 +75,7 @@ def _knowedit(args: argparse.Namespace) -> int:
     conventions = ("tf", "em") if args.conventions == "both" else (args.conventions,)
     config = EvalConfig(mode=mode, conventions=conventions, fluency=not args.no_fluency,
                         fluency_tokens=args.fluency_tokens, show_progress=not args.quiet,
-                        checkpoints=checkpoints)
+                        checkpoints=checkpoints, chat=args.chat)
     model = load_model(args.model, home=args.home)
     on_report = None
     if args.json_out:
@@ -111,6 +111,8 @@ def _register_knowedit(subparsers: argparse._SubParsersAction) -> None:
                         help="with --sequential: also measure after this many edits (the curve goes into the JSON)")
     parser.add_argument("--conventions", choices=("both", "tf", "em"), default="both",
                         help="tf = teacher-forced token accuracy (EasyEdit), em = greedy exact match (default both)")
+    parser.add_argument("--chat", action="store_true",
+                        help="also ask the questions through the chat template, as `editmind ask --no-memory` does")
     parser.add_argument("--no-fluency", action="store_true", help="skip the fluency generations (faster)")
     parser.add_argument("--fluency-tokens", type=int, default=48, help="tokens generated per fluency prompt")
     parser.add_argument("--json", dest="json_out", metavar="OUT", default=None, help="also write the table as JSON to OUT")

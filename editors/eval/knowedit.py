@@ -50,6 +50,8 @@ ROWS: tuple[tuple[str, str], ...] = (
     ("generalization_em", "  Generalization (em)"),
     ("portability_em", "Portability (em)"),
     ("locality_em", "Locality (em)"),
+    ("generalization_chat", "Generalization (chat)"),
+    ("portability_chat", "Portability (chat)"),
     ("fluency", "Fluency (x100)"),
     ("seconds_per_edit", "Seconds per edit"),
     ("failed_edits", "Failed edits"),
@@ -57,7 +59,8 @@ ROWS: tuple[tuple[str, str], ...] = (
 LEGEND = (
     "tf = teacher-forced token accuracy (EasyEdit); em = exact match of greedy generation "
     "(cloze: continuation starts with answer/alias; question: contains it). Locality = agreement "
-    "with the unedited model's own outputs. Percentages; fluency = ROME n-gram entropy x100."
+    "with the unedited model's own outputs; chat = the greedy chat-template reply to the bare "
+    "question names the answer. Percentages; fluency = ROME n-gram entropy x100."
 )
 
 
@@ -83,6 +86,7 @@ class EvalConfig:
     fluency_tokens: int = 48
     show_progress: bool = True
     checkpoints: tuple[int, ...] = ()  # sequential mode: also measure after this many edits
+    chat: bool = False  # also ask the question probes through the chat template (metrics.chat_matches)
 
 
 @dataclass
@@ -190,13 +194,20 @@ class _Meter:
         for conv in self.config.conventions:
             row[f"reliability_{conv}"] = rel[conv][0]
             row[f"generalization_{conv}"] = _mean(gen[conv])
+        questions = [p for p in edit.generalization if p.kind == "question" and p.question]
+        if self.config.chat and questions:
+            row["generalization_chat"] = _mean(metrics.chat_matches(self.model, questions))
         if self.config.fluency:
             row["fluency"] = metrics.fluency(self.model, [edit.request.rendered_prompt], self.config.fluency_tokens)
         return row
 
     def portability(self, record: KnowEditRecord) -> dict[str, float]:
         scores = self._score(record.portability)
-        return {f"portability_{conv}": _mean(values) for conv, values in scores.items()}
+        row = {f"portability_{conv}": _mean(values) for conv, values in scores.items()}
+        questions = [p for p in record.portability if p.kind == "question" and p.question]
+        if self.config.chat and questions:
+            row["portability_chat"] = _mean(metrics.chat_matches(self.model, questions))
+        return row
 
     def locality(self, record: KnowEditRecord) -> dict[str, float]:
         probes = list(record.locality)
@@ -222,6 +233,9 @@ def _summarise(method: str, rows: list[dict[str, Any]], portability: list[dict[s
         result[f"edit_success_{conv}"] = 100 * _mean([rel, gen])
         result[f"portability_{conv}"] = 100 * _mean([p[f"portability_{conv}"] for p in portability if f"portability_{conv}" in p])
         result[f"locality_{conv}"] = 100 * _mean([l[f"locality_{conv}"] for l in locality if f"locality_{conv}" in l])
+    if config.chat:
+        result["generalization_chat"] = 100 * _mean([r["generalization_chat"] for r in rows if "generalization_chat" in r])
+        result["portability_chat"] = 100 * _mean([p["portability_chat"] for p in portability if "portability_chat" in p])
     if config.fluency:
         result["fluency"] = 100 * _mean([r["fluency"] for r in rows])
     if method != UNEDITED:

@@ -16,6 +16,12 @@ question probe counts when an answer or alias occurs ANYWHERE in the continuatio
 words. Locality in this convention: the fraction of locality prompts whose (cut, normalised)
 greedy continuation is identical to the unedited model's.
 
+**Chat ("chat", opt-in, question probes only).** What a person chatting with the edited model
+sees: the bare question goes through the model's chat template (`LocalModel.chat`, as
+`editmind ask --no-memory` sends it), and the greedy reply counts when an answer or alias
+occurs in it as whole words — the reply as a whole, since a chat answer restates the question
+first ("The Eiffel Tower is located in Rome.").
+
 **Fluency** (ROME's generation entropy): greedy-generate from each prompt, tokenise prompt +
 generation
 into words and punctuation (a regex stands in for nltk's word_tokenize), compute the
@@ -126,6 +132,17 @@ def exact_matches(model: LocalModel, probes: Sequence[Probe], texts: Sequence[st
     """1.0/0.0 per probe by the exact-match rule; `texts` reuses continuations already made."""
     texts = list(texts) if texts is not None else continuations(model, probes)
     return [float(answer_matches(t, p.answers, p.kind)) for t, p in zip(texts, probes)]
+
+
+def chat_matches(model: LocalModel, probes: Sequence[Probe], max_new_tokens: int = 32) -> list[float]:
+    """1.0/0.0 per question probe: the chat reply to the bare question names an answer."""
+    out = []
+    for probe in probes:
+        if probe.kind != "question" or not probe.question:
+            raise ValueError(f"chat matching needs question probes with their bare question, got {probe.prompt!r}")
+        reply = " ".join(model.chat(probe.question, max_new_tokens=max_new_tokens).split())
+        out.append(float(answer_matches(reply, probe.answers, "question")))
+    return out
 
 
 def same_output(after: str, before: str) -> float:

@@ -48,13 +48,15 @@ class Probe:
     answers: tuple[str, ...]
     kind: ProbeKind = "cloze"
     subject: str = ""
+    question: str = ""  # a question probe's bare question, as a person would type it in a chat
 
     @property
     def target(self) -> str:
         return self.answers[0]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"prompt": self.prompt, "answers": list(self.answers), "kind": self.kind, "subject": self.subject}
+        return {"prompt": self.prompt, "answers": list(self.answers), "kind": self.kind, "subject": self.subject,
+                **({"question": self.question} if self.question else {})}
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ def _edit_case(raw: dict[str, Any], case: dict[str, Any], config: RecordConfig, 
             if _string(hop.get("answer", target_new)) == target_new:
                 aliases = _answers(target_new, hop.get("answer_alias"))[1:]
     answers = (target_new, *aliases)
-    generalization = [Probe(_question(q, config), answers, "question", subject) for q in questions]
+    generalization = [Probe(_question(q, config), answers, "question", subject, q.strip()) for q in questions]
     relation = raw.get("relation_id")
     if config.cloze_paraphrases and isinstance(relation, str) and relation in clozes:
         # Cloze templates end in "__" (the blank); what precedes it is the paraphrased prompt.
@@ -243,7 +245,7 @@ def build_records(
         if complete and case.get("questions") and case.get("new_answer"):
             answers = _answers(case["new_answer"], case.get("new_answer_alias"))
             portability = tuple(
-                Probe(_question(q, config), answers, "question", edits[0].request.subject)
+                Probe(_question(q, config), answers, "question", edits[0].request.subject, q.strip())
                 for q in case["questions"] if isinstance(q, str) and q.strip()
             )
         records.append(KnowEditRecord(str(case.get("case_id", index)), tuple(edits), portability, tuple(locality), complete))

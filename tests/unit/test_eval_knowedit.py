@@ -89,6 +89,16 @@ def test_a_change_that_alters_nothing_keeps_locality_at_100(model, records, mode
     assert zero["failed_edits"] == 0
 
 
+def test_chat_metrics_are_opt_in_and_unchanged_by_a_change_that_alters_nothing(model, records):
+    plain = evaluate_methods(model, [ZeroEditor()], records, config=FAST)
+    assert "generalization_chat" not in plain.columns["zero-test"]
+    table = evaluate_methods(model, [ZeroEditor()], records, config=EvalConfig(fluency=False, show_progress=False, chat=True))
+    zero, unedited = table.columns["zero-test"], table.columns["unedited"]
+    for key in ("generalization_chat", "portability_chat"):
+        assert 0.0 <= zero[key] <= 100.0 and zero[key] == pytest.approx(unedited[key]), key
+    assert "Generalization (chat)" in table.format()
+
+
 @pytest.mark.parametrize("mode", ["single", "sequential"])
 def test_a_broken_model_loses_locality_and_weights_come_back_bitwise(model, records, mode):
     before = _state(model)

@@ -76,6 +76,17 @@ def test_exact_match_uses_the_greedy_continuation(model):
     assert metrics.exact_matches(model, [hit], texts=[" nothing like it"]) == [0.0]
 
 
+def test_chat_match_reads_the_chat_templated_reply_to_the_bare_question(model):
+    question = "Where is the Eiffel Tower?"
+    reply = model.chat(question, max_new_tokens=32)
+    words = metrics.normalize(reply).split(" ")
+    hit = Probe(f"Question: {question}\nAnswer:", ("zzz-not-it", words[len(words) // 2]), "question", question=question)
+    miss = Probe(f"Question: {question}\nAnswer:", ("zzz-not-it",), "question", question=question)
+    assert metrics.chat_matches(model, [hit, miss]) == [1.0, 0.0]
+    with pytest.raises(ValueError, match="question probes"):
+        metrics.chat_matches(model, [Probe("Shakespeare wrote", ("Hamlet",))])
+
+
 def test_locality_is_one_for_an_unchanged_model_in_both_conventions(model):
     probes = [Probe("The Louvre is a museum in", ("Paris",)), Probe("Tolstoy wrote", ("War and Peace",))]
     refs_tf = metrics.locality_references(model, probes)

@@ -57,6 +57,8 @@ def test_requests_and_probes_follow_the_rewrites():
     # the rewrite's question and the matching single-hop question are the same string: once
     assert [p.prompt for p in first.generalization] == ["Question: What is the capital of France?\nAnswer:"]
     assert first.generalization[0].kind == "question"
+    assert first.generalization[0].question == "What is the capital of France?"  # bare, for the chat metric
+    assert records[0].portability[0].question == "What is the capital of the place of France?"
     assert [p.answers for p in records[0].portability] == [("Oslo", "New Oslo")]
 
 

@@ -138,9 +138,34 @@ def test_ft_m_masks_the_prompt():
     from editmind.editors.parametric.ft import _FineTune
 
     model = tiny_model("llama")
-    loss = _FineTune._loss(model, REQUESTS[:1], "target_new")
+    loss = _FineTune._loss(model, [(REQUESTS[0].rendered_prompt, REQUESTS[0].target_new)], "target_new")
     score = model.score([REQUESTS[0].rendered_prompt], [REQUESTS[0].target_new])[0]
     assert float(loss) == pytest.approx(-score.mean_logprob, rel=1e-4)
+
+
+def test_ft_m_trains_on_the_paraphrases_too():
+    """A paraphrase is one more training prompt with the same target and the same masked
+    loss: the first step's loss is the mean over the cloze and the framed question, and the
+    edited model gives the target after the question more probability than FT-M trained on
+    the cloze alone does."""
+    from dataclasses import replace
+
+    from editmind.editors.parametric.keys import paraphrase_text
+
+    model = tiny_model("qwen2")
+    request = replace(REQUESTS[1], paraphrases=("Which city is the Louvre in?",))
+    asked = paraphrase_text(request.paraphrases[0], request.subject)[0]
+    assert asked == "Question: Which city is the Louvre in?\nAnswer:"
+    unedited = model.score([request.rendered_prompt, asked], [request.target_new] * 2)
+    probabilities = {}
+    for name, req in (("cloze only", REQUESTS[1]), ("with paraphrase", request)):
+        result = get_editor("ft-m", steps=30, lr=5e-2).compute(model, [req])
+        snapshot = apply_deltas(model, result.deltas)
+        probabilities[name] = model.score([asked], [request.target_new])[0].mean_logprob
+        snapshot.restore()
+    assert result.info["paraphrases"] == [["Which city is the Louvre in?"]]
+    assert result.info["loss_per_step"][0] == pytest.approx(-(unedited[0].mean_logprob + unedited[1].mean_logprob) / 2, rel=1e-4)
+    assert probabilities["with paraphrase"] > probabilities["cloze only"] > unedited[1].mean_logprob, probabilities
 
 
 @pytest.mark.parametrize("arch", ["llama", "gpt2"])
