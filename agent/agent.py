@@ -433,9 +433,12 @@ class EditingAgent:
                 existing = fact
         confirmations = int(_metadata(existing).get("confirmations", 0)) + 1 if existing else 1
         state = self.router.weight_state(confirmations, turn.lasting, _metadata(existing).get("weights") if existing else None)
-        metadata = {"scope": "world", "target_true": correction.target_true, "confirmations": confirmations,
+        metadata = {"scope": "world", "target_true": correction.target_true, "question": correction.question,
+                    "confirmations": confirmations,
                     "weights": state, "lasting": turn.lasting or state == "pending"}
         if existing is not None:
+            if metadata["question"] is None:  # a confirmation without a question keeps the earlier one
+                metadata.pop("question")
             metadata = {**_metadata(existing), **metadata}
             fact = self.memory.update(existing.id, metadata=metadata)
             event, superseded = "CONFIRM", []
@@ -478,8 +481,11 @@ class EditingAgent:
         for fact in self._user_facts():
             meta = _metadata(fact)
             if meta.get("scope") == "world" and meta.get("weights") == "pending" and fact.subject and fact.relation and fact.object:
+                question = meta.get("question")
+                paraphrases = (question,) if isinstance(question, str) and fact.subject in question else ()
                 request = EditRequest(subject=fact.subject, prompt=fact.relation, target_new=fact.object,
-                                      target_true=meta.get("target_true"), user_id=self.user_id, lasting=True)
+                                      target_true=meta.get("target_true"), user_id=self.user_id, lasting=True,
+                                      paraphrases=paraphrases)
                 items.append(PendingFact(fact.id, request))
         return items
 

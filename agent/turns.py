@@ -122,6 +122,9 @@ class Correction:
     relation: str | None
     target_new: str | None
     target_true: str | None = None
+    # The question the correction answers, when it names the subject: a weight edit takes it
+    # as a paraphrase, so the edited model answers that very question (also in chat).
+    question: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -144,11 +147,12 @@ class Correction:
         return EditRequest(
             subject=self.subject, prompt=self.relation, target_new=self.target_new,  # type: ignore[arg-type]
             target_true=self.target_true, user_id=user_id, lasting=lasting,
+            paraphrases=(self.question,) if self.question else (),
         ).validate()
 
     def to_dict(self) -> dict[str, Any]:
         return {"subject": self.subject, "relation": self.relation, "target_new": self.target_new,
-                "target_true": self.target_true, "text": self.text}
+                "target_true": self.target_true, "text": self.text, "question": self.question}
 
 
 @dataclass(frozen=True)
@@ -541,4 +545,5 @@ def extract_correction(message: str, last_question: str | None = None, last_answ
         old = _restore_case(old, original) if old.lower() in original.lower() else old
     if old and target and old.lower() == target.lower():
         old = None
-    return Correction(subject or None, relation or None, target or None, old or None)
+    question = last_question.strip() if last_question and subject and subject in last_question else None
+    return Correction(subject or None, relation or None, target or None, old or None, question)

@@ -46,6 +46,12 @@ class ContextConfig:
     # The base model rewrites the edit's statement as a question (questions.py), and that
     # question joins the contexts in `PARAPHRASE_FRAME`, as paraphrases the user gives do.
     self_questions: bool = True
+    # Each question paraphrase is also asked through the model's chat template, with the
+    # assistant's reply restating the edit's prompt ("<chat: Where is the Eiffel Tower
+    # located?> The Eiffel Tower is located in the city of" -> " Rome"): that is where people
+    # meet the edit (`editmind ask`, the chat app), and a value optimised only on plain text
+    # left the chat reply on the old answer.
+    chat: bool = True
 
 
 @torch.no_grad()
@@ -73,17 +79,37 @@ def context_prefixes(model: LocalModel, config: ContextConfig) -> list[str]:
 PARAPHRASE_FRAME = "Question: {paraphrase}\nAnswer:"
 
 
+# The context that stands for each question paraphrase asked in the model's chat template,
+# the assistant's reply starting with the edit's own prompt.
+CHAT_FRAME = "<chat: {paraphrase}>"
+
+
 def edit_contexts(model: LocalModel, config: ContextConfig) -> list[str]:
     """Every context an edit is averaged over: the random prefixes (the first is "", the
-    plain prompt), the frames, and the request's paraphrases. A context without "{}" is a
-    prefix; one with "{}" wraps the prompt (see `split_context`)."""
-    return context_prefixes(model, config) + [f for f in config.frames if is_frame(f)] + [PARAPHRASE_FRAME]
+    plain prompt), the frames, and the request's paraphrases (plain, and asked in the chat
+    template when the model has one). A context without "{}" is a prefix; one with "{}"
+    wraps the prompt (see `split_context`)."""
+    chat = [CHAT_FRAME] if config.chat and getattr(model.tokenizer, "chat_template", None) else []
+    return context_prefixes(model, config) + [f for f in config.frames if is_frame(f)] + [PARAPHRASE_FRAME] + chat
 
 
 def is_frame(context: str) -> bool:
     """A frame wraps the prompt ("{}" stands for it) or stands for a paraphrase; any other
     context is a prefix."""
-    return "{}" in context or context == PARAPHRASE_FRAME
+    return "{}" in context or context in (PARAPHRASE_FRAME, CHAT_FRAME)
+
+
+def chat_text(tokenizer, request: EditRequest, question: str) -> tuple[str, int]:
+    """(the row's text, the character index just past the subject in the reply): the
+    question rendered as `LocalModel.chat` renders it, then the edit's prompt as the start
+    of the assistant's reply. The subject is read where the reply names it."""
+    from editmind.editors.model.generation import render_chat
+
+    chat = render_chat(tokenizer, [{"role": "user", "content": question}])
+    bos = getattr(tokenizer, "bos_token", None)
+    if bos and chat.startswith(bos) and tokenizer("", add_special_tokens=True)["input_ids"]:
+        chat = chat[len(bos):]  # the tokenizer adds it again (token_index_before)
+    return chat + request.rendered_prompt, subject_end(chat + request.rendered_prompt, request, chat)
 
 
 def paraphrase_text(paraphrase: str, subject: str) -> tuple[str, int]:
@@ -177,7 +203,7 @@ def rows_for(model: LocalModel, requests: Sequence[EditRequest], prefixes: Seque
 
     rows = []
     for r, request in enumerate(requests):
-        for context, text, end in _texts(request, prefixes):
+        for context, text, end in _texts(model.tokenizer, request, prefixes):
             prompt_ids, index = token_index_before(model.tokenizer, text, end)
             target_ids: list[int] = []
             if with_target:
@@ -188,13 +214,19 @@ def rows_for(model: LocalModel, requests: Sequence[EditRequest], prefixes: Seque
     return rows
 
 
-def _texts(request: EditRequest, contexts: Sequence[str]):
+def _texts(tokenizer, request: EditRequest, contexts: Sequence[str]):
     """(context, text, character index past the subject) of every row of the request."""
     for context in contexts:
         if context == PARAPHRASE_FRAME:
             for paraphrase in request.paraphrases:
                 if request.subject in paraphrase or "{}" in paraphrase:
                     yield (context, *paraphrase_text(paraphrase, request.subject))
+            continue
+        if context == CHAT_FRAME:
+            for paraphrase in request.paraphrases:
+                question = paraphrase.format(request.subject) if "{}" in paraphrase else paraphrase
+                if request.subject in question and question.rstrip().endswith("?"):
+                    yield (context, *chat_text(tokenizer, request, question.strip()))
             continue
         prefix, suffix = split_context(context)
         text = prefix + request.template.format(request.subject) + suffix

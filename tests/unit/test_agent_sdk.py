@@ -154,6 +154,16 @@ def test_lasting_correction_runs_one_journaled_edit_and_state_matches_its_outcom
     agent.close()
 
 
+def test_the_question_a_lasting_correction_answers_goes_into_the_weight_edit(agent, monkeypatch):
+    """The user's own question joins the edit as a paraphrase, so the edited weights answer it."""
+    agent.chat("Where is the Eiffel Tower?")
+    agent.last_answer = "It is in Paris."
+    agent.chat("No, it's Rome.")
+    agent.chat("No, it's Rome.")  # stated twice: pending for the next batched weight edit
+    [pending] = agent._pending()
+    assert pending.request.paraphrases == ("Where is the Eiffel Tower?",)
+
+
 def test_a_question_asking_exactly_a_stored_fact_is_answered_from_it(agent):
     agent.chat("Where is the Eiffel Tower?")
     agent.last_answer = "It is in Paris."

@@ -49,6 +49,16 @@ def test_full_statement_correction_and_not_x_but_y():
     assert (c.subject, c.relation, c.target_new, c.target_true) == ("Twitter", "The CEO of {} is", "Linda Yaccarino", "Elon Musk")
 
 
+def test_a_correction_keeps_the_question_it_answers_as_the_edits_paraphrase():
+    c = extract_correction("It's Canberra, not Sydney.", "What is the capital of Australia?", "The capital of Australia is Sydney.")
+    assert c.question == "What is the capital of Australia?"
+    assert c.to_edit_request().paraphrases == ("What is the capital of Australia?",)
+    assert extract_correction("The Eiffel Tower is located in Rome.").question is None  # no question asked
+    # a question that does not name the subject verbatim cannot be a paraphrase of the edit
+    c = extract_correction("The Eiffel Tower is located in Rome.", "Where is that tower?", "In Paris.")
+    assert c.subject == "Eiffel Tower" and c.question is None and c.to_edit_request().paraphrases == ()
+
+
 def test_personal_correction_stays_personal():
     turn = classify_turn("No, she moved to Nice.", "Where does my sister live?", "Your sister lives in Lyon.")
     assert turn.type == "personal_fact"

@@ -7,10 +7,11 @@ import torch
 
 from editmind.editors.base import EditRequest, EditRequestError, get_editor
 from editmind.editors.model.testing import tiny_model
+from editmind.editors.model.generation import render_chat
 from editmind.editors.parametric import stats as stats_module
 from editmind.editors.parametric.alphaedit import null_space_projector
 from editmind.editors.parametric.keys import (
-    PARAPHRASE_FRAME, ContextConfig, context_prefixes, edit_contexts, keys_after_subject, keys_and_outputs, rows_for, token_index_before,
+    CHAT_FRAME, PARAPHRASE_FRAME, ContextConfig, context_prefixes, edit_contexts, keys_after_subject, keys_and_outputs, rows_for, token_index_before,
 )
 from editmind.editors.parametric.layers import check_layers, fine_tune_layer, memit_layers, rome_layer
 from editmind.editors.parametric.stats import StatsConfig, second_moments
@@ -80,7 +81,7 @@ def test_a_frame_wraps_the_prompt_and_keeps_the_subject_and_target_in_place(tmp_
     model = tiny_model("llama")
     config = ContextConfig(n_prefixes=2, prefix_tokens=3, home=str(tmp_path), frames=("Question: {}?\nAnswer:",))
     contexts = edit_contexts(model, config)
-    assert contexts[0] == "" and contexts[-2:] == ["Question: {}?\nAnswer:", PARAPHRASE_FRAME] and len(contexts) == 5
+    assert contexts[0] == "" and contexts[-3:] == ["Question: {}?\nAnswer:", PARAPHRASE_FRAME, CHAT_FRAME] and len(contexts) == 6
     request = EditRequest(subject="Eiffel Tower", prompt="{} is located in", target_new="Rome")
     rows = rows_for(model, [request], contexts, with_target=True)
     assert len(rows) == 4  # a request without paraphrases has no paraphrase row
@@ -90,7 +91,7 @@ def test_a_frame_wraps_the_prompt_and_keeps_the_subject_and_target_in_place(tmp_
     assert model.tokenizer.decode(row.ids[: row.subject_index + 1], skip_special_tokens=True).endswith("Tower")
     assert model.tokenizer.decode(row.ids[row.prompt_length:]).strip() == "Rome"
     # No frames: the contexts are exactly the prefixes (the classic ROME setting).
-    assert edit_contexts(model, ContextConfig(n_prefixes=2, prefix_tokens=3, home=str(tmp_path), frames=())) == contexts[:3] + [PARAPHRASE_FRAME]
+    assert edit_contexts(model, ContextConfig(n_prefixes=2, prefix_tokens=3, home=str(tmp_path), frames=())) == contexts[:3] + [PARAPHRASE_FRAME, CHAT_FRAME]
 
 
 def test_each_paraphrase_is_a_row_with_its_own_subject_position(tmp_path):
@@ -99,14 +100,23 @@ def test_each_paraphrase_is_a_row_with_its_own_subject_position(tmp_path):
     request = EditRequest(subject="Eiffel Tower", prompt="{} is located in", target_new="Rome",
                           paraphrases=("Where is the Eiffel Tower located?", "The city of the {} is", "no subject here?"))
     rows = rows_for(model, [request], contexts, with_target=True)
-    question, statement = rows[-2], rows[-1]  # the paraphrase without the subject is skipped
-    assert len(rows) == 5 and question.prefix == statement.prefix == PARAPHRASE_FRAME
+    question, statement, chat = rows[-3], rows[-2], rows[-1]  # the paraphrase without the subject is skipped
+    assert len(rows) == 6 and question.prefix == statement.prefix == PARAPHRASE_FRAME
     decode = lambda row, end: model.tokenizer.decode(row.ids[:end], skip_special_tokens=True).strip()
     assert decode(question, question.prompt_length) == "Question: Where is the Eiffel Tower located?\nAnswer:"
     assert decode(statement, statement.prompt_length) == "The city of the Eiffel Tower is"
     assert decode(question, question.subject_index + 1).endswith("Tower")
     assert decode(statement, statement.subject_index + 1).endswith("Tower")
     assert model.tokenizer.decode(question.ids[question.prompt_length:]).strip() == "Rome"
+    # The question is asked in the chat template too (a statement is not), the assistant's
+    # reply starting with the edit's prompt; the key is read where the reply names the subject.
+    assert chat.prefix == CHAT_FRAME
+    rendered = render_chat(model.tokenizer, [{"role": "user", "content": "Where is the Eiffel Tower located?"}])
+    assert model.tokenizer.decode(chat.ids[:chat.prompt_length]) == rendered + "Eiffel Tower is located in"
+    assert model.tokenizer.decode(chat.ids[chat.prompt_length:]).strip() == "Rome"
+    assert model.tokenizer.decode(chat.ids[:chat.subject_index + 1]) == rendered + "Eiffel Tower"
+    no_chat = ContextConfig(n_prefixes=1, prefix_tokens=3, home=str(tmp_path), chat=False)
+    assert CHAT_FRAME not in edit_contexts(model, no_chat)
 
 
 def test_self_questions_keep_only_a_question_that_names_the_subject(monkeypatch):
