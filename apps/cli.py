@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", default=os.environ.get("EDITMIND_MODEL", "default"),
                         help="'default' (embedded SmolLM2-135M-Instruct), a local HF directory, a .gguf file or a hub id")
     parser.add_argument("--home", default=None, help="state directory (default: $EDITMIND_HOME or ~/.editmind)")
+    parser.add_argument("--device", default=os.environ.get("EDITMIND_DEVICE") or None,
+                        help="where the model runs: cpu (default), cuda, cuda:N (or $EDITMIND_DEVICE)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     for group in COMMAND_GROUPS:

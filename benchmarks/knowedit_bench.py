@@ -355,7 +355,7 @@ def stage_sequential(model, args, report: Report) -> None:
     from editmind.editors.eval.knowedit import EvalConfig, parse_checkpoints
 
     records = _records(args)
-    config = EvalConfig(mode="sequential", fluency_tokens=args.fluency_tokens,
+    config = EvalConfig(mode="sequential", fluency_tokens=args.fluency_tokens, fluency=not args.no_fluency,
                         conventions=tuple(args.conventions.split(",")), chat=args.chat,
                         checkpoints=parse_checkpoints(args.checkpoints))
     methods = [m for m in args.methods.split(",") if m]
@@ -390,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", default="256,1024,4096,16384")
     parser.add_argument("--locality", type=int, default=4, help="locality prompts per case")
     parser.add_argument("--fluency-tokens", type=int, default=32)
+    parser.add_argument("--no-fluency", action="store_true", help="sequential stage: skip the fluency generations")
     parser.add_argument("--conventions", default="tf,em")
     parser.add_argument("--chat", action="store_true", help="also ask the questions through the chat template")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
@@ -397,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoints", default="", help="sequential stage: also measure after these edit counts, e.g. 100,200")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
                         help="editor config override (sweep, quality and sequential stages), e.g. --set value.steps=10")
+    parser.add_argument("--device", default=None, help="where the network runs: cpu (default), cuda, cuda:N")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     if args.threads:
@@ -406,7 +408,9 @@ def main(argv: list[str] | None = None) -> int:
     report = Report(args.stage, args)
     report.data["args"] = vars(args)
     report.save()
-    model = load_model("default")
+    model = load_model("default", device=args.device)
+    report.data["environment"]["device"] = torch.cuda.get_device_name(model.device) if model.device.type == "cuda" else str(model.device)
+    report.save()
     STAGES[args.stage](model, args, report)
     report.finish()
     return 0

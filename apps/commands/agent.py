@@ -22,7 +22,7 @@ def build_agent(args: argparse.Namespace, max_new_tokens: int | None = None) -> 
     from editmind.agent import AgentConfig, EditingAgent
     from editmind.editors.model import load_model
 
-    model = load_model(args.model, home=args.home)
+    model = load_model(args.model, home=args.home, device=args.device)
     config = AgentConfig(max_new_tokens=max_new_tokens or getattr(args, "max_new_tokens", 64))
 
     def progress(stage: str, done: int, total: int) -> None:

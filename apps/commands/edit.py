@@ -18,7 +18,7 @@ def _open(args: argparse.Namespace, with_model: bool = True):
     from editmind.editors.journal import EditJournal
     from editmind.editors.model import load_model
 
-    model = load_model(args.model, home=args.home) if with_model else None
+    model = load_model(args.model, home=args.home, device=args.device) if with_model else None
     return EditJournal.open(args.home, model, progress=None), model
 
 

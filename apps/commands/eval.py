@@ -76,7 +76,7 @@ def _knowedit(args: argparse.Namespace) -> int:
     config = EvalConfig(mode=mode, conventions=conventions, fluency=not args.no_fluency,
                         fluency_tokens=args.fluency_tokens, show_progress=not args.quiet,
                         checkpoints=checkpoints, chat=args.chat)
-    model = load_model(args.model, home=args.home)
+    model = load_model(args.model, home=args.home, device=args.device)
     on_report = None
     if args.json_out:
         def on_report(table) -> None:  # keep finished columns if the run is cut off

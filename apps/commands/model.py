@@ -12,7 +12,7 @@ from editmind.apps.cli import print_json
 def load(args: argparse.Namespace):
     from editmind.editors.model import load_model
 
-    return load_model(args.model, home=args.home)
+    return load_model(args.model, home=args.home, device=args.device)
 
 
 def _info(args: argparse.Namespace) -> int:

@@ -78,7 +78,7 @@ def _mquake(args: argparse.Namespace) -> int:
     if routes == ["weights"] and "case" not in settings:
         raise EditmindError("--route weights runs in the case setting only; use --edits-in-memory case "
                             "(all 1,200 edits in one MEMIT batch is out of reach on a CPU)")
-    model = load_model(args.model, home=args.home)
+    model = load_model(args.model, home=args.home, device=args.device)
     reports, payload = [], {"data": data, "model": model.name, "routes": routes, "runs": []}
     if "weights" in routes:
         payload["weights_method"] = args.weights_method

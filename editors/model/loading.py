@@ -60,9 +60,14 @@ def _looks_like_hub_id(spec: str) -> bool:
     return len(parts) == 2 and all(parts) and not spec.startswith((".", "~")) and " " not in spec
 
 
-def load_model(spec: str = DEFAULT_SPEC, home: str | os.PathLike[str] | None = None, dtype: torch.dtype = torch.float32) -> LocalModel:
-    """Load a causal LM for editing; raises ModelLoadError with a one-line reason."""
+def load_model(spec: str = DEFAULT_SPEC, home: str | os.PathLike[str] | None = None, dtype: torch.dtype = torch.float32,
+               device: str | None = None) -> LocalModel:
+    """Load a causal LM for editing; raises ModelLoadError with a one-line reason.
+
+    `device` ("cpu", "cuda", "cuda:1", ...) is where the network runs; the editors' closed-form
+    algebra (covariances, solves, deltas) stays on the CPU in float64 either way."""
     _quiet_transformers()
+    target = _device(device)
     spec = (spec or DEFAULT_SPEC).strip()
     path = Path(spec).expanduser()
     if spec == DEFAULT_SPEC:
@@ -88,7 +93,26 @@ def load_model(spec: str = DEFAULT_SPEC, home: str | os.PathLike[str] | None = N
             f"unknown model '{spec}': give 'default', a local model directory, a .gguf file or a hub id like org/name"
         )
     model.eval()
+    if target is not None:
+        model.to(target)
     return LocalModel(model=model, tokenizer=tokenizer, layout=discover_layout(model), spec=spec, name=name, source=source)
+
+
+def _device(device: str | None) -> torch.device | None:
+    """The checked device, before anything is loaded: a typo or a missing GPU is one line."""
+    if device is None or not str(device).strip():
+        return None
+    try:
+        target = torch.device(str(device).strip())
+    except (RuntimeError, ValueError):
+        raise ModelLoadError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
+    if target.type == "cuda" and not torch.cuda.is_available():
+        raise ModelLoadError(f"device {device!r} asked for, but this torch sees no CUDA GPU; use --device cpu")
+    if target.type == "cuda" and target.index is not None and target.index >= torch.cuda.device_count():
+        raise ModelLoadError(f"device {device!r} asked for, but there are {torch.cuda.device_count()} CUDA GPU(s)")
+    if target.type not in ("cpu", "cuda", "mps", "xpu"):
+        raise ModelLoadError(f"device {device!r} is not supported; use cpu, cuda or cuda:N")
+    return target
 
 
 def wrap_model(model: torch.nn.Module, tokenizer, name: str = "in-memory") -> LocalModel:

@@ -7,6 +7,8 @@ editor and the layout discovery are tested across architectures without a traine
 
 from __future__ import annotations
 
+import os
+
 from functools import lru_cache
 
 import torch
@@ -83,4 +85,7 @@ def tiny_model(architecture: str = "llama", layers: int = 4, hidden: int = 32, i
     torch.manual_seed(seed)
     config = _config(architecture, tokenizer, layers, hidden, inner)
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    device = os.environ.get("EDITMIND_TEST_DEVICE")  # run the unit tests' models on a GPU: EDITMIND_TEST_DEVICE=cuda
+    if device:
+        model.to(device)
     return wrap_model(model, tokenizer, name=f"tiny-{architecture}")

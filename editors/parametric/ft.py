@@ -106,7 +106,7 @@ class _FineTune(ParameterEditor):
             for p, flag in frozen:
                 p.requires_grad_(flag)
         dense = change.T if ref.transposed else change  # the [out, in] convention of WeightDelta
-        delta = WeightDelta(module=ref.name, transposed=ref.transposed, dense=dense.contiguous().float())
+        delta = WeightDelta(module=ref.name, transposed=ref.transposed, dense=dense.contiguous().float().cpu())
         if not delta.is_finite():
             raise EditFailedError(f"fine-tuning produced non-finite weights for {ref.name}; nothing was changed")
         return EditResult([delta], [layer], {"layer": layer, "module": ref.name, "loss_per_step": losses,

@@ -40,6 +40,17 @@ def test_unknown_model_name_is_one_line(tmp_path):
     assert "unknown model" in line
 
 
+def test_a_bad_or_missing_device_is_one_line_before_anything_loads(tmp_path):
+    import torch
+
+    line = _one_line_error(run_cli("--home", str(tmp_path), "--device", "warp9", "info"))
+    assert "unknown device 'warp9'" in line and "cuda" in line
+    if not torch.cuda.is_available():
+        line = _one_line_error(run_cli("--home", str(tmp_path), "--device", "cuda", "info"))
+        assert "no CUDA GPU" in line and "--device cpu" in line
+    assert not any(tmp_path.iterdir())  # nothing fetched or converted
+
+
 def test_unknown_command_is_one_line():
     line = _one_line_error(run_cli("frobnicate"))
     assert "frobnicate" in line
