@@ -50,8 +50,9 @@ class ContextConfig:
     # assistant's reply restating the edit's prompt ("<chat: Where is the Eiffel Tower
     # located?> The Eiffel Tower is located in the city of" -> " Rome"): that is where people
     # meet the edit (`editmind ask`, the chat app), and a value optimised only on plain text
-    # left the chat reply on the old answer.
-    chat: bool = True
+    # left the chat reply on the old answer. Off by default until measured at scale: on four
+    # probe edits it moved one chat answer but also made a reply repeat the object.
+    chat: bool = False
 
 
 @torch.no_grad()

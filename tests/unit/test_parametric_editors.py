@@ -207,6 +207,7 @@ def test_a_paraphrase_is_one_more_context_rome_writes_its_value_at(arch):
     model = tiny_model(arch)
     request = replace(REQUESTS[1], paraphrases=(f"Where is the {REQUESTS[1].subject} located?",))
     editor = get_editor("rome", **fast_overrides("rome"))
+    editor.config.context.chat = True  # the chat-template context is opt-in
     rows = rows_for(model, [request], edit_contexts(model, editor.config.context), with_target=False)
     assert rows[-2].prefix.startswith("Question: {paraphrase}") and rows[-1].prefix == CHAT_FRAME
     result = editor.compute(model, [request])

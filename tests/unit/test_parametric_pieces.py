@@ -79,7 +79,7 @@ def test_context_prefixes_are_cached_and_include_the_plain_prompt(tmp_path):
 
 def test_a_frame_wraps_the_prompt_and_keeps_the_subject_and_target_in_place(tmp_path):
     model = tiny_model("llama")
-    config = ContextConfig(n_prefixes=2, prefix_tokens=3, home=str(tmp_path), frames=("Question: {}?\nAnswer:",))
+    config = ContextConfig(n_prefixes=2, prefix_tokens=3, home=str(tmp_path), frames=("Question: {}?\nAnswer:",), chat=True)
     contexts = edit_contexts(model, config)
     assert contexts[0] == "" and contexts[-3:] == ["Question: {}?\nAnswer:", PARAPHRASE_FRAME, CHAT_FRAME] and len(contexts) == 6
     request = EditRequest(subject="Eiffel Tower", prompt="{} is located in", target_new="Rome")
@@ -91,12 +91,12 @@ def test_a_frame_wraps_the_prompt_and_keeps_the_subject_and_target_in_place(tmp_
     assert model.tokenizer.decode(row.ids[: row.subject_index + 1], skip_special_tokens=True).endswith("Tower")
     assert model.tokenizer.decode(row.ids[row.prompt_length:]).strip() == "Rome"
     # No frames: the contexts are exactly the prefixes (the classic ROME setting).
-    assert edit_contexts(model, ContextConfig(n_prefixes=2, prefix_tokens=3, home=str(tmp_path), frames=())) == contexts[:3] + [PARAPHRASE_FRAME, CHAT_FRAME]
+    assert edit_contexts(model, ContextConfig(n_prefixes=2, prefix_tokens=3, home=str(tmp_path), frames=(), chat=True)) == contexts[:3] + [PARAPHRASE_FRAME, CHAT_FRAME]
 
 
 def test_each_paraphrase_is_a_row_with_its_own_subject_position(tmp_path):
     model = tiny_model("qwen2")
-    contexts = edit_contexts(model, ContextConfig(n_prefixes=1, prefix_tokens=3, home=str(tmp_path)))
+    contexts = edit_contexts(model, ContextConfig(n_prefixes=1, prefix_tokens=3, home=str(tmp_path), chat=True))
     request = EditRequest(subject="Eiffel Tower", prompt="{} is located in", target_new="Rome",
                           paraphrases=("Where is the Eiffel Tower located?", "The city of the {} is", "no subject here?"))
     rows = rows_for(model, [request], contexts, with_target=True)
