@@ -8,7 +8,6 @@ editor and the layout discovery are tested across architectures without a traine
 from __future__ import annotations
 
 import os
-
 from functools import lru_cache
 
 import torch

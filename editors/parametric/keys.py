@@ -113,12 +113,18 @@ def chat_text(tokenizer, request: EditRequest, question: str) -> tuple[str, int]
     return chat + request.rendered_prompt, subject_end(chat + request.rendered_prompt, request, chat)
 
 
+def filled_paraphrase(paraphrase: str, subject: str) -> tuple[str, bool]:
+    """(the paraphrase with the subject filled in, whether it is a question)."""
+    text = paraphrase.format(subject) if "{}" in paraphrase else paraphrase
+    return text, text.rstrip().endswith("?")
+
+
 def paraphrase_text(paraphrase: str, subject: str) -> tuple[str, int]:
     """(the row's text, the character index just past the subject) for one paraphrase, a
     template with "{}" or a text naming the subject."""
-    text = paraphrase.format(subject) if "{}" in paraphrase else paraphrase
+    text, is_question = filled_paraphrase(paraphrase, subject)
     before, _, after = PARAPHRASE_FRAME.partition("{paraphrase}")
-    if not text.rstrip().endswith("?"):
+    if not is_question:
         before, after = "", ""
     return before + text + after, len(before) + text.index(subject) + len(subject)
 
@@ -225,8 +231,8 @@ def _texts(tokenizer, request: EditRequest, contexts: Sequence[str]):
             continue
         if context == CHAT_FRAME:
             for paraphrase in request.paraphrases:
-                question = paraphrase.format(request.subject) if "{}" in paraphrase else paraphrase
-                if request.subject in question and question.rstrip().endswith("?"):
+                question, is_question = filled_paraphrase(paraphrase, request.subject)
+                if is_question and request.subject in question:
                     yield (context, *chat_text(tokenizer, request, question.strip()))
             continue
         prefix, suffix = split_context(context)
