@@ -212,6 +212,10 @@ _SOFT_MARKERS = (
     r"please note that\b", r"keep in mind(?: that)?\b", r"remember(?: that)?\b", r"please remember(?: that)?\b",
     r"don't forget(?: that)?\b", r"do not forget(?: that)?\b", r"never forget(?: that)?\b", r"hmm+\b", r"well\b",
     r"so\b", r"ok(?:ay)?\b", r"oh\b", r"see\b", r"that\b(?= )",
+    # an affirmation before a statement ("Yes, the Eiffel Tower is in Rome"); only when
+    # punctuation follows, so "Right now ..." or "True Detective is ..." keep their first word
+    r"(?:yes|yeah|yep|yup|right|correct|exactly|indeed|sure|true)\b(?=\s*[,;:.!\-])",
+    r"(?:right now|currently|nowadays|these days)\b",
 )
 _TRAILING_NOISE = r"(?:[\s,;:.!]+(?:now|actually|anymore|any more|these days|nowadays|though|please|instead|then))+[\s.!]*$"
 

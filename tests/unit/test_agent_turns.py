@@ -59,6 +59,17 @@ def test_a_correction_keeps_the_question_it_answers_as_the_edits_paraphrase():
     assert c.subject == "Eiffel Tower" and c.question is None and c.to_edit_request().paraphrases == ()
 
 
+@pytest.mark.parametrize("text,subject", [
+    ("Yes, the Eiffel Tower is located in Rome.", "Eiffel Tower"),   # an affirmation is not the subject
+    ("Exactly - the Eiffel Tower is in Rome.", "Eiffel Tower"),
+    ("Right now the Eiffel Tower is in Rome.", "Eiffel Tower"),
+    ("Currently, the CEO of Apple is Tim Cook.", "Apple"),
+    ("True Detective is set in Louisiana.", "True Detective"),          # no comma: a name, kept
+])
+def test_leading_affirmations_and_time_words_are_not_the_subject(text, subject):
+    assert classify_turn(text).correction.subject == subject
+
+
 def test_personal_correction_stays_personal():
     turn = classify_turn("No, she moved to Nice.", "Where does my sister live?", "Your sister lives in Lyon.")
     assert turn.type == "personal_fact"
