@@ -381,7 +381,8 @@ def test_the_prefix_cache_gives_the_full_rows_loss_and_gradient(arch):
     head = vocabulary_head(model.model)
     assert head is not None
     torch.manual_seed(0)
-    delta = torch.randn(len(rows), width) * 3  # a different δ per row, so a row's δ leaking into another shows
+    device = next(model.model.parameters()).device  # EDITMIND_TEST_DEVICE may put the tiny model on a GPU
+    delta = (torch.randn(len(rows), width) * 3).to(device)  # a different δ per row, so a row's δ leaking into another shows
 
     def scores(packed: bool) -> tuple[torch.Tensor, torch.Tensor]:
         leaf = delta.clone().requires_grad_(True)
@@ -390,7 +391,7 @@ def test_the_prefix_cache_gives_the_full_rows_loss_and_gradient(arch):
             where_subject = (parts.sequence, parts.live_start)
         else:
             ids, attention = batch_rows(model, rows)
-            where_subject = (torch.arange(len(rows)), torch.tensor([row.subject_index for row in rows]))
+            where_subject = (torch.arange(len(rows), device=device), torch.tensor([row.subject_index for row in rows], device=device))
         live = [False]
 
         def hook(mod, inputs, output):
@@ -404,11 +405,12 @@ def test_the_prefix_cache_gives_the_full_rows_loss_and_gradient(arch):
                 states = cache.last_hidden(model.model, head)
                 again = cache.last_hidden(model.model, head)  # the cache is reusable step after step
                 assert torch.allclose(states, again, atol=1e-6)
-                where = parts.at(torch.tensor([i for i, _ in picks]), torch.tensor([j - rows[i].subject_index for i, j in picks]))
+                where = parts.at(torch.tensor([i for i, _ in picks], device=device),
+                                 torch.tensor([j - rows[i].subject_index for i, j in picks], device=device))
             else:
                 live[0] = True
                 full = model.model(input_ids=ids, attention_mask=attention).logits  # the plain forward
-                where = torch.tensor([i for i, _ in picks]), torch.tensor([j for _, j in picks])
+                where = torch.tensor([i for i, _ in picks], device=device), torch.tensor([j for _, j in picks], device=device)
         finally:
             handle.remove()
         # The search projects only the scored positions onto the vocabulary (vocabulary_head).
