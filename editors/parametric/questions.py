@@ -5,14 +5,15 @@ prompts ("The Eiffel Tower is located in") and the frame that wraps the same clo
 question ("Question: The Eiffel Tower is located in?\nAnswer:") moved the answer to a real
 question much less than the cloze's: ROME's generalization (tf) on the dev edits stayed near
 54 while reliability was near 98 (knowedit_quality_rome_packed_n100.json). So before an edit
-is computed, the base model rewrites the statement as a question with a three-shot prompt
-("Where is the Eiffel Tower located?"), and that question becomes one more context of the
+is computed, the base model rewrites the statement as a question with two three-shot prompts
+("Where is the Eiffel Tower located?"), and those questions become more contexts of the
 optimisation and the update (keys.PARAPHRASE_FRAME), the same way a paraphrase the user gave
 in `EditRequest.paraphrases` does.
 
 Only the edit's own prompt and subject go in; no evaluation data is read. A question is kept
-only when it names the subject verbatim (the key is read at the subject's last token) and
-ends with "?"; otherwise the edit goes on without one.
+only when it names the subject verbatim (the key is read at the subject's last token), ends
+with "?", and the statement is a likely answer to it (`round_trip`), so a question about
+another relation does not teach the edit's answer to it; otherwise the edit goes on without.
 """
 
 from __future__ import annotations
@@ -35,8 +36,26 @@ SHOTS = (
     "Statement: The Eiffel Tower is located in\nQuestion: Where is the Eiffel Tower located?\n"
     "Statement: Barack Obama is married to\nQuestion: Who is Barack Obama married to?\n"
     "Statement: The official language of Peru is\nQuestion: What is the official language of Peru?\n"
+    "Statement: {}\nQuestion:",
+    # A second wording with other relations and question words ("Who founded", "Which
+    # country"): a 135M model copies its shots' shape, so one set alone often wrote a question
+    # about the shots' relations ("What is the official language of rugby union?" for "rugby
+    # union was created in the country of") or none at all.
+    "Rewrite each sentence start as the question it answers.\n"
+    "Sentence: Apple was founded by\nQuestion: Who founded Apple?\n"
+    "Sentence: Angela Merkel is a citizen of\nQuestion: Which country is Angela Merkel a citizen of?\n"
+    "Sentence: The author of Hamlet is\nQuestion: Who is the author of Hamlet?\n"
+    "Sentence: {}\nQuestion:",
 )
-_CACHE: dict[tuple[str, str, str], str | None] = {}
+# A question is kept when the statement is a likely answer to it: the mean log-probability of
+# the statement's tokens after "Question: {q}\nAnswer:" under the base model (the round trip).
+# On held-out dev statements (cases 200-229) questions about another relation ("What is the
+# capital of Singapore?" for "Singapore is located in the continent of", "Who is the author
+# of Pauleta?") scored -2.5 to -3.2, the right ones mostly -0.3 to -2.3.
+MIN_ROUND_TRIP = -2.5
+MAX_QUESTIONS = 2
+ANSWER_FRAME = "Question: {}\nAnswer:"
+_CACHE: dict[tuple[str, str, str], tuple[str, ...]] = {}
 
 
 def is_usable(question: str, subject: str) -> bool:
@@ -44,21 +63,37 @@ def is_usable(question: str, subject: str) -> bool:
 
 
 @torch.no_grad()
-def self_question(model: LocalModel, request: EditRequest, max_new_tokens: int = 32) -> str | None:
-    """The base model's question for the request's statement, or None when it gave no usable one.
-    Greedy, so the same request always gets the same question."""
+def round_trip(model: LocalModel, question: str, statement: str) -> float:
+    """Mean log-probability of the statement as the answer to the question."""
+    tokenizer = model.tokenizer
+    context = tokenizer(ANSWER_FRAME.format(question), return_tensors="pt")["input_ids"][0]
+    answer = tokenizer(" " + statement, add_special_tokens=False, return_tensors="pt")["input_ids"][0]
+    ids = torch.cat([context, answer])[None].to(model.device)
+    logits = model.model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[0, len(context) - 1:-1]
+    return logits.float().log_softmax(-1).gather(1, answer[:, None].to(logits.device)).mean().item()
+
+
+@torch.no_grad()
+def self_questions(model: LocalModel, request: EditRequest, max_new_tokens: int = 32) -> tuple[str, ...]:
+    """The base model's questions for the request's statement, best round trip first; empty
+    when none is usable. Greedy, so the same request always gets the same questions."""
     statement = request.rendered_prompt.strip()
     key = (base_fingerprint(model), statement, request.subject)
     if key not in _CACHE:
         tokenizer = model.tokenizer
-        ids = tokenizer(SHOTS + f"Statement: {statement}\nQuestion:", return_tensors="pt")["input_ids"].to(model.device)
-        if ids.shape[1] + max_new_tokens > _positions(model):
-            return None  # a model with a short context (the tiny test models) goes without
-        output = model.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
-                                      max_new_tokens=max_new_tokens, pad_token_id=pad_token_id(tokenizer),
-                                      stop_strings=["\n"], tokenizer=tokenizer)
-        question = tokenizer.decode(output[0, ids.shape[1]:], skip_special_tokens=True).split("\n")[0].strip()
-        _CACHE[key] = question if is_usable(question, request.subject) else None
+        candidates: list[str] = []
+        for shots in SHOTS:
+            ids = tokenizer(shots.format(statement), return_tensors="pt")["input_ids"].to(model.device)
+            if ids.shape[1] + max_new_tokens > _positions(model):
+                continue  # a model with a short context (the tiny test models) goes without
+            output = model.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                                          max_new_tokens=max_new_tokens, pad_token_id=pad_token_id(tokenizer),
+                                          stop_strings=["\n"], tokenizer=tokenizer)
+            question = tokenizer.decode(output[0, ids.shape[1]:], skip_special_tokens=True).split("\n")[0].strip()
+            if is_usable(question, request.subject) and question not in candidates:
+                candidates.append(question)
+        scored = sorted(((round_trip(model, q, statement), q) for q in candidates), reverse=True)
+        _CACHE[key] = tuple(q for score, q in scored if score >= MIN_ROUND_TRIP)[:MAX_QUESTIONS]
     return _CACHE[key]
 
 
@@ -68,9 +103,9 @@ def _positions(model: LocalModel) -> int:
 
 
 def with_self_questions(model: LocalModel, requests: Sequence[EditRequest]) -> list[EditRequest]:
-    """Each request that has no paraphrases gets its self-question as one (when usable)."""
+    """Each request that has no paraphrases gets its self-questions as paraphrases."""
     done = []
     for request in requests:
-        question = None if request.paraphrases else self_question(model, request)
-        done.append(replace(request, paraphrases=(question,)) if question else request)
+        questions = () if request.paraphrases else self_questions(model, request)
+        done.append(replace(request, paraphrases=questions) if questions else request)
     return done

@@ -128,11 +128,50 @@ def test_self_questions_keep_only_a_question_that_names_the_subject(monkeypatch)
     model = tiny_model("gpt2")
     request = EditRequest(subject="Eiffel Tower", prompt="{} is located in", target_new="Rome")
     given = EditRequest(subject="Louvre", prompt="{} is located in", target_new="Rome", paraphrases=("Where is the Louvre?",))
-    monkeypatch.setattr(questions, "self_question", lambda model, request: "Where is the Eiffel Tower located?")
+    asked = ("Where is the Eiffel Tower located?", "Which city is the Eiffel Tower in?")
+    monkeypatch.setattr(questions, "self_questions", lambda model, request: asked)
     done = questions.with_self_questions(model, [request, given])
-    assert done[0].paraphrases == ("Where is the Eiffel Tower located?",) and done[1] == given
-    monkeypatch.setattr(questions, "self_question", lambda model, request: None)
+    assert done[0].paraphrases == asked and done[1] == given  # given paraphrases are not replaced
+    monkeypatch.setattr(questions, "self_questions", lambda model, request: ())
     assert questions.with_self_questions(model, [request]) == [request]
+
+
+def test_self_questions_keep_the_best_round_trips_above_the_floor(monkeypatch):
+    """Candidates from every shot set, deduplicated, ordered by how likely the statement is
+    as their answer; one below the floor (a question about another relation) is dropped."""
+    from editmind.editors.parametric import questions
+
+    model = tiny_model("llama")
+    request = EditRequest(subject="Serbia", prompt="{} is located in the continent of", target_new="Asia")
+    written = iter(["What is the capital of Serbia?", "Which continent is Serbia located in?"])
+    scores = {"What is the capital of Serbia?": -3.0, "Which continent is Serbia located in?": -1.0}
+
+    class Generates:  # the shot prompts' greedy continuations, without a trained model
+        def __call__(self, input_ids, **kwargs):
+            answer = model.tokenizer(" " + next(written) + "\n", add_special_tokens=False, return_tensors="pt")["input_ids"]
+            return torch.cat([input_ids, answer.to(input_ids.device)], dim=1)
+
+    monkeypatch.setattr(model.model, "generate", Generates())
+    monkeypatch.setattr(questions, "_positions", lambda model: 10**6)
+    monkeypatch.setattr(questions, "round_trip", lambda model, question, statement: scores[question])
+    questions._CACHE.clear()
+    assert questions.self_questions(model, request) == ("Which continent is Serbia located in?",)
+    questions._CACHE.clear()
+
+
+def test_round_trip_is_the_statements_mean_log_probability_after_the_question():
+    from editmind.editors.parametric import questions
+
+    model = tiny_model("qwen2")
+    question, statement = "Where is the Eiffel Tower?", "The Eiffel Tower is located in"
+    tokenizer = model.tokenizer
+    context = tokenizer(questions.ANSWER_FRAME.format(question))["input_ids"]
+    answer = tokenizer(" " + statement, add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([context + answer], device=model.device)
+    with torch.no_grad():
+        log_probs = model.model(input_ids=ids).logits[0].float().log_softmax(-1)
+    expected = sum(log_probs[len(context) - 1 + i, token].item() for i, token in enumerate(answer)) / len(answer)
+    assert questions.round_trip(model, question, statement) == pytest.approx(expected, abs=1e-5)
 
 
 def test_null_space_projector_kills_the_preserved_directions():
