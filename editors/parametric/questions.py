@@ -26,6 +26,7 @@ import torch
 from editmind.editors.base import EditRequest
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.model.scoring import pad_token_id
+from editmind.editors.parametric.keys import PARAPHRASE_FRAME
 from editmind.editors.parametric.stats import base_fingerprint
 
 SHOTS = (
@@ -48,13 +49,13 @@ SHOTS = (
     "Sentence: {}\nQuestion:",
 )
 # A question is kept when the statement is a likely answer to it: the mean log-probability of
-# the statement's tokens after "Question: {q}\nAnswer:" under the base model (the round trip).
+# the statement's tokens after the question in the frame the question is trained in
+# (keys.PARAPHRASE_FRAME, "Question: {q}\nAnswer:"), under the base model (the round trip).
 # On held-out dev statements (cases 200-229) questions about another relation ("What is the
 # capital of Singapore?" for "Singapore is located in the continent of", "Who is the author
 # of Pauleta?") scored -2.5 to -3.2, the right ones mostly -0.3 to -2.3.
 MIN_ROUND_TRIP = -2.5
 MAX_QUESTIONS = 2
-ANSWER_FRAME = "Question: {}\nAnswer:"
 _CACHE: dict[tuple[str, str, str], tuple[str, ...]] = {}
 
 
@@ -66,7 +67,7 @@ def is_usable(question: str, subject: str) -> bool:
 def round_trip(model: LocalModel, question: str, statement: str) -> float:
     """Mean log-probability of the statement as the answer to the question."""
     tokenizer = model.tokenizer
-    context = tokenizer(ANSWER_FRAME.format(question), return_tensors="pt")["input_ids"][0]
+    context = tokenizer(PARAPHRASE_FRAME.format(paraphrase=question), return_tensors="pt")["input_ids"][0]
     answer = tokenizer(" " + statement, add_special_tokens=False, return_tensors="pt")["input_ids"][0]
     ids = torch.cat([context, answer])[None].to(model.device)
     logits = model.model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[0, len(context) - 1:-1]

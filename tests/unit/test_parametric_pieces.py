@@ -161,11 +161,12 @@ def test_self_questions_keep_the_best_round_trips_above_the_floor(monkeypatch):
 
 def test_round_trip_is_the_statements_mean_log_probability_after_the_question():
     from editmind.editors.parametric import questions
+    from editmind.editors.parametric.keys import PARAPHRASE_FRAME
 
     model = tiny_model("qwen2")
     question, statement = "Where is the Eiffel Tower?", "The Eiffel Tower is located in"
     tokenizer = model.tokenizer
-    context = tokenizer(questions.ANSWER_FRAME.format(question))["input_ids"]
+    context = tokenizer(PARAPHRASE_FRAME.format(paraphrase=question))["input_ids"]
     answer = tokenizer(" " + statement, add_special_tokens=False)["input_ids"]
     ids = torch.tensor([context + answer], device=model.device)
     with torch.no_grad():
