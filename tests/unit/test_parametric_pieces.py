@@ -146,10 +146,13 @@ def test_self_questions_keep_the_best_round_trips_above_the_floor(monkeypatch):
     written = iter(["What is the capital of Serbia?", "Which continent is Serbia located in?"])
     scores = {"What is the capital of Serbia?": -3.0, "Which continent is Serbia located in?": -1.0}
 
-    class Generates:  # the shot prompts' greedy continuations, without a trained model
+    class Generates:  # the shot prompts' greedy continuations (one batch), without a trained model
         def __call__(self, input_ids, **kwargs):
-            answer = model.tokenizer(" " + next(written) + "\n", add_special_tokens=False, return_tensors="pt")["input_ids"]
-            return torch.cat([input_ids, answer.to(input_ids.device)], dim=1)
+            answers = [model.tokenizer(" " + next(written) + "\n", add_special_tokens=False)["input_ids"] for _ in input_ids]
+            newline = model.tokenizer("\n", add_special_tokens=False)["input_ids"]
+            width = max(len(a) for a in answers)
+            rows = [a + newline * (width - len(a)) for a in answers]  # past its stop a row runs on
+            return torch.cat([input_ids, torch.tensor(rows, device=input_ids.device)], dim=1)
 
     monkeypatch.setattr(model.model, "generate", Generates())
     monkeypatch.setattr(questions, "_positions", lambda model: 10**6)
