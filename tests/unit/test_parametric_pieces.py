@@ -143,7 +143,7 @@ def test_self_questions_keep_the_best_round_trips_above_the_floor(monkeypatch):
 
     model = tiny_model("llama")
     request = EditRequest(subject="Serbia", prompt="{} is located in the continent of", target_new="Asia")
-    written = iter(["What is the capital of Serbia?", "Which continent is Serbia located in?"])
+    written = iter(["What is the capital of Serbia?", "Which continent is Serbia located in?"] * 2)
     scores = {"What is the capital of Serbia?": -3.0, "Which continent is Serbia located in?": -1.0}
 
     class Generates:  # the shot prompts' greedy continuations (one batch), without a trained model
@@ -159,6 +159,9 @@ def test_self_questions_keep_the_best_round_trips_above_the_floor(monkeypatch):
     monkeypatch.setattr(questions, "round_trip", lambda model, question, statement: scores[question])
     questions._CACHE.clear()
     assert questions.self_questions(model, request) == ("Which continent is Serbia located in?",)
+    questions._CACHE.clear()
+    scores["What is the capital of Serbia?"] = -0.5  # above the floor and the better one: first
+    assert questions.self_questions(model, request) == ("What is the capital of Serbia?", "Which continent is Serbia located in?")
     questions._CACHE.clear()
 
 
