@@ -25,7 +25,7 @@ import torch
 
 from editmind.editors.base import EditRequest
 from editmind.editors.model.local_model import LocalModel
-from editmind.editors.model.scoring import pad_token_id
+from editmind.editors.model.scoring import pad_token_id, score_targets
 from editmind.editors.parametric.keys import PARAPHRASE_FRAME
 from editmind.editors.parametric.stats import base_fingerprint
 
@@ -63,15 +63,10 @@ def is_usable(question: str, subject: str) -> bool:
     return question.endswith("?") and subject in question and len(question) <= 300
 
 
-@torch.no_grad()
 def round_trip(model: LocalModel, question: str, statement: str) -> float:
     """Mean log-probability of the statement as the answer to the question."""
-    tokenizer = model.tokenizer
-    context = tokenizer(PARAPHRASE_FRAME.format(paraphrase=question), return_tensors="pt")["input_ids"][0]
-    answer = tokenizer(" " + statement, add_special_tokens=False, return_tensors="pt")["input_ids"][0]
-    ids = torch.cat([context, answer])[None].to(model.device)
-    logits = model.model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[0, len(context) - 1:-1]
-    return logits.float().log_softmax(-1).gather(1, answer[:, None].to(logits.device)).mean().item()
+    prompt = PARAPHRASE_FRAME.format(paraphrase=question)
+    return score_targets(model.model, model.tokenizer, [prompt], [statement])[0].mean_logprob
 
 
 @torch.no_grad()
