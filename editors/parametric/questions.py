@@ -12,12 +12,21 @@ in `EditRequest.paraphrases` does.
 
 Only the edit's own prompt and subject go in; no evaluation data is read. A question is kept
 only when it names the subject verbatim (the key is read at the subject's last token), ends
-with "?", and the statement is a likely answer to it (`round_trip`), so a question about
-another relation does not teach the edit's answer to it; otherwise the edit goes on without.
+with "?", names the statement's relation (`asks_the_relation`), and the statement is a
+likely answer to it (`round_trip`), so a question about another relation does not teach the
+edit's answer to it; otherwise the edit goes on without.
+
+The relation test came after the round trip: on the 112 distinct statements of the first 100
+dev edits and 24 held-out ones (cases 200+), 44 of the 154 questions that passed the round
+trip did not name the relation, and nearly all were wrong ("What is the capital of Serbia?"
+for "Serbia is located in the continent of", "Which country is Spain?" for "The official
+language of Spain is", "Who is the father of Ozzy Osbourne?" for "Ozzy Osbourne is married
+to"); the few right ones it drops use a synonym ("nationality" for "citizen of").
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Sequence
 
@@ -63,10 +72,51 @@ def is_usable(question: str, subject: str) -> bool:
     return question.endswith("?") and subject in question and len(question) <= 300
 
 
+# Words too common to say which relation a question asks about.
+_FUNCTION_WORDS = frozenset(
+    "that this with from which what where when whom whose were have does into their there about other "
+    "than also been being some such".split()
+)
+
+
+def relation_words(statement: str, subject: str) -> set[str]:
+    """The statement's content words outside the subject ("located", "continent" for
+    "Serbia is located in the continent of"), lower case, four letters or more."""
+    rest = statement.replace(subject, " ")
+    return {w for w in re.findall(r"[a-z]+", rest.lower()) if len(w) >= 4 and w not in _FUNCTION_WORDS}
+
+
+def asks_the_relation(question: str, statement: str, subject: str) -> bool:
+    """Whether the question names the statement's relation: one of its words shares the first
+    four letters of one of the relation's ("developer" for "developed", "citizenship" for
+    "citizen"). A statement without such words (a bare "{} is a") passes. An irregular verb
+    ("Who wrote X?" for "X was written by") fails: a good question lost, never a wrong one kept."""
+    wanted = relation_words(statement, subject)
+    if not wanted:
+        return True
+    asked = {w for w in re.findall(r"[a-z]+", question.replace(subject, " ").lower()) if len(w) >= 4}
+    return any(a[:4] == w[:4] for a in asked for w in wanted) or bool(_acronyms(statement.replace(subject, " ")) & set(question.split()))
+
+
+def _acronyms(text: str) -> set[str]:
+    """Initials of every run of two to four words ("CEO" for "chief executive officer"),
+    as a question may abbreviate the relation; with a trailing "?" or "'s" too."""
+    words = re.findall(r"[A-Za-z]+", text)
+    runs = {"".join(w[0] for w in words[i:i + n]).upper() for n in (2, 3, 4) for i in range(len(words) - n + 1)}
+    return {r + tail for r in runs for tail in ("", "?", "'s")}
+
+
 def round_trip(model: LocalModel, question: str, statement: str) -> float:
     """Mean log-probability of the statement as the answer to the question."""
-    prompt = PARAPHRASE_FRAME.format(paraphrase=question)
-    return score_targets(model.model, model.tokenizer, [prompt], [statement])[0].mean_logprob
+    return round_trips(model, [question], statement)[0]
+
+
+def round_trips(model: LocalModel, questions: Sequence[str], statement: str) -> list[float]:
+    """`round_trip` of each question, in one batch."""
+    if not questions:
+        return []
+    prompts = [PARAPHRASE_FRAME.format(paraphrase=q) for q in questions]
+    return [s.mean_logprob for s in score_targets(model.model, model.tokenizer, prompts, [statement] * len(prompts))]
 
 
 @torch.no_grad()
@@ -78,8 +128,8 @@ def self_questions(model: LocalModel, request: EditRequest, max_new_tokens: int 
     if key not in _CACHE:
         candidates = [q for q in _generate(model, [shots.format(statement) for shots in SHOTS], max_new_tokens)
                       if is_usable(q, request.subject)]
-        candidates = list(dict.fromkeys(candidates))
-        scored = sorted(((round_trip(model, q, statement), q) for q in candidates), reverse=True)
+        candidates = [q for q in dict.fromkeys(candidates) if asks_the_relation(q, statement, request.subject)]
+        scored = sorted(zip(round_trips(model, candidates, statement), candidates), reverse=True)
         _CACHE[key] = tuple(q for score, q in scored if score >= MIN_ROUND_TRIP)[:MAX_QUESTIONS]
     return _CACHE[key]
 

@@ -138,13 +138,13 @@ def test_self_questions_keep_only_a_question_that_names_the_subject(monkeypatch)
 
 def test_self_questions_keep_the_best_round_trips_above_the_floor(monkeypatch):
     """Candidates from every shot set, deduplicated, ordered by how likely the statement is
-    as their answer; one below the floor (a question about another relation) is dropped."""
+    as their answer; one below the floor, or one that does not name the relation, is dropped."""
     from editmind.editors.parametric import questions
 
     model = tiny_model("llama")
     request = EditRequest(subject="Serbia", prompt="{} is located in the continent of", target_new="Asia")
-    written = iter(["What is the capital of Serbia?", "Which continent is Serbia located in?"] * 2)
-    scores = {"What is the capital of Serbia?": -3.0, "Which continent is Serbia located in?": -1.0}
+    written = iter(["Which continent borders Serbia?", "Which continent is Serbia located in?"] * 2)
+    scores = {"Which continent borders Serbia?": -3.0, "Which continent is Serbia located in?": -1.0}
 
     class Generates:  # the shot prompts' greedy continuations (one batch), without a trained model
         def __call__(self, input_ids, **kwargs):
@@ -156,13 +156,37 @@ def test_self_questions_keep_the_best_round_trips_above_the_floor(monkeypatch):
 
     monkeypatch.setattr(model.model, "generate", Generates())
     monkeypatch.setattr(questions, "_positions", lambda model: 10**6)
-    monkeypatch.setattr(questions, "round_trip", lambda model, question, statement: scores[question])
+    monkeypatch.setattr(questions, "round_trips", lambda model, asked, statement: [scores[q] for q in asked])
     questions._CACHE.clear()
     assert questions.self_questions(model, request) == ("Which continent is Serbia located in?",)
     questions._CACHE.clear()
-    scores["What is the capital of Serbia?"] = -0.5  # above the floor and the better one: first
-    assert questions.self_questions(model, request) == ("What is the capital of Serbia?", "Which continent is Serbia located in?")
+    scores["Where is Serbia located?"] = -0.5  # above the floor and the better one: first
+    written = iter(["Where is Serbia located?", "Which continent is Serbia located in?"] * 2)
+    assert questions.self_questions(model, request) == ("Where is Serbia located?", "Which continent is Serbia located in?")
     questions._CACHE.clear()
+    scores["What is the capital of Serbia?"] = -0.1  # the best round trip, but another relation
+    written = iter(["What is the capital of Serbia?", "Which continent is Serbia located in?"] * 2)
+    assert questions.self_questions(model, request) == ("Which continent is Serbia located in?",)
+    questions._CACHE.clear()
+
+
+@pytest.mark.parametrize("question, statement, subject, asks", [
+    ("Which continent is Serbia located in?", "Serbia is located in the continent of", "Serbia", True),
+    ("What is the capital of Serbia?", "Serbia is located in the continent of", "Serbia", False),
+    ("Who is the developer of Aqua?", "Aqua was developed by", "Aqua", True),
+    ("What is the country of citizenship of Raila Odinga?", "Raila Odinga is a citizen of", "Raila Odinga", True),
+    ("Who is the CEO of Google?", "The chief executive officer of Google is", "Google", True),
+    ("Which country is Spain?", "The official language of Spain is", "Spain", False),
+    ("Who is the father of Ozzy Osbourne?", "Ozzy Osbourne is married to", "Ozzy Osbourne", False),
+    ("What is Canada?", "Canada is located in the continent of", "Canada", False),
+    ("What is the Eiffel Tower?", "The Eiffel Tower is a", "Eiffel Tower", True),  # no relation word to ask
+    # the subject's own words do not count: "Official" names the subject, not the relation
+    ("Who owns Official Records?", "Official Records was published by", "Official Records", False),
+])
+def test_a_self_question_must_name_the_statements_relation(question, statement, subject, asks):
+    from editmind.editors.parametric.questions import asks_the_relation
+
+    assert asks_the_relation(question, statement, subject) is asks
 
 
 def test_round_trip_is_the_statements_mean_log_probability_after_the_question():
