@@ -18,6 +18,10 @@ finished column, so a run that is cut off still leaves its numbers):
 - interference: --n sequential edits of the first of --methods; at each --checkpoints the
               locality of probes whose relation template was edited, against the rest
               (where a stream of edits loses locality).
+- questions:  single edits of the first of --methods (rome) among the first --n whose
+              self-questions include one about another relation, made with and without
+              the relation test: how far the edit takes that question over, and what the
+              test costs in reliability and generalization.
 
 Usage:  nice python benchmarks/knowedit_bench.py quality --methods rome,ft-m --n 100
 The environment (EDITMIND_HOME, torch threads, load average) is recorded in every file.
@@ -347,6 +351,57 @@ def stage_interference(model, args, report: Report) -> None:
         print(json.dumps(point), flush=True)
 
 
+def stage_questions(model, args, report: Report) -> None:
+    """What the relation test on self-questions (questions.asks_the_relation) buys and costs.
+    Every one of the first --n edits whose statement got a question above the round-trip floor
+    that does not name its relation is made twice with the first of --methods: with the test
+    (the default) and without it (`context.questions_name_relation=false`). Each time: the
+    tf accuracy of the edit's target as the answer to those other-relation questions (in the
+    frame the questions are trained in: how far the edit took them over), and the edit's own
+    reliability and generalization, which the untested questions may lift."""
+    from editmind.editors.deltas import apply_deltas
+    from editmind.editors.eval.metrics import token_accuracies
+    from editmind.editors.eval.records import Probe
+    from editmind.editors.parametric.keys import PARAPHRASE_FRAME
+    from editmind.editors.parametric.questions import other_relation_questions
+
+    cases = [e for r in _records(args) for e in r.edits][: args.n]
+    method = args.methods.split(",")[0]
+    variants = {"names_relation": True, "any_question": False}
+    editors = {name: _editor(method, **{**_overrides(args), "context.questions_name_relation": flag})
+               for name, flag in variants.items()}
+    report.data.update(method=method, n_edits=len(cases), rows=[])
+    for case in cases:
+        request = case.request
+        others = other_relation_questions(model, request)
+        if not others:
+            continue
+        probes = [Probe(PARAPHRASE_FRAME.format(paraphrase=q), (request.target_new,), "question", request.subject, q)
+                  for q in others]
+        row: dict[str, Any] = {"prompt": request.rendered_prompt, "target_new": request.target_new,
+                               "other_relation_questions": list(others),
+                               "unedited_takeover_tf": _mean(token_accuracies(model, probes))}
+        for name, editor in editors.items():
+            result = editor.compute(model, [request])
+            snapshot = apply_deltas(model, result.deltas)
+            try:
+                row[name] = {"questions": result.info["paraphrases"][0],
+                             "takeover_tf": _mean(token_accuracies(model, probes)),
+                             "reliability_tf": token_accuracies(model, [case.reliability])[0],
+                             "generalization_tf": _mean(token_accuracies(model, case.generalization))}
+            finally:
+                snapshot.restore()
+        report.data["rows"].append(row)
+        rows = report.data["rows"]
+        report.data["summary"] = {"edits_with_other_relation_questions": len(rows),
+                                  "unedited_takeover_tf": 100 * _mean([r["unedited_takeover_tf"] for r in rows])}
+        for name in variants:
+            for metric in ("takeover_tf", "reliability_tf", "generalization_tf"):
+                report.data["summary"][f"{name}_{metric}"] = 100 * _mean([r[name][metric] for r in rows])
+        report.save()
+        print(json.dumps(report.data["summary"]), flush=True)
+
+
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else float("nan")
 
@@ -376,7 +431,8 @@ def stage_sequential(model, args, report: Report) -> None:
 
 
 STAGES = {"sweep": stage_sweep, "cov": stage_cov, "quality": stage_quality, "speed": stage_speed,
-          "sequential": stage_sequential, "interference": stage_interference}
+          "sequential": stage_sequential, "interference": stage_interference,
+          "questions": stage_questions}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -397,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk", type=int, default=3, help="cases per saved chunk (quality stage)")
     parser.add_argument("--checkpoints", default="", help="sequential stage: also measure after these edit counts, e.g. 100,200")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
-                        help="editor config override (sweep, quality and sequential stages), e.g. --set value.steps=10")
+                        help="editor config override (sweep, quality, sequential, interference and questions stages), e.g. --set value.steps=10")
     parser.add_argument("--device", default=None, help="where the network runs: cpu (default), cuda, cuda:N")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)

@@ -46,6 +46,10 @@ class ContextConfig:
     # The base model rewrites the edit's statement as a question (questions.py), and that
     # question joins the contexts in `PARAPHRASE_FRAME`, as paraphrases the user gives do.
     self_questions: bool = True
+    # Keep only questions that name the statement's relation (questions.asks_the_relation).
+    # Off, an edit also learns to answer questions about the subject's other relations with
+    # its target ("What is the capital of Serbia?" -> "Asia"); benchmark stage `questions`.
+    questions_name_relation: bool = True
     # Each question paraphrase is also asked through the model's chat template, with the
     # assistant's reply restating the edit's prompt ("<chat: Where is the Eiffel Tower
     # located?> The Eiffel Tower is located in the city of" -> " Rome"): that is where people

@@ -161,7 +161,7 @@ class MemitEditor(ParameterEditor):
         config: MemitConfig = self.config
         requests = validated(requests)
         if config.context.self_questions:
-            requests = with_self_questions(model, requests)
+            requests = with_self_questions(model, requests, config.context.questions_name_relation)
         layers = self.layers(model)
         refs = [model.layout.layers[layer].mlp_out for layer in layers]
         z_module = model.layout.layers[layers[-1]].block

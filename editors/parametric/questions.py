@@ -65,7 +65,7 @@ SHOTS = (
 # of Pauleta?") scored -2.5 to -3.2, the right ones mostly -0.3 to -2.3.
 MIN_ROUND_TRIP = -2.5
 MAX_QUESTIONS = 2
-_CACHE: dict[tuple[str, str, str], tuple[str, ...]] = {}
+_CACHE: dict[tuple[str, str, str], tuple[tuple[float, str], ...]] = {}
 
 
 def is_usable(question: str, subject: str) -> bool:
@@ -120,18 +120,34 @@ def round_trips(model: LocalModel, questions: Sequence[str], statement: str) -> 
 
 
 @torch.no_grad()
-def self_questions(model: LocalModel, request: EditRequest, max_new_tokens: int = 32) -> tuple[str, ...]:
-    """The base model's questions for the request's statement, best round trip first; empty
-    when none is usable. Greedy, so the same request always gets the same questions."""
+def candidate_questions(model: LocalModel, request: EditRequest, max_new_tokens: int = 32) -> tuple[tuple[float, str], ...]:
+    """Every usable question the shot prompts give for the request's statement, with its round
+    trip, best first. Greedy, so the same request always gets the same questions."""
     statement = request.rendered_prompt.strip()
     key = (base_fingerprint(model), statement, request.subject)
     if key not in _CACHE:
-        candidates = [q for q in _generate(model, [shots.format(statement) for shots in SHOTS], max_new_tokens)
-                      if is_usable(q, request.subject)]
-        candidates = [q for q in dict.fromkeys(candidates) if asks_the_relation(q, statement, request.subject)]
-        scored = sorted(zip(round_trips(model, candidates, statement), candidates), reverse=True)
-        _CACHE[key] = tuple(q for score, q in scored if score >= MIN_ROUND_TRIP)[:MAX_QUESTIONS]
+        written = [q for q in _generate(model, [shots.format(statement) for shots in SHOTS], max_new_tokens)
+                   if is_usable(q, request.subject)]
+        written = list(dict.fromkeys(written))
+        _CACHE[key] = tuple(sorted(zip(round_trips(model, written, statement), written), reverse=True))
     return _CACHE[key]
+
+
+def self_questions(model: LocalModel, request: EditRequest, name_relation: bool = True) -> tuple[str, ...]:
+    """The questions an edit trains on: above the round-trip floor and, with `name_relation`,
+    naming the statement's relation; at most MAX_QUESTIONS, best first; empty when none is."""
+    statement = request.rendered_prompt.strip()
+    kept = [q for score, q in candidate_questions(model, request) if score >= MIN_ROUND_TRIP
+            and (not name_relation or asks_the_relation(q, statement, request.subject))]
+    return tuple(kept[:MAX_QUESTIONS])
+
+
+def other_relation_questions(model: LocalModel, request: EditRequest) -> tuple[str, ...]:
+    """The questions above the floor that `asks_the_relation` turns away: what an edit would
+    have learnt to answer with its target without that test (benchmarks' stage `questions`)."""
+    statement = request.rendered_prompt.strip()
+    return tuple(q for score, q in candidate_questions(model, request)
+                 if score >= MIN_ROUND_TRIP and not asks_the_relation(q, statement, request.subject))
 
 
 def _generate(model: LocalModel, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
@@ -157,10 +173,10 @@ def _positions(model: LocalModel) -> int:
     return int(getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None) or 2048)
 
 
-def with_self_questions(model: LocalModel, requests: Sequence[EditRequest]) -> list[EditRequest]:
+def with_self_questions(model: LocalModel, requests: Sequence[EditRequest], name_relation: bool = True) -> list[EditRequest]:
     """Each request that has no paraphrases gets its self-questions as paraphrases."""
     done = []
     for request in requests:
-        questions = () if request.paraphrases else self_questions(model, request)
+        questions = () if request.paraphrases else self_questions(model, request, name_relation)
         done.append(replace(request, paraphrases=questions) if questions else request)
     return done

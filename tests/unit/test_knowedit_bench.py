@@ -60,3 +60,33 @@ def test_the_interference_stage_splits_locality_by_edited_relation(bench, shared
         for key in ("locality_tf", "reliability_tf", "generalization_tf", "edit_success_tf"):
             assert 0 <= point[key] <= 100
     assert (tmp_path / "interference.json").exists()
+
+
+def test_the_questions_stage_edits_with_and_without_the_relation_test(bench, shared_data, tmp_path, one_torch_thread, monkeypatch):
+    from editmind.editors.model.testing import tiny_model
+    from editmind.editors.parametric import questions
+
+    def candidates(model, request, max_new_tokens=32):  # a tiny model writes no questions
+        return ((-0.5, f"Who is the father of {request.subject}?"), (-1.0, f"What about {request.subject}, {request.rendered_prompt}?"))
+
+    monkeypatch.setattr(questions, "candidate_questions", candidates)
+    home = str(tmp_path)
+    args = argparse.Namespace(
+        data=str(shared_data / "mquake" / "mquake_hard_dev.json"), n=2, locality=1, methods="rome",
+        out=str(tmp_path / "questions.json"), set=[
+            "value.steps=2", f'stats.home="{home}"', "stats.n_tokens=64", "stats.sequences_per_chunk=2",
+            "stats.tokens_per_sequence=32", "stats.show_progress=false", f'context.home="{home}"', "context.n_prefixes=1"])
+    report = bench.Report("questions", args)
+    bench.stage_questions(tiny_model("qwen2"), args, report)
+    rows = report.data["rows"]
+    assert len(rows) == 2
+    for row in rows:
+        other = row["other_relation_questions"]
+        assert len(other) == 1 and other[0].startswith("Who is the father of")
+        assert other[0] in row["any_question"]["questions"]  # without the test the edit trains on it
+        assert other[0] not in row["names_relation"]["questions"]
+        for variant in ("names_relation", "any_question"):
+            for key in ("takeover_tf", "reliability_tf", "generalization_tf"):
+                assert 0 <= row[variant][key] <= 1
+    assert report.data["summary"]["edits_with_other_relation_questions"] == 2
+    assert (tmp_path / "questions.json").exists()

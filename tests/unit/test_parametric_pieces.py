@@ -129,10 +129,10 @@ def test_self_questions_keep_only_a_question_that_names_the_subject(monkeypatch)
     request = EditRequest(subject="Eiffel Tower", prompt="{} is located in", target_new="Rome")
     given = EditRequest(subject="Louvre", prompt="{} is located in", target_new="Rome", paraphrases=("Where is the Louvre?",))
     asked = ("Where is the Eiffel Tower located?", "Which city is the Eiffel Tower in?")
-    monkeypatch.setattr(questions, "self_questions", lambda model, request: asked)
+    monkeypatch.setattr(questions, "self_questions", lambda model, request, name_relation=True: asked)
     done = questions.with_self_questions(model, [request, given])
     assert done[0].paraphrases == asked and done[1] == given  # given paraphrases are not replaced
-    monkeypatch.setattr(questions, "self_questions", lambda model, request: ())
+    monkeypatch.setattr(questions, "self_questions", lambda model, request, name_relation=True: ())
     assert questions.with_self_questions(model, [request]) == [request]
 
 
@@ -167,6 +167,9 @@ def test_self_questions_keep_the_best_round_trips_above_the_floor(monkeypatch):
     scores["What is the capital of Serbia?"] = -0.1  # the best round trip, but another relation
     written = iter(["What is the capital of Serbia?", "Which continent is Serbia located in?"] * 2)
     assert questions.self_questions(model, request) == ("Which continent is Serbia located in?",)
+    assert questions.other_relation_questions(model, request) == ("What is the capital of Serbia?",)
+    assert questions.self_questions(model, request, name_relation=False) == (
+        "What is the capital of Serbia?", "Which continent is Serbia located in?")
     questions._CACHE.clear()
 
 
