@@ -13,7 +13,7 @@ in `EditRequest.paraphrases` does.
 Only the edit's own prompt and subject go in; no evaluation data is read. A question is kept
 only when it names the subject verbatim (the key is read at the subject's last token), ends
 with "?", names the statement's relation (`asks_the_relation`), and the statement is a
-likely answer to it (`round_trip`), so a question about another relation does not teach the
+likely answer to it (`round_trips`), so a question about another relation does not teach the
 edit's answer to it; otherwise the edit goes on without.
 
 The relation test came after the round trip: on the 112 distinct statements of the first 100
@@ -79,11 +79,15 @@ _FUNCTION_WORDS = frozenset(
 )
 
 
+def _long_words(text: str, subject: str) -> set[str]:
+    """The text's words outside the subject, lower case, four letters or more."""
+    return {w for w in re.findall(r"[a-z]+", text.replace(subject, " ").lower()) if len(w) >= 4}
+
+
 def relation_words(statement: str, subject: str) -> set[str]:
     """The statement's content words outside the subject ("located", "continent" for
     "Serbia is located in the continent of"), lower case, four letters or more."""
-    rest = statement.replace(subject, " ")
-    return {w for w in re.findall(r"[a-z]+", rest.lower()) if len(w) >= 4 and w not in _FUNCTION_WORDS}
+    return _long_words(statement, subject) - _FUNCTION_WORDS
 
 
 def asks_the_relation(question: str, statement: str, subject: str) -> bool:
@@ -94,7 +98,7 @@ def asks_the_relation(question: str, statement: str, subject: str) -> bool:
     wanted = relation_words(statement, subject)
     if not wanted:
         return True
-    asked = {w for w in re.findall(r"[a-z]+", question.replace(subject, " ").lower()) if len(w) >= 4}
+    asked = _long_words(question, subject)
     return any(a[:4] == w[:4] for a in asked for w in wanted) or bool(_acronyms(statement.replace(subject, " ")) & set(question.split()))
 
 
@@ -106,13 +110,9 @@ def _acronyms(text: str) -> set[str]:
     return {r + tail for r in runs for tail in ("", "?", "'s")}
 
 
-def round_trip(model: LocalModel, question: str, statement: str) -> float:
-    """Mean log-probability of the statement as the answer to the question."""
-    return round_trips(model, [question], statement)[0]
-
-
 def round_trips(model: LocalModel, questions: Sequence[str], statement: str) -> list[float]:
-    """`round_trip` of each question, in one batch."""
+    """Each question's round trip: the mean log-probability of the statement as its answer,
+    all in one batch."""
     if not questions:
         return []
     prompts = [PARAPHRASE_FRAME.format(paraphrase=q) for q in questions]
@@ -133,21 +133,23 @@ def candidate_questions(model: LocalModel, request: EditRequest, max_new_tokens:
     return _CACHE[key]
 
 
+def _above_floor(model: LocalModel, request: EditRequest) -> list[tuple[str, bool]]:
+    """(question, whether it names the relation) for each candidate above the round-trip floor, best first."""
+    statement = request.rendered_prompt.strip()
+    return [(q, asks_the_relation(q, statement, request.subject))
+            for score, q in candidate_questions(model, request) if score >= MIN_ROUND_TRIP]
+
+
 def self_questions(model: LocalModel, request: EditRequest, name_relation: bool = True) -> tuple[str, ...]:
     """The questions an edit trains on: above the round-trip floor and, with `name_relation`,
     naming the statement's relation; at most MAX_QUESTIONS, best first; empty when none is."""
-    statement = request.rendered_prompt.strip()
-    kept = [q for score, q in candidate_questions(model, request) if score >= MIN_ROUND_TRIP
-            and (not name_relation or asks_the_relation(q, statement, request.subject))]
-    return tuple(kept[:MAX_QUESTIONS])
+    return tuple(q for q, names in _above_floor(model, request) if names or not name_relation)[:MAX_QUESTIONS]
 
 
 def other_relation_questions(model: LocalModel, request: EditRequest) -> tuple[str, ...]:
     """The questions above the floor that `asks_the_relation` turns away: what an edit would
     have learnt to answer with its target without that test (benchmarks' stage `questions`)."""
-    statement = request.rendered_prompt.strip()
-    return tuple(q for score, q in candidate_questions(model, request)
-                 if score >= MIN_ROUND_TRIP and not asks_the_relation(q, statement, request.subject))
+    return tuple(q for q, names in _above_floor(model, request) if not names)
 
 
 def _generate(model: LocalModel, prompts: Sequence[str], max_new_tokens: int) -> list[str]:

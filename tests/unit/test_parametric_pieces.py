@@ -205,7 +205,7 @@ def test_round_trip_is_the_statements_mean_log_probability_after_the_question():
     with torch.no_grad():
         log_probs = model.model(input_ids=ids).logits[0].float().log_softmax(-1)
     expected = sum(log_probs[len(context) - 1 + i, token].item() for i, token in enumerate(answer)) / len(answer)
-    assert questions.round_trip(model, question, statement) == pytest.approx(expected, abs=1e-5)
+    assert questions.round_trips(model, [question], statement)[0] == pytest.approx(expected, abs=1e-5)
 
 
 def test_null_space_projector_kills_the_preserved_directions():
