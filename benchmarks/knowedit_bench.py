@@ -208,7 +208,8 @@ def _combine(tables: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
         rows = [row for t in tables for row in t["methods"][method]["per_edit"]]
         out: dict[str, float] = {}
         for key in ("reliability_tf", "generalization_tf", "reliability_em", "generalization_em", "fluency",
-                    "locality_tf", "locality_em", "generalization_chat"):
+                    "locality_tf", "locality_em", "generalization_chat", "generalization_unseen_tf",
+                    "generalization_unseen_em", "generalization_trained_share"):
             values = [r[key] for r in rows if key in r and r[key] == r[key]]
             if values:
                 out[key] = 100 * sum(values) / len(values)

@@ -43,11 +43,14 @@ ROWS: tuple[tuple[str, str], ...] = (
     ("edit_success_tf", "Edit Succ. (tf)"),
     ("reliability_tf", "  Reliability (tf)"),
     ("generalization_tf", "  Generalization (tf)"),
+    ("generalization_unseen_tf", "    unseen wordings (tf)"),
     ("portability_tf", "Portability (tf)"),
     ("locality_tf", "Locality (tf)"),
     ("edit_success_em", "Edit Succ. (em)"),
     ("reliability_em", "  Reliability (em)"),
     ("generalization_em", "  Generalization (em)"),
+    ("generalization_unseen_em", "    unseen wordings (em)"),
+    ("generalization_trained_share", "Gen. probes trained on"),
     ("portability_em", "Portability (em)"),
     ("locality_em", "Locality (em)"),
     ("generalization_chat", "Generalization (chat)"),
@@ -60,7 +63,9 @@ LEGEND = (
     "tf = teacher-forced token accuracy (EasyEdit); em = exact match of greedy generation "
     "(cloze: continuation starts with answer/alias; question: contains it). Locality = agreement "
     "with the unedited model's own outputs; chat = the greedy chat-template reply to the bare "
-    "question names the answer. Percentages; fluency = ROME n-gram entropy x100."
+    "question names the answer. Percentages; fluency = ROME n-gram entropy x100. \"unseen "
+    "wordings\" = generalization over the question probes that are not verbatim among the questions the "
+    "edit was optimised on (its self-questions), and the share of probes that are."
 )
 
 
@@ -162,6 +167,19 @@ def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
+def _same_question(probe: Probe, trained: Sequence[str]) -> bool:
+    """Whether a question probe is, up to case and spacing, one of the trained questions."""
+    if probe.kind != "question" or not probe.question:
+        return False
+    return " ".join(probe.question.split()).casefold() in {" ".join(q.split()).casefold() for q in trained}
+
+
+def _trained_questions(result: EditResult, index: int = 0) -> list[str]:
+    """The questions the index-th request of an edit was optimised on (its paraphrases)."""
+    paraphrases = result.info.get("paraphrases") or []
+    return list(paraphrases[index]) if index < len(paraphrases) else []
+
+
 class _References:
     """What the unedited model says: locality references and the 'unedited' column."""
 
@@ -187,13 +205,20 @@ class _Meter:
             out["em"] = metrics.exact_matches(self.model, probes)
         return out
 
-    def edit(self, edit: EditCase) -> dict[str, float]:
+    def edit(self, edit: EditCase, trained: Sequence[str] | None = None) -> dict[str, float]:
+        """`trained`: the questions the edit was optimised on (None: not known, as for the
+        unedited model), to tell generalization to them from generalization to new wordings."""
         row: dict[str, float] = {}
         rel = self._score([edit.reliability])
         gen = self._score(edit.generalization)
+        seen = [trained is not None and _same_question(p, trained) for p in edit.generalization]
         for conv in self.config.conventions:
             row[f"reliability_{conv}"] = rel[conv][0]
             row[f"generalization_{conv}"] = _mean(gen[conv])
+            if trained is not None:
+                row[f"generalization_unseen_{conv}"] = _mean([s for s, t in zip(gen[conv], seen) if not t])
+        if trained is not None and seen:
+            row["generalization_trained_share"] = sum(seen) / len(seen)
         questions = [p for p in edit.generalization if p.kind == "question" and p.question]
         if self.config.chat and questions:
             row["generalization_chat"] = _mean(metrics.chat_matches(self.model, questions))
@@ -230,9 +255,13 @@ def _summarise(method: str, rows: list[dict[str, Any]], portability: list[dict[s
         gen = _mean([r[f"generalization_{conv}"] for r in rows])
         result[f"reliability_{conv}"] = 100 * rel
         result[f"generalization_{conv}"] = 100 * gen
+        if any(f"generalization_unseen_{conv}" in r for r in rows):
+            result[f"generalization_unseen_{conv}"] = 100 * _mean([r.get(f"generalization_unseen_{conv}", float("nan")) for r in rows])
         result[f"edit_success_{conv}"] = 100 * _mean([rel, gen])
         result[f"portability_{conv}"] = 100 * _mean([p[f"portability_{conv}"] for p in portability if f"portability_{conv}" in p])
         result[f"locality_{conv}"] = 100 * _mean([l[f"locality_{conv}"] for l in locality if f"locality_{conv}" in l])
+    if any("generalization_trained_share" in r for r in rows):
+        result["generalization_trained_share"] = 100 * _mean([r.get("generalization_trained_share", float("nan")) for r in rows])
     if config.chat:
         result["generalization_chat"] = 100 * _mean([r["generalization_chat"] for r in rows if "generalization_chat" in r])
         result["portability_chat"] = 100 * _mean([p["portability_chat"] for p in portability if "portability_chat" in p])
@@ -280,7 +309,7 @@ def _run_single(editor, model, meter, records, config, bar) -> MethodReport:
                 bar(1)
                 continue
             try:
-                row = dict(_edit_label(edit), seconds=round(took, 3), **meter.edit(edit))
+                row = dict(_edit_label(edit), seconds=round(took, 3), **meter.edit(edit, _trained_questions(result)))
                 loc = meter.locality(record)
                 row.update(loc)
                 rows.append(row)
@@ -300,13 +329,17 @@ def _run_single(editor, model, meter, records, config, bar) -> MethodReport:
 
 
 def _apply_all(editor, model, edits: list[EditCase], mode: Mode, bar, snapshot: Snapshot,
-               failed: list[dict[str, str]], after_each: Callable[[int], None] | None = None) -> float:
+               failed: list[dict[str, str]], after_each: Callable[[int], None] | None = None,
+               trained: dict[int, list[str]] | None = None) -> float:
     """Compute and apply the edits (batch or one by one) into `snapshot`; returns compute
-    seconds. `after_each(k)` runs after the k-th edit of a one-by-one stream."""
+    seconds. `after_each(k)` runs after the k-th edit of a one-by-one stream; `trained` gets
+    each edit's (by index) trained questions."""
+    trained = {} if trained is None else trained
     if mode == "batch" and getattr(editor, "supports_batch", True):
         try:
             result, took = _compute(editor, model, edits)
             apply_deltas(model, result.deltas, snapshot)
+            trained.update({i: _trained_questions(result, i) for i in range(len(edits))})
         except EditmindError as exc:
             failed.extend(dict(_edit_label(e), error=str(exc)) for e in edits)
             took = 0.0
@@ -318,6 +351,7 @@ def _apply_all(editor, model, edits: list[EditCase], mode: Mode, bar, snapshot: 
             result, took = _compute(editor, model, [edit])
             seconds += took
             apply_deltas(model, result.deltas, snapshot)
+            trained[done - 1] = _trained_questions(result)
         except EditmindError as exc:
             failed.append(dict(_edit_label(edit), error=str(exc)))
         bar(1)
@@ -352,10 +386,12 @@ def _run_together(editor, model, meter, records, config, bar, on_checkpoint=None
             if on_checkpoint:
                 on_checkpoint(editor.name, curve)
 
+    trained: dict[int, list[str]] = {}
     try:
-        seconds = _apply_all(editor, model, edits, config.mode, bar, snapshot, failed, after_each)
+        seconds = _apply_all(editor, model, edits, config.mode, bar, snapshot, failed, after_each, trained)
         failed_prompts = {f["prompt"] for f in failed}
-        rows = [dict(_edit_label(e), failed=e.request.rendered_prompt in failed_prompts, **meter.edit(e)) for e in edits]
+        rows = [dict(_edit_label(e), failed=e.request.rendered_prompt in failed_prompts, **meter.edit(e, trained.get(i, [])))
+                for i, e in enumerate(edits)]
         portability = [meter.portability(r) for r in records if r.portability]
         locality = [meter.locality(r) for r in records if r.locality]
     finally:

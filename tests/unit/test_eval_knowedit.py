@@ -245,3 +245,37 @@ def test_a_stream_keeps_one_weight_copy_per_module(model):
     assert not torch.equal(model.module(first.name).weight, before[first.name])
     snapshot.restore()
     assert all(torch.equal(model.module(ref.name).weight, before[ref.name]) for ref in (first, second))
+
+
+@pytest.mark.parametrize("mode", ["single", "sequential"])
+def test_generalization_is_also_reported_over_the_wordings_an_edit_did_not_train_on(model, records, mode):
+    """An editor that says it trained on a case's question: that probe counts in
+    generalization but not in its "unseen wordings" part, and the trained share says so."""
+    from editmind.editors.eval import metrics
+
+    edits = [e for r in records for e in r.edits]
+    questions = {e.request.subject: [p.question for p in e.generalization if p.kind == "question"] for e in edits}
+    first = edits[0].request.subject
+
+    class TrainsOnTheFirstQuestion(ZeroEditor):
+        name = "trained-test"
+
+        def compute(self, model, requests, progress=None):
+            result = super().compute(model, requests)
+            result.info["paraphrases"] = [questions[r.subject] if r.subject == first else ["Unrelated?"] for r in requests]
+            return result
+
+    table = evaluate_methods(model, [TrainsOnTheFirstQuestion()], records, mode=mode, config=FAST)
+    report, unedited = table.columns["trained-test"], table.columns["unedited"]
+    assert "generalization_unseen_tf" not in unedited  # nothing known about what it trained on
+    shares, unseen = [], []
+    for e in edits:
+        seen = [e.request.subject == first and p.kind == "question" for p in e.generalization]
+        shares.append(sum(seen) / len(seen))
+        scores = [s for s, t in zip(metrics.token_accuracies(model, list(e.generalization)), seen) if not t]
+        if scores:
+            unseen.append(sum(scores) / len(scores))
+    assert 0 < report["generalization_trained_share"] < 100
+    assert report["generalization_trained_share"] == pytest.approx(100 * sum(shares) / len(shares))
+    assert report["generalization_unseen_tf"] == pytest.approx(100 * sum(unseen) / len(unseen))
+    assert "unseen wordings (tf)" in table.format()
