@@ -209,7 +209,8 @@ def _combine(tables: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
         out: dict[str, float] = {}
         for key in ("reliability_tf", "generalization_tf", "reliability_em", "generalization_em", "fluency",
                     "locality_tf", "locality_em", "generalization_chat", "generalization_unseen_tf",
-                    "generalization_unseen_em", "generalization_trained_share"):
+                    "generalization_unseen_em", "generalization_trained_share", "generalization_paraphrased_tf",
+                    "generalization_paraphrased_em"):
             values = [r[key] for r in rows if key in r and r[key] == r[key]]
             if values:
                 out[key] = 100 * sum(values) / len(values)

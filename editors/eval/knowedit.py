@@ -51,6 +51,8 @@ ROWS: tuple[tuple[str, str], ...] = (
     ("generalization_em", "  Generalization (em)"),
     ("generalization_unseen_em", "    unseen wordings (em)"),
     ("generalization_trained_share", "Gen. probes trained on"),
+    ("generalization_paraphrased_tf", "Paraphrased questions (tf)"),
+    ("generalization_paraphrased_em", "Paraphrased questions (em)"),
     ("portability_em", "Portability (em)"),
     ("locality_em", "Locality (em)"),
     ("generalization_chat", "Generalization (chat)"),
@@ -65,7 +67,8 @@ LEGEND = (
     "with the unedited model's own outputs; chat = the greedy chat-template reply to the bare "
     "question names the answer. Percentages; fluency = ROME n-gram entropy x100. \"unseen "
     "wordings\" = generalization over the question probes that are not verbatim among the questions the "
-    "edit was optimised on (its self-questions), and the share of probes that are."
+    "edit was optimised on (its self-questions), and the share of probes that are. Paraphrased "
+    "questions = other wordings of the edit's question (PokeMQA's edit_paraphrases.json), where the data has them."
 )
 
 
@@ -219,6 +222,9 @@ class _Meter:
                 row[f"generalization_unseen_{conv}"] = _mean([s for s, t in zip(gen[conv], seen) if not t])
         if trained is not None and seen:
             row["generalization_trained_share"] = sum(seen) / len(seen)
+        if edit.paraphrased:
+            for conv, values in self._score(edit.paraphrased).items():
+                row[f"generalization_paraphrased_{conv}"] = _mean(values)
         questions = [p for p in edit.generalization if p.kind == "question" and p.question]
         if self.config.chat and questions:
             row["generalization_chat"] = _mean(metrics.chat_matches(self.model, questions))
@@ -258,6 +264,8 @@ def _summarise(method: str, rows: list[dict[str, Any]], portability: list[dict[s
         if any(f"generalization_unseen_{conv}" in r for r in rows):
             result[f"generalization_unseen_{conv}"] = 100 * _mean([r.get(f"generalization_unseen_{conv}", float("nan")) for r in rows])
         result[f"edit_success_{conv}"] = 100 * _mean([rel, gen])
+        if any(f"generalization_paraphrased_{conv}" in r for r in rows):
+            result[f"generalization_paraphrased_{conv}"] = 100 * _mean([r.get(f"generalization_paraphrased_{conv}", float("nan")) for r in rows])
         result[f"portability_{conv}"] = 100 * _mean([p[f"portability_{conv}"] for p in portability if f"portability_{conv}" in p])
         result[f"locality_{conv}"] = 100 * _mean([l[f"locality_{conv}"] for l in locality if f"locality_{conv}" in l])
     if any("generalization_trained_share" in r for r in rows):

@@ -11,6 +11,9 @@ that shape given by path):
   question (in MQuAKE-hard they are the same string, so it appears once), plus — when a
   `cloze_templates.json` sits next to the data file — the relation's other cloze wording
   if it differs from the edit prompt. All are answered with `target_new`;
+- **paraphrased** question probes, scored apart: when `edit_paraphrases.json` (PokeMQA)
+  sits next to the data file and lists the edit's sentence, its other wordings of the
+  question (a quarter of the first 100 dev cases' edits have them);
 - **portability** probes: the case's multi-hop `questions`, answered with `new_answer`
   (aliases count for exact match), measured only after ALL the case's edits are applied;
 - **locality** probes: `single_hops` clozes of OTHER cases whose subjects are not edited in
@@ -66,6 +69,9 @@ class EditCase:
     request: EditRequest
     reliability: Probe
     generalization: tuple[Probe, ...]
+    # Other people's wordings of the question (edit_paraphrases.json), where the data has
+    # them: a generalization test no question-writing rule was shaped on. Scored apart.
+    paraphrased: tuple[Probe, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ class RecordConfig:
     question_format: str = "Question: {}\nAnswer:"
     locality_per_case: int = 4
     cloze_paraphrases: bool = True  # use cloze_templates.json next to the data file when present
+    question_paraphrases: bool = True  # use edit_paraphrases.json next to the data file when present
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -141,7 +148,30 @@ def _load_cloze_templates(path: Path) -> dict[str, str]:
     return {k: v for k, v in data.items() if isinstance(v, str) and "[X]" in v} if isinstance(data, dict) else {}
 
 
-def _edit_case(raw: dict[str, Any], case: dict[str, Any], config: RecordConfig, clozes: dict[str, str], where: str) -> EditCase:
+def _load_question_paraphrases(path: Path) -> dict[str, tuple[str, ...]]:
+    """edit sentence (case-folded) -> its paraphrased questions, from the PokeMQA file
+    `edit_paraphrases.json` ([{"edit": "<subject> <relation> <object>", "questions": [...]}])."""
+    candidate = path.expanduser().parent / "edit_paraphrases.json"
+    if not candidate.is_file():
+        return {}
+    try:
+        data = json.loads(candidate.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    out: dict[str, tuple[str, ...]] = {}
+    for item in data if isinstance(data, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("edit"), str) and isinstance(item.get("questions"), list):
+            asked = tuple(q.strip() for q in item["questions"] if isinstance(q, str) and q.strip())
+            out.setdefault(_edit_sentence(item["edit"]), asked)
+    return out
+
+
+def _edit_sentence(text: str) -> str:
+    return " ".join(text.split()).rstrip(".").casefold()
+
+
+def _edit_case(raw: dict[str, Any], case: dict[str, Any], config: RecordConfig, clozes: dict[str, str], where: str,
+               paraphrases: dict[str, tuple[str, ...]] | None = None) -> EditCase:
     try:
         subject = _string(raw["subject"])
         template = raw["prompt"]
@@ -173,7 +203,11 @@ def _edit_case(raw: dict[str, Any], case: dict[str, Any], config: RecordConfig, 
         paraphrase = clozes[relation].replace("[X]", subject).split("__")[0].strip()
         if paraphrase and paraphrase != cloze and subject in paraphrase:
             generalization.append(Probe(paraphrase, answers, "cloze", subject))
-    return EditCase(request, Probe(cloze, answers, "cloze", subject), tuple(generalization))
+    asked = (paraphrases or {}).get(_edit_sentence(f"{cloze} {target_new}"), ())
+    known = {" ".join(q.split()).casefold() for q in questions}
+    others = [q for q in dict.fromkeys(asked) if " ".join(q.split()).casefold() not in known and subject in q]
+    paraphrased = tuple(Probe(_question(q, config), answers, "question", subject, q) for q in others)
+    return EditCase(request, Probe(cloze, answers, "cloze", subject), tuple(generalization), paraphrased)
 
 
 def _hop_subjects(case: dict[str, Any]) -> list[str]:
@@ -203,6 +237,7 @@ def mentions_any(probe: Probe, subjects: set[str]) -> bool:
 def build_records(
     cases: Sequence[dict[str, Any]], n: int | None = None, config: RecordConfig | None = None,
     cloze_templates: dict[str, str] | None = None, source: str = "data",
+    question_paraphrases: dict[str, tuple[str, ...]] | None = None,
 ) -> list[KnowEditRecord]:
     """Records for the first `n` edits (whole cases in file order; the last may be cut).
 
@@ -221,7 +256,7 @@ def build_records(
             break
         rewrites = case["requested_rewrite"]
         take = rewrites[:remaining]
-        edits = [_edit_case(r, case, config, clozes, f"{source}: case {index}") for r in take]
+        edits = [_edit_case(r, case, config, clozes, f"{source}: case {index}", question_paraphrases) for r in take]
         selected.append((index, case, edits, len(take) == len(rewrites)))
         remaining -= len(take)
     edited = {e.request.subject for _, _, edits, _ in selected for e in edits}
@@ -257,4 +292,5 @@ def load_knowedit_records(path: str | Path, n: int | None = None, config: Record
     config = config or RecordConfig()
     cases = read_cases(path)
     clozes = _load_cloze_templates(Path(path)) if config.cloze_paraphrases else {}
-    return build_records(cases, n, config, clozes, source=str(path))
+    asked = _load_question_paraphrases(Path(path)) if config.question_paraphrases else {}
+    return build_records(cases, n, config, clozes, source=str(path), question_paraphrases=asked)

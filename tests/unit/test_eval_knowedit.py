@@ -279,3 +279,22 @@ def test_generalization_is_also_reported_over_the_wordings_an_edit_did_not_train
     assert report["generalization_trained_share"] == pytest.approx(100 * sum(shares) / len(shares))
     assert report["generalization_unseen_tf"] == pytest.approx(100 * sum(unseen) / len(unseen))
     assert "unseen wordings (tf)" in table.format()
+
+
+def test_paraphrased_questions_are_scored_apart(model, tmp_path):
+    from editmind.editors.eval import metrics
+    from editmind.editors.eval.records import load_knowedit_records
+
+    data = tmp_path / "cases.json"
+    data.write_text(json.dumps(CASES))
+    (tmp_path / "edit_paraphrases.json").write_text(json.dumps([
+        {"edit": "The capital of France is Rome", "questions": ["Which city is the capital of France?"]}]))
+    records = load_knowedit_records(data, n=4)
+    table = evaluate_methods(model, [ZeroEditor()], records, config=EvalConfig(fluency=False, show_progress=False))
+    probe = records[0].edits[0].paraphrased[0]
+    expected = 100 * metrics.token_accuracies(model, [probe])[0]  # one edit has one: the mean is its score
+    assert table.columns["zero-test"]["generalization_paraphrased_tf"] == pytest.approx(expected)
+    assert table.columns["unedited"]["generalization_paraphrased_tf"] == pytest.approx(expected)
+    assert "Paraphrased questions (tf)" in table.format()
+    plain = evaluate_methods(model, [ZeroEditor()], build_records(CASES, n=4), config=EvalConfig(fluency=False, show_progress=False))
+    assert "generalization_paraphrased_tf" not in plain.columns["zero-test"]

@@ -94,6 +94,25 @@ def test_cloze_template_paraphrase_is_added_when_it_differs(tmp_path):
     assert record.edits[0].generalization[-1].kind == "cloze"
 
 
+def test_other_wordings_of_the_question_are_kept_apart_when_the_data_has_them(tmp_path):
+    data = tmp_path / "cases.json"
+    data.write_text(json.dumps(CASES))
+    (tmp_path / "edit_paraphrases.json").write_text(json.dumps([
+        {"edit": "The capital of France is Rome", "questions": [
+            "What is the capital of France?", "Which city is the capital of France?", "Where does the government sit?"]},
+        {"edit": "The capital of Spain is Madrid", "questions": ["Which city is the capital of Spain?"]},  # another target
+    ]))
+    france, spain = load_knowedit_records(data, n=2)[0].edits
+    # the case's own question stays a generalization probe; a wording without the subject is dropped
+    assert [p.question for p in france.paraphrased] == ["Which city is the capital of France?"]
+    assert france.paraphrased[0].prompt == "Question: Which city is the capital of France?\nAnswer:"
+    assert france.paraphrased[0].answers == france.generalization[0].answers
+    assert [p.question for p in france.generalization] == ["What is the capital of France?"]
+    assert spain.paraphrased == ()
+    off = load_knowedit_records(data, n=1, config=RecordConfig(question_paraphrases=False))[0].edits[0]
+    assert off.paraphrased == ()
+
+
 @pytest.mark.parametrize(
     "content, message",
     [
