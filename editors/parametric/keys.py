@@ -50,6 +50,10 @@ class ContextConfig:
     # Off, an edit also learns to answer questions about the subject's other relations with
     # its target ("What is the capital of Serbia?" -> "Asia"); benchmark stage `questions`.
     questions_name_relation: bool = True
+    # Also train on the question English word order gives the statement template
+    # ("{} is located in the continent of" -> "Which continent is X located in?";
+    # grammar_questions.py), whatever the model writes.
+    grammar_questions: bool = True
     # Each question paraphrase is also asked through the model's chat template, with the
     # assistant's reply restating the edit's prompt ("<chat: Where is the Eiffel Tower
     # located?> The Eiffel Tower is located in the city of" -> " Rome"): that is where people

@@ -35,6 +35,7 @@ import torch
 from editmind.editors.base import EditRequest
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.model.scoring import pad_token_id, score_targets
+from editmind.editors.parametric.grammar_questions import grammar_questions
 from editmind.editors.parametric.keys import PARAPHRASE_FRAME
 from editmind.editors.parametric.stats import base_fingerprint
 
@@ -140,10 +141,40 @@ def _above_floor(model: LocalModel, request: EditRequest) -> list[tuple[str, boo
             for score, q in candidate_questions(model, request) if score >= MIN_ROUND_TRIP]
 
 
-def self_questions(model: LocalModel, request: EditRequest, name_relation: bool = True) -> tuple[str, ...]:
-    """The questions an edit trains on: above the round-trip floor and, with `name_relation`,
-    naming the statement's relation; at most MAX_QUESTIONS, best first; empty when none is."""
-    return tuple(q for q, names in _above_floor(model, request) if names or not name_relation)[:MAX_QUESTIONS]
+def answer_fits(model: LocalModel, questions: Sequence[str], answer: str) -> list[float]:
+    """Each question's fit to the answer: the mean log-probability of the answer after it
+    (in keys.PARAPHRASE_FRAME) under the model, all in one batch. It tells "Who is the head
+    coach of X?" from "What is ...", which the round trip cannot: the statement is an
+    equally good answer to both."""
+    if not questions:
+        return []
+    prompts = [PARAPHRASE_FRAME.format(paraphrase=q) for q in questions]
+    return [s.mean_logprob for s in score_targets(model.model, model.tokenizer, prompts, [answer] * len(prompts))]
+
+
+def grammar_question(model: LocalModel, request: EditRequest) -> str | None:
+    """The question grammar_questions writes for the request's template; None when the
+    template is in no shape the rules know. A "Which <kind>" form names the answer's kind and
+    is taken as it is; between "What" and "Who" the model decides by how well each fits the
+    subject's true answer (`target_true`, else the new one). On the counterfactual targets
+    of the dev edits the new answer alone chose "Who is the capital of Germany?" for
+    "Marcapata" and "What is the company that produced Ford Thunderbird?" over "Which
+    company produced Ford Thunderbird?"."""
+    written = [q for q in grammar_questions(request.prompt, request.subject) if is_usable(q, request.subject)]
+    which = [q for q in written if q.startswith("Which ")]
+    if which or len(written) <= 1:
+        return (which or written or [None])[0]
+    fits = answer_fits(model, written, request.target_true or request.target_new)
+    return max(zip(fits, written))[1]
+
+
+def self_questions(model: LocalModel, request: EditRequest, name_relation: bool = True, grammar: bool = True) -> tuple[str, ...]:
+    """The questions an edit trains on: with `grammar`, the one the rules write from the
+    template (grammar_question) first; then the model's own, above the round-trip floor and,
+    with `name_relation`, naming the statement's relation, at most MAX_QUESTIONS, best first."""
+    written = tuple(q for q, names in _above_floor(model, request) if names or not name_relation)[:MAX_QUESTIONS]
+    ruled = grammar_question(model, request) if grammar else None
+    return tuple(dict.fromkeys(((ruled,) if ruled else ()) + written))
 
 
 def other_relation_questions(model: LocalModel, request: EditRequest) -> tuple[str, ...]:
@@ -175,10 +206,11 @@ def _positions(model: LocalModel) -> int:
     return int(getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None) or 2048)
 
 
-def with_self_questions(model: LocalModel, requests: Sequence[EditRequest], name_relation: bool = True) -> list[EditRequest]:
+def with_self_questions(model: LocalModel, requests: Sequence[EditRequest], name_relation: bool = True,
+                        grammar: bool = True) -> list[EditRequest]:
     """Each request that has no paraphrases gets its self-questions as paraphrases."""
     done = []
     for request in requests:
-        questions = () if request.paraphrases else self_questions(model, request, name_relation)
+        questions = () if request.paraphrases else self_questions(model, request, name_relation, grammar)
         done.append(replace(request, paraphrases=questions) if questions else request)
     return done

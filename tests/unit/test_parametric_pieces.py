@@ -129,10 +129,10 @@ def test_self_questions_keep_only_a_question_that_names_the_subject(monkeypatch)
     request = EditRequest(subject="Eiffel Tower", prompt="{} is located in", target_new="Rome")
     given = EditRequest(subject="Louvre", prompt="{} is located in", target_new="Rome", paraphrases=("Where is the Louvre?",))
     asked = ("Where is the Eiffel Tower located?", "Which city is the Eiffel Tower in?")
-    monkeypatch.setattr(questions, "self_questions", lambda model, request, name_relation=True: asked)
+    monkeypatch.setattr(questions, "self_questions", lambda model, request, name_relation=True, grammar=True: asked)
     done = questions.with_self_questions(model, [request, given])
     assert done[0].paraphrases == asked and done[1] == given  # given paraphrases are not replaced
-    monkeypatch.setattr(questions, "self_questions", lambda model, request, name_relation=True: ())
+    monkeypatch.setattr(questions, "self_questions", lambda model, request, name_relation=True, grammar=True: ())
     assert questions.with_self_questions(model, [request]) == [request]
 
 
@@ -157,6 +157,7 @@ def test_self_questions_keep_the_best_round_trips_above_the_floor(monkeypatch):
     monkeypatch.setattr(model.model, "generate", Generates())
     monkeypatch.setattr(questions, "_positions", lambda model: 10**6)
     monkeypatch.setattr(questions, "round_trips", lambda model, asked, statement: [scores[q] for q in asked])
+    monkeypatch.setattr(questions, "grammar_question", lambda model, request: None)  # the model's questions only
     questions._CACHE.clear()
     assert questions.self_questions(model, request) == ("Which continent is Serbia located in?",)
     questions._CACHE.clear()
