@@ -54,6 +54,9 @@ class ContextConfig:
     # ("{} is located in the continent of" -> "Which continent is X located in?";
     # grammar_questions.py), whatever the model writes.
     grammar_questions: bool = True
+    # How many of the model's own questions (questions.self_questions) to keep at most;
+    # 0: the model writes none (grammar's question only, and no generation time).
+    model_questions: int = 2
     # Each question paraphrase is also asked through the model's chat template, with the
     # assistant's reply restating the edit's prompt ("<chat: Where is the Eiffel Tower
     # located?> The Eiffel Tower is located in the city of" -> " Rome"): that is where people

@@ -161,8 +161,7 @@ class MemitEditor(ParameterEditor):
         config: MemitConfig = self.config
         requests = validated(requests)
         if config.context.self_questions:
-            requests = with_self_questions(model, requests, config.context.questions_name_relation,
-                                           config.context.grammar_questions)
+            requests = with_self_questions(model, requests, config.context)
         layers = self.layers(model)
         refs = [model.layout.layers[layer].mlp_out for layer in layers]
         z_module = model.layout.layers[layers[-1]].block

@@ -36,7 +36,7 @@ from editmind.editors.base import EditRequest
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.model.scoring import pad_token_id, score_targets
 from editmind.editors.parametric.grammar_questions import grammar_questions
-from editmind.editors.parametric.keys import PARAPHRASE_FRAME
+from editmind.editors.parametric.keys import PARAPHRASE_FRAME, ContextConfig
 from editmind.editors.parametric.stats import base_fingerprint
 
 SHOTS = (
@@ -168,11 +168,15 @@ def grammar_question(model: LocalModel, request: EditRequest) -> str | None:
     return max(zip(fits, written))[1]
 
 
-def self_questions(model: LocalModel, request: EditRequest, name_relation: bool = True, grammar: bool = True) -> tuple[str, ...]:
+def self_questions(model: LocalModel, request: EditRequest, name_relation: bool = True, grammar: bool = True,
+                   model_written: int = MAX_QUESTIONS) -> tuple[str, ...]:
     """The questions an edit trains on: with `grammar`, the one the rules write from the
-    template (grammar_question) first; then the model's own, above the round-trip floor and,
-    with `name_relation`, naming the statement's relation, at most MAX_QUESTIONS, best first."""
-    written = tuple(q for q, names in _above_floor(model, request) if names or not name_relation)[:MAX_QUESTIONS]
+    template (grammar_question) first; then at most `model_written` of the model's own, above
+    the round-trip floor and, with `name_relation`, naming the statement's relation, best
+    first (none asked for: the model writes nothing)."""
+    written = ()
+    if model_written > 0:
+        written = tuple(q for q, names in _above_floor(model, request) if names or not name_relation)[:model_written]
     ruled = grammar_question(model, request) if grammar else None
     return tuple(dict.fromkeys(((ruled,) if ruled else ()) + written))
 
@@ -206,11 +210,13 @@ def _positions(model: LocalModel) -> int:
     return int(getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None) or 2048)
 
 
-def with_self_questions(model: LocalModel, requests: Sequence[EditRequest], name_relation: bool = True,
-                        grammar: bool = True) -> list[EditRequest]:
-    """Each request that has no paraphrases gets its self-questions as paraphrases."""
+def with_self_questions(model: LocalModel, requests: Sequence[EditRequest], config: ContextConfig | None = None) -> list[EditRequest]:
+    """Each request that has no paraphrases gets its self-questions as paraphrases, as
+    `config` asks for them (ContextConfig's question fields)."""
+    config = config or ContextConfig()
     done = []
     for request in requests:
-        questions = () if request.paraphrases else self_questions(model, request, name_relation, grammar)
+        questions = () if request.paraphrases else self_questions(
+            model, request, config.questions_name_relation, config.grammar_questions, config.model_questions)
         done.append(replace(request, paraphrases=questions) if questions else request)
     return done

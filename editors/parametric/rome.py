@@ -60,8 +60,7 @@ class RomeEditor(ParameterEditor):
         config: RomeConfig = self.config
         requests = validated(requests)
         if config.context.self_questions:
-            requests = with_self_questions(model, requests, config.context.questions_name_relation,
-                                           config.context.grammar_questions)
+            requests = with_self_questions(model, requests, config.context)
         layer = check_layers([config.layer if config.layer is not None else rome_layer(model.layout.num_layers)],
                              model.layout.num_layers)[0]
         ref = model.layout.layers[layer].mlp_out

@@ -44,6 +44,14 @@ def test_the_grammar_question_is_the_form_that_fits_the_answer_and_comes_first(m
     assert questions.self_questions(model, request) == ("Who is the head coach of Atlético Madrid?", "Who manages Atlético Madrid?")
     assert questions.self_questions(model, request, grammar=False) == (
         "Who is the head coach of Atlético Madrid?", "Who manages Atlético Madrid?")
+    assert questions.self_questions(model, request, model_written=1) == ("Who is the head coach of Atlético Madrid?",)
+    monkeypatch.setattr(questions, "_above_floor", lambda model, request: pytest.fail("the model writes nothing"))
+    assert questions.self_questions(model, request, model_written=0) == ("Who is the head coach of Atlético Madrid?",)
+    from editmind.editors.parametric.keys import ContextConfig
+
+    done = questions.with_self_questions(model, [request], ContextConfig(model_questions=0))
+    assert done[0].paraphrases == ("Who is the head coach of Atlético Madrid?",)
+    assert questions.with_self_questions(model, [request], ContextConfig(model_questions=0, grammar_questions=False)) == [request]
     # the subject's true answer decides when the request names it
     told = []
     monkeypatch.setattr(questions, "answer_fits", lambda model, asked, answer: told.append(answer) or [fits[q] for q in asked])

@@ -129,10 +129,10 @@ def test_self_questions_keep_only_a_question_that_names_the_subject(monkeypatch)
     request = EditRequest(subject="Eiffel Tower", prompt="{} is located in", target_new="Rome")
     given = EditRequest(subject="Louvre", prompt="{} is located in", target_new="Rome", paraphrases=("Where is the Louvre?",))
     asked = ("Where is the Eiffel Tower located?", "Which city is the Eiffel Tower in?")
-    monkeypatch.setattr(questions, "self_questions", lambda model, request, name_relation=True, grammar=True: asked)
+    monkeypatch.setattr(questions, "self_questions", lambda *args: asked)
     done = questions.with_self_questions(model, [request, given])
     assert done[0].paraphrases == asked and done[1] == given  # given paraphrases are not replaced
-    monkeypatch.setattr(questions, "self_questions", lambda model, request, name_relation=True, grammar=True: ())
+    monkeypatch.setattr(questions, "self_questions", lambda *args: ())
     assert questions.with_self_questions(model, [request]) == [request]
 
 
