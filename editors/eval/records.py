@@ -137,27 +137,27 @@ def read_cases(path: str | Path) -> list[dict[str, Any]]:
     return data
 
 
-def _load_cloze_templates(path: Path) -> dict[str, str]:
-    candidate = path.expanduser().parent / "cloze_templates.json"
+def _beside(path: Path, name: str) -> Any:
+    """The JSON in the file `name` next to the data file; None when it is missing or unreadable
+    (the extras it holds are optional)."""
+    candidate = path.expanduser().parent / name
     if not candidate.is_file():
-        return {}
+        return None
     try:
-        data = json.loads(candidate.read_text(encoding="utf-8"))
+        return json.loads(candidate.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return {}
+        return None
+
+
+def _load_cloze_templates(path: Path) -> dict[str, str]:
+    data = _beside(path, "cloze_templates.json")
     return {k: v for k, v in data.items() if isinstance(v, str) and "[X]" in v} if isinstance(data, dict) else {}
 
 
 def _load_question_paraphrases(path: Path) -> dict[str, tuple[str, ...]]:
     """edit sentence (case-folded) -> its paraphrased questions, from the PokeMQA file
     `edit_paraphrases.json` ([{"edit": "<subject> <relation> <object>", "questions": [...]}])."""
-    candidate = path.expanduser().parent / "edit_paraphrases.json"
-    if not candidate.is_file():
-        return {}
-    try:
-        data = json.loads(candidate.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return {}
+    data = _beside(path, "edit_paraphrases.json")
     out: dict[str, tuple[str, ...]] = {}
     for item in data if isinstance(data, list) else []:
         if isinstance(item, dict) and isinstance(item.get("edit"), str) and isinstance(item.get("questions"), list):
