@@ -62,6 +62,9 @@ def _edit(args: argparse.Namespace) -> int:
         print(f"edit {record.id} ({record.method}, layers {record.layers}): "
               f"P({request.target_new!r} | {request.rendered_prompt!r}) {payload['before_prob']:.4f} -> "
               f"{payload['after_prob']:.4f}, reliability {payload['reliability']:.2f}, {payload['compute_seconds']:.1f} s")
+        asked = [q for questions in record.info.get("paraphrases") or [] for q in questions]
+        if asked:  # what the edit was also taught to answer (given, or written from the statement)
+            print("  also trained on: " + "; ".join(asked))
     return 0
 
 

@@ -114,3 +114,13 @@ def test_eval_set_applies_to_the_methods_that_have_it(tmp_path, capsys):
     assert rome.config.value.steps == 3 and ftm.config.steps == 2
     code, _, err = run(capsys, "--home", str(tmp_path), "eval", "knowedit", "--methods", "rome", "--set", "projection=soft")
     assert code == 1 and err.count("\n") == 1 and "no chosen method has the setting 'projection'" in err
+
+
+def test_edit_says_which_questions_it_also_trained_on(tiny_dir, tmp_path, capsys):
+    """Without --paraphrase the statement's own question is written from its word order (the
+    tiny model's context is too short for it to write any itself)."""
+    base = ["--model", str(tiny_dir), "--home", str(tmp_path / "home")]
+    code, out, _ = run(capsys, *base, "edit", "--method", "rome", "--prompt", "{} is located in the city of", "--subject",
+                       "Eiffel Tower", "--target", "Rome", "--set", "value.steps=2", "--set", "stats.n_tokens=256")
+    assert code == 0
+    assert out.splitlines()[1] == "  also trained on: Which city is Eiffel Tower located in?"
