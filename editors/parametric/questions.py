@@ -10,6 +10,12 @@ is computed, the base model rewrites the statement as a question with two three-
 optimisation and the update (keys.PARAPHRASE_FRAME), the same way a paraphrase the user gave
 in `EditRequest.paraphrases` does.
 
+The question English word order gives the template (grammar_questions.py) comes first:
+the model's own are often good, but a 135M model also asks with the wrong word or about
+something else, and for 16% of the dev statements wrote nothing usable. With it ROME's
+generalization over the first 100 dev edits went 80.0 -> 93.2 tf
+(knowedit_quality_rome_grammar_n100.json).
+
 Only the edit's own prompt and subject go in; no evaluation data is read. A question is kept
 only when it names the subject verbatim (the key is read at the subject's last token), ends
 with "?", names the statement's relation (`asks_the_relation`), and the statement is a
