@@ -66,6 +66,11 @@ class ValueConfig:
     # The share of the target loss on the framed contexts (the question frame); None: every
     # context counts the same (see context_weights).
     frame_weight: float | None = None
+    # The share of the target loss on the edit's own prompt with no prefix (the cloze that
+    # reliability asks); None: it counts like any other context. With three question
+    # contexts, a few held-out edits learnt the questions and not their own cloze ("Canada
+    # is located in the continent of" -> "Asia").
+    plain_weight: float | None = None
 
 
 @dataclass
@@ -139,7 +144,7 @@ def _optimise_group(model: LocalModel, network: torch.nn.Module, module: str, re
     target_tokens_t = torch.tensor(target_tokens, device=model.device)
     tokens_per_row = torch.tensor([len(row.target_ids) for row in rewrite], device=model.device, dtype=torch.float32)
     rewrite_request = row_request[: len(rewrite)]
-    row_weight = context_weights(rewrite, n, config.frame_weight).to(model.device)  # sums to 1 per request
+    row_weight = context_weights(rewrite, n, config.frame_weight, config.plain_weight).to(model.device)  # sums to 1 per request
     essence_last = torch.tensor([len(row.ids) - 1 - row.subject_index for row in essence], device=model.device)
     n_targets = len(target_tokens)
     scored_rows = torch.cat([target_rows_t, len(rewrite) + torch.arange(n, device=model.device)])
@@ -240,7 +245,8 @@ def _optimise_group(model: LocalModel, network: torch.nn.Module, module: str, re
     return ValueResult(result, base_value.cpu(), [float(x) if math.isfinite(float(x)) else float("inf") for x in per_request], step, [curve])
 
 
-def context_weights(rows: Sequence[Row], n_requests: int, frame_weight: float | None) -> torch.Tensor:
+def context_weights(rows: Sequence[Row], n_requests: int, frame_weight: float | None,
+                    plain_weight: float | None = None) -> torch.Tensor:
     """[rows]: each rewrite row's share of its request's target NLL.
 
     Equal shares by default. With `frame_weight`, the framed rows (the question frame)
@@ -257,7 +263,16 @@ def context_weights(rows: Sequence[Row], n_requests: int, frame_weight: float | 
         share = torch.where(framed, frame_weight / n_framed[request].clamp(min=1), (1 - frame_weight) / n_plain[request].clamp(min=1))
         weights = torch.where(has_both[request], share, weights)
     totals = torch.zeros(n_requests).index_add_(0, request, weights)
-    return weights / totals[request]
+    weights = weights / totals[request]
+    if plain_weight is not None:  # the plain prompt takes its share, the others keep their proportions
+        plain = torch.tensor([row.prefix == "" for row in rows])
+        plain_total = torch.zeros(n_requests).index_add_(0, request, torch.where(plain, weights, 0.0))
+        rest_total = 1 - plain_total
+        has_both = (plain_total > 0) & (rest_total > 0)
+        scaled = torch.where(plain, weights * plain_weight / plain_total[request].clamp(min=1e-12),
+                             weights * (1 - plain_weight) / rest_total[request].clamp(min=1e-12))
+        weights = torch.where(has_both[request], scaled, weights)
+    return weights
 
 
 def vocabulary_head(network: torch.nn.Module) -> torch.nn.Linear | None:

@@ -529,6 +529,10 @@ def test_context_weights_give_the_question_frame_its_share_only_when_asked():
     assert torch.allclose(equal, torch.tensor([0.25, 0.25, 0.25, 0.25, 0.5, 0.5]))
     half = context_weights(rows, 2, 0.5)
     assert torch.allclose(half, torch.tensor([1 / 6, 1 / 6, 1 / 6, 0.5, 0.5, 0.5]))  # request 1 has no frame
+    plain = context_weights(rows, 2, None, plain_weight=0.4)
+    assert torch.allclose(plain, torch.tensor([0.4, 0.2, 0.2, 0.2, 0.4, 0.6]))
+    both = context_weights(rows, 2, 0.5, plain_weight=0.4)  # the others keep their proportions
+    assert torch.allclose(both, torch.tensor([0.4, 0.12, 0.12, 0.36, 0.4, 0.6]))
 
 
 def test_keys_after_the_subject_are_the_prompts_remaining_tokens():
