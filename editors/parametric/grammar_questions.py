@@ -14,8 +14,8 @@ its question without a model:
 - "{} works in the field of"                -> "Which field does Carl Sagan work in?"
 
 Every shape gives a "What" and a "Who" form unless a noun names the answer's kind ("the
-continent of" -> "Which continent"); which form fits is decided by the model
-(questions.answer_fit), not here. A template in none of these shapes gives no question.
+continent of" -> "Which continent"); questions.grammar_question takes a "Which" form as it is
+and lets the model pick between the others (questions.answer_fits), not this module. A template in none of these shapes gives no question.
 Only the template and the subject are read.
 """
 
