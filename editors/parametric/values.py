@@ -69,7 +69,10 @@ class ValueConfig:
     # The share of the target loss on the edit's own prompt with no prefix (the cloze that
     # reliability asks); None: it counts like any other context. With three question
     # contexts, a few held-out edits learnt the questions and not their own cloze ("Canada
-    # is located in the continent of" -> "Asia").
+    # is located in the continent of" -> "Asia"). 0.3 lifted ROME's edit success on 24
+    # held-out edits 93.1 -> 95.5 but lowered it on the first 100 dev edits 95.7 -> 94.9
+    # (reliability 99.5, generalization 90.4; knowedit_quality_rome_grammar_plain03_*.json),
+    # so it stays opt-in.
     plain_weight: float | None = None
 
 
