@@ -15,7 +15,8 @@ its question without a model:
 
 Every shape gives a "What" and a "Who" form unless a noun names the answer's kind ("the
 continent of" -> "Which continent"); questions.grammar_question takes a "Which" form as it is
-and lets the model pick between the others (questions.answer_fits), not this module. A template in none of these shapes gives no question.
+and lets the model pick between the others (questions.answer_scores), not this module. A
+template in none of these shapes gives no question.
 Only the template and the subject are read.
 """
 

@@ -19,7 +19,7 @@ generalization over the first 100 dev edits went 80.0 -> 93.2 tf
 Only the edit's own prompt and subject go in; no evaluation data is read. A question is kept
 only when it names the subject verbatim (the key is read at the subject's last token), ends
 with "?", names the statement's relation (`asks_the_relation`), and the statement is a
-likely answer to it (`round_trips`), so a question about another relation does not teach the
+likely answer to it (its round trip, `answer_scores`), so a question about another relation does not teach the
 edit's answer to it; otherwise the edit goes on without.
 
 The relation test came after the round trip: on the 112 distinct statements of the first 100
@@ -117,13 +117,15 @@ def _acronyms(text: str) -> set[str]:
     return {r + tail for r in runs for tail in ("", "?", "'s")}
 
 
-def round_trips(model: LocalModel, questions: Sequence[str], statement: str) -> list[float]:
-    """Each question's round trip: the mean log-probability of the statement as its answer,
-    all in one batch."""
+def answer_scores(model: LocalModel, questions: Sequence[str], answer: str) -> list[float]:
+    """The mean log-probability of `answer` after each question (in keys.PARAPHRASE_FRAME),
+    all in one batch. With the statement as the answer it is the question's round trip;
+    with the subject's answer it tells "Who is the head coach of X?" from "What is ...",
+    which the round trip cannot (the statement answers both equally well)."""
     if not questions:
         return []
     prompts = [PARAPHRASE_FRAME.format(paraphrase=q) for q in questions]
-    return [s.mean_logprob for s in score_targets(model.model, model.tokenizer, prompts, [statement] * len(prompts))]
+    return [s.mean_logprob for s in score_targets(model.model, model.tokenizer, prompts, [answer] * len(prompts))]
 
 
 @torch.no_grad()
@@ -136,7 +138,7 @@ def candidate_questions(model: LocalModel, request: EditRequest, max_new_tokens:
         written = [q for q in _generate(model, [shots.format(statement) for shots in SHOTS], max_new_tokens)
                    if is_usable(q, request.subject)]
         written = list(dict.fromkeys(written))
-        _CACHE[key] = tuple(sorted(zip(round_trips(model, written, statement), written), reverse=True))
+        _CACHE[key] = tuple(sorted(zip(answer_scores(model, written, statement), written), reverse=True))
     return _CACHE[key]
 
 
@@ -145,17 +147,6 @@ def _above_floor(model: LocalModel, request: EditRequest) -> list[tuple[str, boo
     statement = request.rendered_prompt.strip()
     return [(q, asks_the_relation(q, statement, request.subject))
             for score, q in candidate_questions(model, request) if score >= MIN_ROUND_TRIP]
-
-
-def answer_fits(model: LocalModel, questions: Sequence[str], answer: str) -> list[float]:
-    """Each question's fit to the answer: the mean log-probability of the answer after it
-    (in keys.PARAPHRASE_FRAME) under the model, all in one batch. It tells "Who is the head
-    coach of X?" from "What is ...", which the round trip cannot: the statement is an
-    equally good answer to both."""
-    if not questions:
-        return []
-    prompts = [PARAPHRASE_FRAME.format(paraphrase=q) for q in questions]
-    return [s.mean_logprob for s in score_targets(model.model, model.tokenizer, prompts, [answer] * len(prompts))]
 
 
 def grammar_question(model: LocalModel, request: EditRequest) -> str | None:
@@ -170,7 +161,7 @@ def grammar_question(model: LocalModel, request: EditRequest) -> str | None:
     which = [q for q in written if q.startswith("Which ")]
     if which or len(written) <= 1:
         return (which or written or [None])[0]
-    fits = answer_fits(model, written, request.target_true or request.target_new)
+    fits = answer_scores(model, written, request.target_true or request.target_new)
     return max(zip(fits, written))[1]
 
 

@@ -36,7 +36,7 @@ def test_the_grammar_question_is_the_form_that_fits_the_answer_and_comes_first(m
     model = tiny_model("qwen2")
     request = EditRequest(subject="Atlético Madrid", prompt="The head coach of {} is", target_new="Frank Lampard")
     fits = {"What is the head coach of Atlético Madrid?": -4.0, "Who is the head coach of Atlético Madrid?": -1.0}
-    monkeypatch.setattr(questions, "answer_fits", lambda model, asked, answer: [fits[q] for q in asked])
+    monkeypatch.setattr(questions, "answer_scores", lambda model, asked, answer: [fits[q] for q in asked])
     monkeypatch.setattr(questions, "_above_floor", lambda model, request: [
         ("Who is the head coach of Atlético Madrid?", True), ("Who manages Atlético Madrid?", True)])
     assert questions.grammar_question(model, request) == "Who is the head coach of Atlético Madrid?"
@@ -54,12 +54,12 @@ def test_the_grammar_question_is_the_form_that_fits_the_answer_and_comes_first(m
     assert questions.with_self_questions(model, [request], ContextConfig(model_questions=0, grammar_questions=False)) == [request]
     # the subject's true answer decides when the request names it
     told = []
-    monkeypatch.setattr(questions, "answer_fits", lambda model, asked, answer: told.append(answer) or [fits[q] for q in asked])
+    monkeypatch.setattr(questions, "answer_scores", lambda model, asked, answer: told.append(answer) or [fits[q] for q in asked])
     questions.grammar_question(model, EditRequest(subject="Atlético Madrid", prompt="The head coach of {} is",
                                                   target_new="Frank Lampard", target_true="Diego Simeone"))
     assert told == ["Diego Simeone"]
     # a "Which <kind>" form names the answer's kind: taken without asking the model
-    monkeypatch.setattr(questions, "answer_fits", lambda *args: pytest.fail("no fit needed"))
+    monkeypatch.setattr(questions, "answer_scores", lambda *args: pytest.fail("no fit needed"))
     produced = EditRequest(subject="Ford GT", prompt="The company that produced {} is", target_new="Toyota")
     assert questions.grammar_question(model, produced) == "Which company produced Ford GT?"
     unknown = EditRequest(subject="Brian Epstein", prompt="{} died in the city of", target_new="Rome")
@@ -72,8 +72,8 @@ def test_answer_fit_is_the_answers_mean_log_probability_after_the_question():
 
     model = tiny_model("llama")
     asked = ["Who is the head coach of Atlético Madrid?", "What is the head coach of Atlético Madrid?"]
-    fits = questions.answer_fits(model, asked, "Frank Lampard")
+    fits = questions.answer_scores(model, asked, "Frank Lampard")
     alone = [score_targets(model.model, model.tokenizer, [PARAPHRASE_FRAME.format(paraphrase=q)], ["Frank Lampard"])[0].mean_logprob
              for q in asked]
     assert fits == pytest.approx(alone, abs=1e-4) and fits[0] != fits[1]
-    assert questions.answer_fits(model, [], "x") == []
+    assert questions.answer_scores(model, [], "x") == []

@@ -156,7 +156,7 @@ def test_self_questions_keep_the_best_round_trips_above_the_floor(monkeypatch):
 
     monkeypatch.setattr(model.model, "generate", Generates())
     monkeypatch.setattr(questions, "_positions", lambda model: 10**6)
-    monkeypatch.setattr(questions, "round_trips", lambda model, asked, statement: [scores[q] for q in asked])
+    monkeypatch.setattr(questions, "answer_scores", lambda model, asked, statement: [scores[q] for q in asked])
     monkeypatch.setattr(questions, "grammar_question", lambda model, request: None)  # the model's questions only
     questions._CACHE.clear()
     assert questions.self_questions(model, request) == ("Which continent is Serbia located in?",)
@@ -206,7 +206,7 @@ def test_round_trip_is_the_statements_mean_log_probability_after_the_question():
     with torch.no_grad():
         log_probs = model.model(input_ids=ids).logits[0].float().log_softmax(-1)
     expected = sum(log_probs[len(context) - 1 + i, token].item() for i, token in enumerate(answer)) / len(answer)
-    assert questions.round_trips(model, [question], statement)[0] == pytest.approx(expected, abs=1e-5)
+    assert questions.answer_scores(model, [question], statement)[0] == pytest.approx(expected, abs=1e-5)
 
 
 def test_null_space_projector_kills_the_preserved_directions():
