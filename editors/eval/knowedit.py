@@ -31,7 +31,7 @@ from editmind.editors.base import EditResult, ParameterEditor, WeightDelta, get_
 from editmind.editors.deltas import Snapshot, apply_deltas
 from editmind.editors.errors import EditmindError
 from editmind.editors.eval import metrics
-from editmind.editors.eval.records import EditCase, KnowEditRecord, Probe, load_knowedit_records
+from editmind.editors.eval.records import EditCase, KnowEditRecord, Probe, load_knowedit_records, wording
 from editmind.editors.model.local_model import LocalModel
 
 Mode = Literal["single", "batch", "sequential"]
@@ -170,11 +170,9 @@ def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
-def _same_question(probe: Probe, trained: Sequence[str]) -> bool:
-    """Whether a question probe is, up to case and spacing, one of the trained questions."""
-    if probe.kind != "question" or not probe.question:
-        return False
-    return " ".join(probe.question.split()).casefold() in {" ".join(q.split()).casefold() for q in trained}
+def _trained_on(probe: Probe, trained: set[str]) -> bool:
+    """Whether a question probe is one of the trained questions (`trained`: their `wording`s)."""
+    return probe.kind == "question" and bool(probe.question) and wording(probe.question) in trained
 
 
 def _trained_questions(result: EditResult, index: int = 0) -> list[str]:
@@ -214,7 +212,8 @@ class _Meter:
         row: dict[str, float] = {}
         rel = self._score([edit.reliability])
         gen = self._score(edit.generalization)
-        seen = [trained is not None and _same_question(p, trained) for p in edit.generalization]
+        wordings = {wording(q) for q in trained or ()}
+        seen = [trained is not None and _trained_on(p, wordings) for p in edit.generalization]
         for conv in self.config.conventions:
             row[f"reliability_{conv}"] = rel[conv][0]
             row[f"generalization_{conv}"] = _mean(gen[conv])

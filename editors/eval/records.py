@@ -166,8 +166,13 @@ def _load_question_paraphrases(path: Path) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def wording(text: str) -> str:
+    """A text up to case and spacing: two wordings of a question are the same when these are."""
+    return " ".join(text.split()).casefold()
+
+
 def _edit_sentence(text: str) -> str:
-    return " ".join(text.split()).rstrip(".").casefold()
+    return wording(text).rstrip(".")
 
 
 def _edit_case(raw: dict[str, Any], case: dict[str, Any], config: RecordConfig, clozes: dict[str, str], where: str,
@@ -204,8 +209,8 @@ def _edit_case(raw: dict[str, Any], case: dict[str, Any], config: RecordConfig, 
         if paraphrase and paraphrase != cloze and subject in paraphrase:
             generalization.append(Probe(paraphrase, answers, "cloze", subject))
     asked = (paraphrases or {}).get(_edit_sentence(f"{cloze} {target_new}"), ())
-    known = {" ".join(q.split()).casefold() for q in questions}
-    others = [q for q in dict.fromkeys(asked) if " ".join(q.split()).casefold() not in known and subject in q]
+    known = {wording(q) for q in questions}
+    others = [q for q in dict.fromkeys(asked) if wording(q) not in known and subject in q]
     paraphrased = tuple(Probe(_question(q, config), answers, "question", subject, q) for q in others)
     return EditCase(request, Probe(cloze, answers, "cloze", subject), tuple(generalization), paraphrased)
 

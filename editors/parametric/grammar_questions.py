@@ -36,7 +36,7 @@ def grammar_questions(template: str, subject: str) -> list[str]:
     """The questions the statement template ("{}" for the subject) answers, or [] for a shape
     these rules do not know. Each question names the subject verbatim and ends with "?"."""
     words = template.strip().split()
-    if "{}" not in template or len(words) < 2:
+    if "{}" not in template or len(words) < 2 or words[-1] in ("a", "an", "the"):  # "{} is a": no relation to ask about
         return []
     if words[-1] in COPULAS and words[0] != "{}":
         return _ends_with_copula(" ".join(words[:-1]), words[-1], subject)
@@ -61,7 +61,7 @@ def _ends_with_copula(body: str, copula: str, subject: str) -> list[str]:
 def _subject_copula(phrase: str, copula: str, rest: str, subject: str) -> list[str]:
     """"{} is located in the continent of" -> "Which continent is X located in?"; the
     subject's phrase may be longer ("The headquarters of {} is located in the city of")."""
-    if not rest or rest.split()[-1] in ("a", "an", "the"):  # "{} is a": no relation to ask about
+    if not rest:
         return []
     filled = _lowered(phrase.replace("{}", subject))
     kind = _KIND_OF.match(rest)
@@ -78,8 +78,6 @@ def _lowered(text: str) -> str:
 
 def _subject_verb(verb: str, rest: str, subject: str) -> list[str]:
     """"{} plays the position of" -> "Which position does X play?"."""
-    if rest.split()[-1] in ("a", "an", "the"):
-        return []
     kind = _KIND_OF.match(rest)
     if kind:
         tail = " ".join(w for w in (verb, kind["head"], kind["prep"]) if w)
