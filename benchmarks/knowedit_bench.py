@@ -16,8 +16,9 @@ finished column, so a run that is cut off still leaves its numbers):
               same process (`speed --methods rome,memit --n 100`).
 - sequential: --n edits applied one after another for --methods, measured after the last.
 - interference: --n sequential edits of the first of --methods; at each --checkpoints the
-              locality of probes whose relation template was edited, against the rest
-              (where a stream of edits loses locality).
+              locality of probes whose relation template was edited, against the rest, and
+              the agreement at answer positions where the unedited model was sure of its
+              top token, against its near ties (where a stream of edits loses locality).
 - questions:  single edits of the first of --methods (rome) among the first --n whose
               self-questions include one about another relation, made with and without
               the relation test: how far the edit takes that question over, and what the
@@ -301,10 +302,33 @@ def probe_template(prompt: str, subject: str) -> str:
     return prompt.replace(subject, "{}", 1) if subject and subject in prompt else prompt
 
 
+# An answer position where the unedited model's top token beats its runner-up by less than
+# this (in nats) is a near tie: any change to the weights may swap the two.
+NEAR_TIE_NATS = 0.5
+
+
+@torch.no_grad()
+def answer_margins(model, probes) -> list[list[float]]:
+    """Per probe, per answer position (teacher-forced, as locality scores them): the log-
+    probability gap between the model's top token and its runner-up."""
+    from editmind.editors.model.scoring import encode_prompt_target
+
+    margins = []
+    for probe in probes:
+        prompt_ids, target_ids = encode_prompt_target(model.tokenizer, probe.prompt, probe.target)
+        ids = torch.tensor([prompt_ids + target_ids], device=model.device)
+        logits = model.model(input_ids=ids).logits[0, len(prompt_ids) - 1: len(prompt_ids) + len(target_ids) - 1]
+        top = logits.float().log_softmax(-1).topk(2, dim=-1).values  # [answer tokens, 2]
+        margins.append((top[:, 0] - top[:, 1]).tolist())
+    return margins
+
+
 def stage_interference(model, args, report: Report) -> None:
     """Where sequential edits cost locality: the --n edits of --methods (first method) applied
     one after another, and at each --checkpoints count the locality (tf) of the probes whose
-    relation template one of the edits so far used, against the rest."""
+    relation template one of the edits so far used, against the rest; and, over answer
+    positions, the agreement where the unedited model was sure (its top token ahead of the
+    runner-up by at least NEAR_TIE_NATS) against the near ties."""
     from editmind.editors.deltas import apply_deltas
     from editmind.editors.eval.knowedit import parse_checkpoints
     from editmind.editors.eval.metrics import argmax_agreement, locality_references, token_accuracies
@@ -321,7 +345,10 @@ def stage_interference(model, args, report: Report) -> None:
     # The first token of each edit's new object, to tell a probe that now answers an edited
     # object (the edit leaked to another subject) from one that merely drifted.
     objects = [s.target_ids[0] for s in model.score([r.rendered_prompt for r in edits], [r.target_new for r in edits])]
-    report.data.update(method=method, n_edits=len(edits), n_probes=len(probes), curve=[])
+    margins = answer_margins(model, probes)
+    near_tie = [m < NEAR_TIE_NATS for probe in margins for m in probe]
+    report.data.update(method=method, n_edits=len(edits), n_probes=len(probes), near_tie_nats=NEAR_TIE_NATS,
+                       answer_positions=len(near_tie), near_tie_positions=sum(near_tie), curve=[])
     for done, request in enumerate(edits, 1):
         apply_deltas(model, editor.compute(model, [request]).deltas)
         if done not in marks:
@@ -342,6 +369,11 @@ def stage_interference(model, args, report: Report) -> None:
                  "locality_tf_other_relation": 100 * sum(other) / max(1, len(other)), "probes_other_relation": len(other),
                  "edited_relation_first_token_flips": len(flipped),
                  "flips_to_an_edited_object": sum(current[i].argmax_ids[0] in objects_of[templates[i]] for i in flipped)}
+        kept = [a == b for now, before in zip(current, references) for a, b in zip(now.argmax_ids, before.argmax_ids)]
+        tied = [k for k, tie in zip(kept, near_tie) if tie]
+        sure = [k for k, tie in zip(kept, near_tie) if not tie]
+        point["agreement_near_tie_positions"] = 100 * sum(tied) / max(1, len(tied))
+        point["agreement_sure_positions"] = 100 * sum(sure) / max(1, len(sure))
         # The edits' own success on the same model, so a change that buys locality is seen paying
         # for it (or not): reliability and generalization (tf) of every edit so far.
         point["reliability_tf"] = 100 * _mean(token_accuracies(model, [c.reliability for c in cases[:done]]))
