@@ -22,7 +22,7 @@ half-written cache.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -36,10 +36,19 @@ STARTERS = (
     "The", "In", "A", "It", "When", "Many", "One", "This", "There", "After",
     "According to", "During", "Most", "Some", "Although", "Today",
 )
+# Openings of encyclopedia sentences about people, places, works and organisations: the
+# original papers' Wikipedia sample, as the model writes it. Written as generic English
+# before any measurement and not taken from an evaluation set.
+ENCYCLOPEDIC_STARTERS = (
+    "Born in", "The city of", "The company", "The river", "The band", "The album", "He was", "She was",
+    "It is located in", "The country", "The film", "The football club", "The university", "The capital",
+    "The language", "The author",
+)
+CORPORA = {"neutral": STARTERS, "encyclopedic": ENCYCLOPEDIC_STARTERS}
 
-# In-process cache: (fingerprint, module, n_tokens) -> C, so loops over many edits do not
+# In-process cache: (fingerprint, corpus, module, n_tokens) -> C, so loops over many edits do not
 # re-read the file each time.
-_MEMORY: dict[tuple[str, str, int], torch.Tensor] = {}
+_MEMORY: dict[tuple[str, str, str, int], torch.Tensor] = {}
 
 
 @dataclass
@@ -49,9 +58,12 @@ class StatsConfig:
     n_tokens: how many token positions go into C (more: better estimate, slower first run).
     sequences_per_chunk / tokens_per_sequence: the shape of one generated chunk (wide and
     short, because sampling on a CPU is bound by the per-step latency, not the batch).
+    corpus: which sentence openings the model continues (CORPORA): "neutral" ("The", "In",
+    ...) or "encyclopedic" ("Born in", "The city of", ...); each has its own cache files.
     """
 
     n_tokens: int = 2048
+    corpus: str = field(default="neutral", metadata={"choices": tuple(CORPORA)})
     sequences_per_chunk: int = 32
     tokens_per_sequence: int = 64
     temperature: float = 1.0
@@ -97,7 +109,8 @@ def _read(path: Path) -> dict[str, torch.Tensor] | None:
 def _generate_chunk(model: LocalModel, config: StatsConfig, chunk: int) -> torch.Tensor:
     """[sequences, length] token ids sampled from the model (left-padded starters + text)."""
     tokenizer = model.tokenizer
-    starters = [STARTERS[(chunk * config.sequences_per_chunk + i) % len(STARTERS)] for i in range(config.sequences_per_chunk)]
+    openings = CORPORA[config.corpus]
+    starters = [openings[(chunk * config.sequences_per_chunk + i) % len(openings)] for i in range(config.sequences_per_chunk)]
     encoded = [tokenizer(s, add_special_tokens=True)["input_ids"] for s in starters]
     width = max(len(e) for e in encoded)
     pad = pad_token_id(tokenizer)
@@ -123,7 +136,7 @@ def _generate_chunk(model: LocalModel, config: StatsConfig, chunk: int) -> torch
 
 def corpus_tokens(model: LocalModel, n_tokens: int, config: StatsConfig) -> torch.Tensor:
     """At least `n_tokens` generated token ids as [sequences, length], generated on demand."""
-    path = stats_dir(model, config.home) / "corpus.safetensors"
+    path = stats_dir(model, config.home) / _corpus_file(config.corpus)
     cached = _read(path)
     ids = cached["ids"] if cached is not None and "ids" in cached else None
     if ids is not None and ids.shape[1] != config.tokens_per_sequence:
@@ -189,8 +202,12 @@ def _accumulate(model: LocalModel, modules: list[str], ids: torch.Tensor, n_toke
     return {name: (total / max(1, used)).float() for name, total in sums.items()}
 
 
-def _stat_file(module: str, n_tokens: int) -> str:
-    return f"{module}.n{n_tokens}.safetensors"
+def _corpus_file(corpus: str) -> str:
+    return "corpus.safetensors" if corpus == "neutral" else f"corpus.{corpus}.safetensors"
+
+
+def _stat_file(module: str, n_tokens: int, corpus: str = "neutral") -> str:
+    return f"{module}.n{n_tokens}.safetensors" if corpus == "neutral" else f"{module}.{corpus}.n{n_tokens}.safetensors"
 
 
 def _input_dim(model: LocalModel, module: str) -> int:
@@ -208,16 +225,20 @@ def second_moments(model: LocalModel, modules: list[str], config: StatsConfig | 
     entry is reused only when it was computed from exactly the requested sample count.
     """
     config = config or StatsConfig()
+    if config.corpus not in CORPORA:
+        from editmind.editors.base import EditRequestError
+
+        raise EditRequestError(f"unknown statistics corpus {config.corpus!r}; use one of {', '.join(CORPORA)}")
     fingerprint = base_fingerprint(model)
     result: dict[str, torch.Tensor] = {}
     missing: list[str] = []
     directory = stats_dir(model, config.home)
     for name in modules:
-        key = (fingerprint, name, config.n_tokens)
+        key = (fingerprint, config.corpus, name, config.n_tokens)
         if key in _MEMORY:
             result[name] = _MEMORY[key]
             continue
-        path = directory / _stat_file(name, config.n_tokens)
+        path = directory / _stat_file(name, config.n_tokens, config.corpus)
         cached = _read(path)
         if cached is not None and "mom2" in cached and int(cached.get("count", torch.tensor(-1)).item()) == config.n_tokens:
             result[name] = _MEMORY[key] = cached["mom2"]
@@ -227,7 +248,8 @@ def second_moments(model: LocalModel, modules: list[str], config: StatsConfig | 
         ids = corpus_tokens(model, config.n_tokens, config)
         computed = _accumulate(model, missing, ids, config.n_tokens, config)
         for name, mom2 in computed.items():
-            _atomic_save({"mom2": mom2, "count": torch.tensor(config.n_tokens)}, directory / _stat_file(name, config.n_tokens),
-                         {"n_tokens": str(config.n_tokens), "source": "model-generated text"})
-            result[name] = _MEMORY[(fingerprint, name, config.n_tokens)] = mom2
+            _atomic_save({"mom2": mom2, "count": torch.tensor(config.n_tokens)},
+                         directory / _stat_file(name, config.n_tokens, config.corpus),
+                         {"n_tokens": str(config.n_tokens), "source": f"model-generated text ({config.corpus} openings)"})
+            result[name] = _MEMORY[(fingerprint, config.corpus, name, config.n_tokens)] = mom2
     return result

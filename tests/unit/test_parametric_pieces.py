@@ -56,6 +56,25 @@ def test_statistics_are_cached_with_their_sample_count(tmp_path):
     assert torch.equal(second_moments(model, [module], config)[module], first)
 
 
+def test_each_statistics_corpus_has_its_own_sample_and_cache(tmp_path):
+    model = tiny_model("llama")
+    module = model.layout.layers[1].mlp_out.name
+    neutral = StatsConfig(**{**SMALL.__dict__, "home": str(tmp_path)})
+    encyclopedic = StatsConfig(**{**neutral.__dict__, "corpus": "encyclopedic"})
+    stats_module._MEMORY.clear()
+    first = second_moments(model, [module], neutral)[module]
+    other = second_moments(model, [module], encyclopedic)[module]
+    assert not torch.allclose(first, other)  # other openings, other text, other keys
+    names = {f.name for f in tmp_path.glob("stats/*/*.safetensors")}
+    assert names == {"corpus.safetensors", f"{module}.n96.safetensors",
+                     "corpus.encyclopedic.safetensors", f"{module}.encyclopedic.n96.safetensors"}
+    stats_module._MEMORY.clear()  # from the files, each corpus gets its own statistic back
+    assert torch.equal(second_moments(model, [module], neutral)[module], first)
+    assert torch.equal(second_moments(model, [module], encyclopedic)[module], other)
+    with pytest.raises(EditRequestError, match="unknown statistics corpus 'wiki'.*neutral, encyclopedic"):
+        second_moments(model, [module], StatsConfig(**{**neutral.__dict__, "corpus": "wiki"}))
+
+
 def test_subject_last_token_is_found():
     model = tiny_model("llama")
     text = "Paris has the Eiffel Tower in it"
