@@ -37,8 +37,9 @@ STARTERS = (
     "According to", "During", "Most", "Some", "Although", "Today",
 )
 # Openings of encyclopedia sentences about people, places, works and organisations: the
-# original papers' Wikipedia sample, as the model writes it. Written as generic English
-# before any measurement and not taken from an evaluation set.
+# original papers' Wikipedia sample, as the model writes it. Generic English, not taken from
+# an evaluation set, but written knowing its relations: "The capital", "The language" echo
+# what the MQuAKE dev cases ask, so read its dev numbers with that in mind.
 ENCYCLOPEDIC_STARTERS = (
     "Born in", "The city of", "The company", "The river", "The band", "The album", "He was", "She was",
     "It is located in", "The country", "The film", "The football club", "The university", "The capital",
