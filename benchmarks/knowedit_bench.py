@@ -307,22 +307,6 @@ def probe_template(prompt: str, subject: str) -> str:
 NEAR_TIE_NATS = 0.5
 
 
-@torch.no_grad()
-def answer_margins(model, probes) -> list[list[float]]:
-    """Per probe, per answer position (teacher-forced, as locality scores them): the log-
-    probability gap between the model's top token and its runner-up."""
-    from editmind.editors.model.scoring import encode_prompt_target
-
-    margins = []
-    for probe in probes:
-        prompt_ids, target_ids = encode_prompt_target(model.tokenizer, probe.prompt, probe.target)
-        ids = torch.tensor([prompt_ids + target_ids], device=model.device)
-        logits = model.model(input_ids=ids).logits[0, len(prompt_ids) - 1: len(prompt_ids) + len(target_ids) - 1]
-        top = logits.float().log_softmax(-1).topk(2, dim=-1).values  # [answer tokens, 2]
-        margins.append((top[:, 0] - top[:, 1]).tolist())
-    return margins
-
-
 def stage_interference(model, args, report: Report) -> None:
     """Where sequential edits cost locality: the --n edits of --methods (first method) applied
     one after another, and at each --checkpoints count the locality (tf) of the probes whose
@@ -345,8 +329,7 @@ def stage_interference(model, args, report: Report) -> None:
     # The first token of each edit's new object, to tell a probe that now answers an edited
     # object (the edit leaked to another subject) from one that merely drifted.
     objects = [s.target_ids[0] for s in model.score([r.rendered_prompt for r in edits], [r.target_new for r in edits])]
-    margins = answer_margins(model, probes)
-    near_tie = [m < NEAR_TIE_NATS for probe in margins for m in probe]
+    near_tie = [m < NEAR_TIE_NATS for reference in references for m in reference.top_margins]
     report.data.update(method=method, n_edits=len(edits), n_probes=len(probes), near_tie_nats=NEAR_TIE_NATS,
                        answer_positions=len(near_tie), near_tie_positions=sum(near_tie), curve=[])
     for done, request in enumerate(edits, 1):

@@ -22,6 +22,9 @@ class TargetScore:
     target_ids: tuple[int, ...]
     token_logprobs: tuple[float, ...]
     argmax_ids: tuple[int, ...]
+    # Per target position: how far (in nats) the model's top token is ahead of its runner-up.
+    # A small gap is a near tie that any change to the weights may swap.
+    top_margins: tuple[float, ...] = ()
 
     @property
     def logprob(self) -> float:
@@ -102,6 +105,7 @@ def score_targets(
             rows_logits = logits[i, positions].float().log_softmax(-1)  # [len(target), V]
             wanted = torch.tensor(target_ids, device=device)
             token_logprobs = rows_logits.gather(1, wanted[:, None]).squeeze(1)
+            top = rows_logits.topk(2, dim=-1).values  # [len(target), 2]
             index = start + i
             results.append(
                 TargetScore(
@@ -110,6 +114,7 @@ def score_targets(
                     target_ids=tuple(target_ids),
                     token_logprobs=tuple(token_logprobs.tolist()),
                     argmax_ids=tuple(rows_logits.argmax(-1).tolist()),
+                    top_margins=tuple((top[:, 0] - top[:, 1]).tolist()),
                 )
             )
     return results

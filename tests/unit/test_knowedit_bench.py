@@ -64,31 +64,6 @@ def test_the_interference_stage_splits_locality_by_edited_relation(bench, shared
     assert (tmp_path / "interference.json").exists()
 
 
-def test_answer_margins_are_the_gap_between_the_top_two_tokens(bench):
-    import torch
-
-    from editmind.editors.eval.metrics import locality_references
-    from editmind.editors.eval.records import Probe
-    from editmind.editors.model.testing import tiny_model
-
-    model = tiny_model("gpt2")
-    probes = [Probe(prompt="The capital of France is", answers=("Paris city",)),
-              Probe(prompt="Tim Cook is a citizen of", answers=("USA",))]
-    margins = bench.answer_margins(model, probes)
-    scores = locality_references(model, probes)  # where locality reads its argmax tokens
-    for margin, score in zip(margins, scores):
-        assert len(margin) == len(score.target_ids)
-        ids = model.tokenizer(score.prompt + " " + score.target)["input_ids"]
-        prompt_length = len(ids) - len(score.target_ids)
-        with torch.no_grad():
-            logp = model.model(input_ids=torch.tensor([ids])).logits[0].float().log_softmax(-1)
-        for j, m in enumerate(margin):
-            ranked = logp[prompt_length - 1 + j].sort(descending=True)
-            assert int(ranked.indices[0]) == score.argmax_ids[j]  # the same position as locality's
-            assert m == pytest.approx(float(ranked.values[0] - ranked.values[1]), abs=1e-5)
-            assert m >= 0
-
-
 def test_the_questions_stage_edits_with_and_without_the_relation_test(bench, shared_data, tmp_path, one_torch_thread, monkeypatch):
     from editmind.editors.model.testing import tiny_model
     from editmind.editors.parametric import questions
