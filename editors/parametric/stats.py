@@ -234,8 +234,11 @@ def second_moments(model: LocalModel, modules: list[str], config: StatsConfig | 
     result: dict[str, torch.Tensor] = {}
     missing: list[str] = []
     directory = stats_dir(model, config.home)
+    def memory_key(name: str) -> tuple[str, str, str, int]:
+        return (fingerprint, config.corpus, name, config.n_tokens)
+
     for name in modules:
-        key = (fingerprint, config.corpus, name, config.n_tokens)
+        key = memory_key(name)
         if key in _MEMORY:
             result[name] = _MEMORY[key]
             continue
@@ -252,5 +255,5 @@ def second_moments(model: LocalModel, modules: list[str], config: StatsConfig | 
             _atomic_save({"mom2": mom2, "count": torch.tensor(config.n_tokens)},
                          directory / _stat_file(name, config.n_tokens, config.corpus),
                          {"n_tokens": str(config.n_tokens), "source": f"model-generated text ({config.corpus} openings)"})
-            result[name] = _MEMORY[(fingerprint, config.corpus, name, config.n_tokens)] = mom2
+            result[name] = _MEMORY[memory_key(name)] = mom2
     return result
