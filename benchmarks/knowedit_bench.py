@@ -105,7 +105,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 def _records(args: argparse.Namespace, locality: int | None = None):
     from editmind.editors.eval.records import RecordConfig, load_knowedit_records
 
-    return load_knowedit_records(args.data, args.n, RecordConfig(locality_per_case=locality or args.locality))
+    return load_knowedit_records(args.data, args.n, RecordConfig(locality_per_case=locality or args.locality), args.start_case)
 
 
 def _evaluate(model, editors, records, config, report: Report, key: str, on_checkpoint=None):
@@ -457,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stage", choices=sorted(STAGES))
     parser.add_argument("--n", type=int, default=12)
     parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--start-case", type=int, default=0, help="read cases from this index on (a held-out slice)")
     parser.add_argument("--methods", default="rome,ft-m")
     parser.add_argument("--layers", default="1,2,3,4,5,6,8,10,13")
     parser.add_argument("--windows", default="2-6,3-7,4-8,6-10")

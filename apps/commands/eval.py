@@ -70,7 +70,7 @@ def _knowedit(args: argparse.Namespace) -> int:
     editors = _configured_editors(_methods(args.methods), args.set)  # typos fail before anything loads
     checkpoints = parse_checkpoints(args.checkpoints)
     data = args.data or str(shared_data_dir() / DEFAULT_KNOWEDIT_DATA)
-    records = load_knowedit_records(data, args.n)
+    records = load_knowedit_records(data, args.n, start_case=args.start_case)
     mode = "sequential" if args.sequential else "batch" if args.batch else "single"
     conventions = ("tf", "em") if args.conventions == "both" else (args.conventions,)
     config = EvalConfig(mode=mode, conventions=conventions, fluency=not args.no_fluency,
@@ -104,6 +104,8 @@ def _register_knowedit(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", default=None,
                         help="MQuAKE-format JSON (default: $EDITMIND_SHARED_DATA or ../shared/data, mquake/mquake_hard_dev.json)")
     parser.add_argument("--n", type=int, default=20, help="number of edits (whole cases in file order; default 20)")
+    parser.add_argument("--start-case", type=int, default=0, metavar="I",
+                        help="read cases from index I on: a held-out slice of a file whose first cases were used to tune")
     modes = parser.add_mutually_exclusive_group()
     modes.add_argument("--sequential", action="store_true", help="apply the edits one after another, measure after the last")
     modes.add_argument("--batch", action="store_true", help="compute all edits in one batch, then measure")

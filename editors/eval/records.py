@@ -292,10 +292,15 @@ def build_records(
     return records
 
 
-def load_knowedit_records(path: str | Path, n: int | None = None, config: RecordConfig | None = None) -> list[KnowEditRecord]:
-    """KnowEdit-style records for the first `n` edits of an MQuAKE-format JSON file."""
+def load_knowedit_records(path: str | Path, n: int | None = None, config: RecordConfig | None = None,
+                          start_case: int = 0) -> list[KnowEditRecord]:
+    """KnowEdit-style records for the first `n` edits of an MQuAKE-format JSON file, from
+    case `start_case` on: a held-out slice of a file whose first cases were used to tune."""
     config = config or RecordConfig()
     cases = read_cases(path)
+    if not 0 <= start_case < len(cases):
+        raise RecordsError(f"start case {start_case} is outside the {len(cases)} cases of {path}; use 0 to {len(cases) - 1}")
+    cases = cases[start_case:]
     clozes = _load_cloze_templates(Path(path)) if config.cloze_paraphrases else {}
     asked = _load_question_paraphrases(Path(path)) if config.question_paraphrases else {}
     return build_records(cases, n, config, clozes, source=str(path), question_paraphrases=asked)

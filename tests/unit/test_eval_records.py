@@ -143,3 +143,13 @@ def test_real_dev_file_builds(shared_data):
     assert all(r.locality for r in records)
     edited = {e.request.subject for r in records for e in r.edits}
     assert all(p.subject not in edited for r in records for p in r.locality)
+
+
+def test_start_case_reads_a_held_out_slice_and_rejects_one_past_the_end(tmp_path):
+    data = tmp_path / "cases.json"
+    data.write_text(json.dumps(CASES))
+    records = load_knowedit_records(data, n=1, start_case=1)
+    assert [r.case_id for r in records] == [str(CASES[1]["case_id"])]
+    assert records[0].edits[0].request.subject == CASES[1]["requested_rewrite"][0]["subject"]
+    with pytest.raises(RecordsError, match="start case 7 is outside the 4 cases"):
+        load_knowedit_records(data, n=1, start_case=len(CASES) + 3)

@@ -124,3 +124,10 @@ def test_edit_says_which_questions_it_also_trained_on(tiny_dir, tmp_path, capsys
                        "Eiffel Tower", "--target", "Rome", "--set", "value.steps=2", "--set", "stats.n_tokens=256")
     assert code == 0
     assert out.splitlines()[1] == "  also trained on: Which city is Eiffel Tower located in?"
+
+
+def test_eval_start_case_past_the_data_is_a_one_line_error(shared_data, tmp_path, capsys):
+    data = shared_data / "mquake" / "mquake_hard_dev.json"
+    code, _, err = run(capsys, "--home", str(tmp_path), "eval", "knowedit", "--methods", "rome", "--data", str(data),
+                       "--start-case", "300")
+    assert code == 1 and err.count("\n") == 1 and "start case 300 is outside the 300 cases" in err, err
