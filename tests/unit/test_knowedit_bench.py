@@ -46,7 +46,7 @@ def test_the_interference_stage_splits_locality_by_edited_relation(bench, shared
 
     home = str(tmp_path)
     args = argparse.Namespace(
-        data=str(shared_data / "mquake" / "mquake_hard_dev.json"), n=3, locality=2, methods="memit", checkpoints="2",
+        data=str(shared_data / "mquake" / "mquake_hard_dev.json"), start_case=0, n=3, locality=2, methods="memit", checkpoints="2",
         out=str(tmp_path / "interference.json"), set=[
             "layers=[1,2]", "value.steps=2", f'stats.home="{home}"', "stats.n_tokens=64", "stats.sequences_per_chunk=2",
             "stats.tokens_per_sequence=32", "stats.show_progress=false", f'context.home="{home}"', "context.n_prefixes=1"])
@@ -74,7 +74,7 @@ def test_the_questions_stage_edits_with_and_without_the_relation_test(bench, sha
     monkeypatch.setattr(questions, "candidate_questions", candidates)
     home = str(tmp_path)
     args = argparse.Namespace(
-        data=str(shared_data / "mquake" / "mquake_hard_dev.json"), n=2, locality=1, methods="rome",
+        data=str(shared_data / "mquake" / "mquake_hard_dev.json"), start_case=0, n=2, locality=1, methods="rome",
         out=str(tmp_path / "questions.json"), set=[
             "value.steps=2", f'stats.home="{home}"', "stats.n_tokens=64", "stats.sequences_per_chunk=2",
             "stats.tokens_per_sequence=32", "stats.show_progress=false", f'context.home="{home}"', "context.n_prefixes=1"])
