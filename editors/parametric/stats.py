@@ -234,6 +234,7 @@ def second_moments(model: LocalModel, modules: list[str], config: StatsConfig | 
     result: dict[str, torch.Tensor] = {}
     missing: list[str] = []
     directory = stats_dir(model, config.home)
+
     def memory_key(name: str) -> tuple[str, str, str, int]:
         return (fingerprint, config.corpus, name, config.n_tokens)
 

@@ -72,7 +72,7 @@ class ValueConfig:
     # is located in the continent of" -> "Asia"). 0.3 lifted ROME's edit success on 24
     # held-out edits 93.1 -> 95.5 but lowered it on the first 100 dev edits 95.7 -> 94.9
     # (reliability 99.5, generalization 90.4; knowedit_quality_rome_grammar_plain03_*.json).
-    # On 100 held-out edits (cases 200+) it gave 94.8 against 92.1 tf, but 87.0 against 85.5
+    # On 100 held-out edits (cases 200+) it gave 94.8 against 92.1 tf and 87.0 against 85.5
     # em, while on the dev 100 em it lost 93.0 -> 90.5: over the 200 edits a wash (tf +0.9,
     # em -0.5; knowedit_quality_rome{,_plain03}_heldout200_n100.json), so it stays opt-in.
     plain_weight: float | None = None
