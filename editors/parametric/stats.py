@@ -203,12 +203,17 @@ def _accumulate(model: LocalModel, modules: list[str], ids: torch.Tensor, n_toke
     return {name: (total / max(1, used)).float() for name, total in sums.items()}
 
 
+def _corpus_infix(corpus: str) -> str:
+    """"" for the neutral corpus, so caches written before corpora existed keep their names."""
+    return "" if corpus == "neutral" else f".{corpus}"
+
+
 def _corpus_file(corpus: str) -> str:
-    return "corpus.safetensors" if corpus == "neutral" else f"corpus.{corpus}.safetensors"
+    return f"corpus{_corpus_infix(corpus)}.safetensors"
 
 
 def _stat_file(module: str, n_tokens: int, corpus: str = "neutral") -> str:
-    return f"{module}.n{n_tokens}.safetensors" if corpus == "neutral" else f"{module}.{corpus}.n{n_tokens}.safetensors"
+    return f"{module}{_corpus_infix(corpus)}.n{n_tokens}.safetensors"
 
 
 def _input_dim(model: LocalModel, module: str) -> int:
