@@ -31,6 +31,7 @@ from safetensors.torch import load_file, save_file
 from editmind.editors.model.home import resolve_home
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.model.scoring import pad_token_id
+from editmind.editors.settings import check_choices
 
 STARTERS = (
     "The", "In", "A", "It", "When", "Many", "One", "This", "There", "After",
@@ -231,10 +232,7 @@ def second_moments(model: LocalModel, modules: list[str], config: StatsConfig | 
     entry is reused only when it was computed from exactly the requested sample count.
     """
     config = config or StatsConfig()
-    if config.corpus not in CORPORA:
-        from editmind.editors.base import EditRequestError
-
-        raise EditRequestError(f"unknown statistics corpus {config.corpus!r}; use one of {', '.join(CORPORA)}")
+    check_choices(config)  # a StatsConfig built in Python reaches here without an editor's check
     fingerprint = base_fingerprint(model)
     result: dict[str, torch.Tensor] = {}
     missing: list[str] = []

@@ -90,22 +90,59 @@ def test_rank_one_methods_store_factors():
 
 
 def test_rome_update_writes_the_value_for_the_averaged_key():
-    """R-ROME property: W' k* = W k* + δ for the same averaged key used in the optimisation."""
-    from editmind.editors.parametric.keys import averaged_keys, context_prefixes
+    """R-ROME property: with key="average", ΔW k* = δ for the SAME averaged key the value was
+    optimised with (uᵀk* = 1, so ΔW k* = δ uᵀk* = δ, the optimised vector itself)."""
+    from editmind.editors.parametric.keys import averaged_keys, edit_contexts
 
     model = tiny_model("llama")
-    editor = get_editor("rome", **fast_overrides("rome"))
+    editor = get_editor("rome", key="average", retry_plain_weight=None, **fast_overrides("rome"))
     result = editor.compute(model, REQUESTS[:1])
     (delta,) = result.deltas
-    prefixes = context_prefixes(model, editor.config.context)
-    key = averaged_keys(model, REQUESTS[:1], [delta.module], prefixes)[delta.module][0]
+    prefixes = edit_contexts(model, editor.config.context)
+    key = averaged_keys(model, REQUESTS[:1], [delta.module], prefixes)[delta.module][0].double()
     left, right = delta.left[:, 0].double(), delta.right[:, 0].double()
-    written = left * (right @ key.double())  # ΔW k*
-    assert written.norm() > 0
-    assert torch.allclose(written * (right @ key.double()) / (right @ key.double()), written)
-    # ΔW k* equals the optimised δ: ΔW = δ uᵀ/(uᵀk*) so ΔW k* = δ.
-    assert torch.allclose(left * (right @ key.double()), left * (right @ key.double()))
-    assert abs(float(right @ key.double()) * float(left.norm()) - float(written.norm())) < 1e-6
+    assert float(right @ key) == pytest.approx(1.0, rel=1e-4)
+    assert float((left * (right @ key)).norm()) == pytest.approx(result.info["delta_norm"][0], rel=1e-4)
+
+
+def test_rome_update_is_exact_at_every_context_key():
+    """key="contexts": u·k_c = 1 at every context's key, so each context's output moves by δ."""
+    from editmind.editors.parametric.keys import edit_contexts, keys_and_outputs, rows_for
+
+    model = tiny_model("llama")
+    editor = get_editor("rome", retry_plain_weight=None, **fast_overrides("rome"))
+    result = editor.compute(model, REQUESTS[:1])
+    (delta,) = result.deltas
+    rows = rows_for(model, REQUESTS[:1], edit_contexts(model, editor.config.context), with_target=False)
+    keys = keys_and_outputs(model, rows, [delta.module])[0][delta.module].double()
+    assert len(rows) > 1
+    assert torch.allclose(keys @ delta.right[:, 0].double(), torch.ones(len(rows), dtype=torch.float64), atol=1e-2)
+
+
+def test_rome_searches_again_when_the_edit_misses_its_own_prompt():
+    """The second search (the plain prompt weighted) is kept only when it scores the request's
+    own prompt better; either way the returned edit is never worse there than the first."""
+    model = tiny_model("llama")
+    request = REQUESTS[0]
+
+    def own_score(result):
+        snapshot = apply_deltas(model, result.deltas)
+        (score,) = model.score([request.rendered_prompt], [request.target_new])
+        snapshot.restore()
+        return score.token_accuracy, score.logprob
+
+    overrides = fast_overrides("rome")
+    overrides["value"] = ValueConfig(steps=2, lr=0.01, weight_decay=0.0, clamp_norm_factor=100.0, kl_factor=0.0)
+    once = get_editor("rome", retry_plain_weight=None, **overrides).compute(model, [request])
+    overrides["value"] = ValueConfig(steps=2, lr=0.01, weight_decay=0.0, clamp_norm_factor=100.0, kl_factor=0.0)
+    twice = get_editor("rome", retry_plain_weight=0.9, **overrides).compute(model, [request])
+    assert once.info["retried"] == [False]
+    first, kept = own_score(once), own_score(twice)
+    assert first[0] < 1.0  # two steps on a random model do not reach the target: a retry is due
+    if twice.info["retried"] == [True]:
+        assert kept > first
+    else:
+        assert kept == pytest.approx(first)
 
 
 def test_bad_requests_are_one_line_errors_and_change_nothing():

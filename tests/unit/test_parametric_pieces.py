@@ -71,7 +71,7 @@ def test_each_statistics_corpus_has_its_own_sample_and_cache(tmp_path):
     stats_module._MEMORY.clear()  # from the files, each corpus gets its own statistic back
     assert torch.equal(second_moments(model, [module], neutral)[module], first)
     assert torch.equal(second_moments(model, [module], encyclopedic)[module], other)
-    with pytest.raises(EditRequestError, match="unknown statistics corpus 'wiki'.*neutral, encyclopedic"):
+    with pytest.raises(EditRequestError, match="setting 'corpus' must be one of neutral, encyclopedic; got \"wiki\""):
         second_moments(model, [module], StatsConfig(**{**neutral.__dict__, "corpus": "wiki"}))
 
 
