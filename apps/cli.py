@@ -45,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # as typed, for result files' "command"
     try:
         return int(args.handler(args) or 0)
     except EditmindError as exc:

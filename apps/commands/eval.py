@@ -10,6 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import shlex
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -46,6 +49,25 @@ def _write_json(path: str, payload: dict) -> None:
         raise EditmindError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
+def _run_block(args: argparse.Namespace, model, data: str) -> dict:
+    """What a result file needs so its numbers can be compared and reproduced later: the
+    command line, the settings, the exact base weights and the software that ran it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import torch
+
+    try:
+        editmind_version = version("editmind")
+    except PackageNotFoundError:
+        editmind_version = "unknown"
+    return {
+        "command": shlex.join(["editmind", *getattr(args, "argv", [])]), "data": data, "n": args.n, "start_case": args.start_case,
+        "settings": list(args.set or []), "model_fingerprint": model.fingerprint(), "device": str(model.device),
+        "editmind": editmind_version, "torch": torch.__version__, "python": platform.python_version(),
+        "torch_threads": torch.get_num_threads(), "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
 def _configured_editors(methods: list[str], pairs: list[str]) -> list:
     """One editor per method, each with the --set settings its config has; a setting no
     chosen method has is an error (a typo would otherwise be silently ignored)."""
@@ -77,17 +99,22 @@ def _knowedit(args: argparse.Namespace) -> int:
                         fluency_tokens=args.fluency_tokens, show_progress=not args.quiet,
                         checkpoints=checkpoints, chat=args.chat)
     model = load_model(args.model, home=args.home, device=args.device)
+    run = _run_block(args, model, data)
+
+    def payload(table, complete: bool) -> dict:
+        finished = {"finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())} if complete else {}
+        return {**table.to_dict(), "data": data, "run": {**run, "complete": complete, **finished}}
+
     on_report = None
     if args.json_out:
         def on_report(table) -> None:  # keep finished columns if the run is cut off
-            table.data = data
-            _write_json(args.json_out, table.to_dict())
+            _write_json(args.json_out, payload(table, complete=False))
     table = evaluate_methods(model, editors, records, config=config, on_report=on_report)
     table.data = data
     if args.json_out:
-        _write_json(args.json_out, table.to_dict())
+        _write_json(args.json_out, payload(table, complete=True))
     if args.print_json:
-        print_json(table.to_dict())
+        print_json(payload(table, complete=True))
     else:
         print(table.format())
         if args.json_out:

@@ -189,6 +189,10 @@ def test_cli_runs_end_to_end_on_a_saved_tiny_model(tmp_path, monkeypatch, capsys
     assert "Locality (tf)" in printed and "zero-test" in printed
     written = json.loads(out.read_text())
     assert written["columns"]["zero-test"]["locality_em"] == 100.0 and written["n_edits"] == 2
+    run = written["run"]  # enough to reproduce the numbers: the command, the weights, the software
+    assert run["command"].startswith("editmind ") and "--methods zero-test" in run["command"]
+    assert run["model_fingerprint"] == tiny.fingerprint() and run["n"] == 2 and run["start_case"] == 0
+    assert run["complete"] is True and run["finished_utc"] >= run["started_utc"] and run["torch"]
     code = main(["--model", str(directory), "--home", str(tmp_path / "home"), "eval", "knowedit", "--sequential",
                  "--checkpoints", "1", "--methods", "zero-test", "--data", str(data), "--n", "2", "--json", str(out),
                  "--no-fluency", "--quiet"])
