@@ -266,17 +266,20 @@ def stage_speed(model, args, report: Report) -> None:
         editor.compute(model, [edits[0]])  # warms the statistics cache, the prefixes and the bf16 copy
     times: dict[str, list[float]] = {name: [] for name in variants}
     steps: dict[str, list[int]] = {name: [] for name in variants}
+    second: dict[str, list[str]] = {name: [] for name in variants}
     for request in edits[1:7]:
         for name, editor in variants.items():
             started = time.perf_counter()
             result = editor.compute(model, [request])
             times[name].append(time.perf_counter() - started)
             steps[name].append(result.info["steps"][0])
+            second[name].append(result.info.get("second_search", ["none"])[0])
     for name in variants:
         prefix = "rome_single_edit" if name == "rome" else "rome_bf16_single_edit"
         report.data[f"{prefix}_seconds"] = times[name]
         report.data[f"{prefix}_seconds_median"] = sorted(times[name])[len(times[name]) // 2]
         report.data[f"{prefix}_value_steps"] = steps[name]  # optimisation steps each edit took (early stop)
+        report.data[f"{prefix}_second_search"] = second[name]  # ROME's second value search: none / kept / discarded
     report.data["rome_target_seconds"] = 10.0
     report.save()
     print(f"rome single edit: {times}", flush=True)

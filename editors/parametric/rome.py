@@ -81,23 +81,23 @@ class RomeEditor(ParameterEditor):
         cov = second_moments(model, [ref.name], config.stats)[ref.name]
         inverse_cov = self._inverse(cov, config.cov_ridge)
         prefixes = edit_contexts(model, config.context)
-        deltas, losses, norms, steps, curves, retried = [], [], [], [], [], []
+        deltas, losses, norms, steps, curves, second_search = [], [], [], [], [], []
         for i, request in enumerate(requests):
+            outcome = "none"  # the second value search: "none" (not needed or off), "kept", "discarded"
             with temporarily_applied(model, deltas):
                 delta, value = self._edit_one(model, ref, request, prefixes, inverse_cov, config.value)
-                again = config.retry_plain_weight is not None
-                if again:
+                first = None
+                if config.retry_plain_weight is not None:
                     first = self._own_prompt_score(model, request, delta)
-                    again = first.token_accuracy < 1.0
-                if again:
+                if first is not None and first.token_accuracy < 1.0:
                     weighted = replace(config.value, plain_weight=config.retry_plain_weight)
                     second_delta, second_value = self._edit_one(model, ref, request, prefixes, inverse_cov, weighted)
                     second = self._own_prompt_score(model, request, second_delta)
-                    again = (second.token_accuracy, second.logprob) > (first.token_accuracy, first.logprob)
-                    if again:
-                        delta, value = second_delta, second_value
+                    outcome = "discarded"
+                    if (second.token_accuracy, second.logprob) > (first.token_accuracy, first.logprob):
+                        delta, value, outcome = second_delta, second_value, "kept"
             deltas.append(delta)
-            retried.append(again)
+            second_search.append(outcome)
             losses.append(value.losses[0])
             norms.append(float(value.delta[0].norm()))
             steps.append(value.steps)
@@ -106,7 +106,7 @@ class RomeEditor(ParameterEditor):
                 progress("rome", i + 1, len(requests))
         return EditResult(deltas, [layer], {"layer": layer, "module": ref.name, "target_nll": losses,
                                             "delta_norm": norms, "steps": steps, "value_curves": curves,
-                                            "n_prefixes": len(prefixes), "retried": retried,
+                                            "n_prefixes": len(prefixes), "second_search": second_search,
                                             "paraphrases": [list(r.paraphrases) for r in requests],
                                             "stats_tokens": config.stats.n_tokens})
 
