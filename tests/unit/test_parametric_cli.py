@@ -131,3 +131,14 @@ def test_eval_start_case_past_the_data_is_a_one_line_error(shared_data, tmp_path
     code, _, err = run(capsys, "--home", str(tmp_path), "eval", "knowedit", "--methods", "rome", "--data", str(data),
                        "--start-case", "300")
     assert code == 1 and err.count("\n") == 1 and "start case 300 is outside the 300 cases" in err, err
+
+
+def test_eval_rows_say_whether_rome_searched_twice(shared_data, tiny_dir, tmp_path, capsys):
+    data = shared_data / "mquake" / "mquake_hard_dev.json"
+    out = tmp_path / "table.json"
+    code, _, err = run(capsys, "--model", str(tiny_dir), "--home", str(tmp_path / "home"), "eval", "knowedit",
+                       "--methods", "rome", "--data", str(data), "--n", "1", "--no-fluency", "--conventions", "tf",
+                       "--quiet", "--json", str(out), "--set", "value.steps=2", "--set", "stats.n_tokens=256")
+    assert code == 0, err
+    rows = json.loads(out.read_text())["methods"]["rome"]["per_edit"]
+    assert rows and all(row["second_search"] in ("none", "kept", "discarded") for row in rows)
