@@ -25,8 +25,8 @@ the prompt's target tokens right (on a tie, if the target is more probable). Wit
 contexts in the search, some edits learnt the questions and not their own cloze ("Canada is
 located in the continent of" -> "Asia"); weighting the cloze for every edit fixed those but
 lost exact match on edits that were fine (values.py, `plain_weight`). Checking the request
-itself is what `editmind edit` reports as reliability, so a user never gets an edit that
-misses its own prompt when a second search could have found one.
+itself is what `editmind edit` reports as reliability: an edit that misses its own prompt
+gets one more try before anyone sees it, and an edit that works is left exactly as it was.
 
 Several requests are applied one after another (each computed on the model with the earlier
 ones applied), which is how ROME handles batches; MEMIT does true batches.
