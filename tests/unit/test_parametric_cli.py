@@ -142,3 +142,14 @@ def test_eval_rows_say_whether_rome_searched_twice(shared_data, tiny_dir, tmp_pa
     assert code == 0, err
     rows = json.loads(out.read_text())["methods"]["rome"]["per_edit"]
     assert rows and all(row["second_search"] in ("none", "kept", "discarded") for row in rows)
+
+
+def test_edit_says_when_rome_searched_twice(tiny_dir, tmp_path, capsys):
+    base = ["--model", str(tiny_dir), "--home", str(tmp_path / "home")]
+    code, out, err = run(capsys, *base, "edit", "--method", "rome", "--prompt", "{} is located in the city of", "--subject",
+                         "Eiffel Tower", "--target", "Rome", "--set", "value.steps=2", "--set", "value.lr=0.01",
+                         "--set", "stats.n_tokens=256")
+    assert code == 0, err
+    assert "reliability 1.00" not in out.splitlines()[0]  # two tiny steps miss the target
+    assert out.splitlines()[2] in ("  the first value search missed the prompt; a second, weighted to it, was kept",
+                                   "  the first value search missed the prompt; a second, weighted to it, was discarded")
