@@ -74,7 +74,9 @@ class ValueConfig:
     # (reliability 99.5, generalization 90.4; knowedit_quality_rome_grammar_plain03_*.json).
     # On 100 held-out edits (cases 200+) it gave 94.8 against 92.1 tf and 87.0 against 85.5
     # em, while on the dev 100 em it lost 93.0 -> 90.5: over the 200 edits a wash (tf +0.9,
-    # em -0.5; knowedit_quality_rome{,_plain03}_heldout200_n100.json), so it stays opt-in.
+    # em -0.5; knowedit_quality_rome{,_plain03}_heldout200_n100.json), so it stays opt-in for
+    # every edit; ROME uses it in a second search for the edits that miss their own prompt
+    # (RomeConfig.retry_plain_weight).
     plain_weight: float | None = None
 
 
