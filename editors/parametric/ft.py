@@ -19,6 +19,12 @@ own question for the statement (questions.py) — as more prompts with the same 
 same masked loss. Trained on the cloze prompt alone it answered the edit's questions badly
 (generalization 36 on the dev edits, knowedit_quality_ftm_n100.json). `self_questions=False`
 (and no paraphrases) is the paper's FT-M exactly.
+
+When the step budget runs out and an edit's own prompt still does not give its target (some
+target token is not the model's top pick), FT-M goes on for up to `extra_steps` more epochs,
+checking the prompt after each. With the question contexts in the loss, 19 of the first 100
+dev edits, and 19 of 100 held-out ones, ended the 25 steps with some token of their own cloze
+still not the top pick. `extra_steps=0` is the fixed budget.
 """
 
 from __future__ import annotations
@@ -51,10 +57,11 @@ class FTConfig:
     norm_constraint: float | None = None  # L∞ bound per weight entry (FT-L)
     stop_loss: float = 1e-2
     self_questions: bool = True  # FT-M trains on the base model's question for the statement too
+    extra_steps: int = 25  # more epochs while a request's own prompt misses its target (module docstring)
 
 
 def _ftl_config() -> FTConfig:
-    return FTConfig(lr=5e-4, objective="prompt_last", norm_constraint=5e-4, self_questions=False)
+    return FTConfig(lr=5e-4, objective="prompt_last", norm_constraint=5e-4, self_questions=False, extra_steps=0)
 
 
 class _FineTune(ParameterEditor):
@@ -78,27 +85,36 @@ class _FineTune(ParameterEditor):
         optimiser = torch.optim.Adam([parameter], lr=config.lr, weight_decay=config.weight_decay)
         losses: list[float] = []
         batches = [examples[i:i + config.batch_size] for i in range(0, len(examples), config.batch_size)]
+
+        def epoch() -> float:
+            """One pass over the batches; a batch already below `stop_loss` takes no step."""
+            seen = []
+            for batch in batches:
+                optimiser.zero_grad()
+                loss = self._loss(model, batch, config.objective)
+                if not torch.isfinite(loss):
+                    raise EditFailedError("fine-tuning diverged (non-finite loss); nothing was changed")
+                seen.append(float(loss.detach()))
+                if seen[-1] >= config.stop_loss:
+                    loss.backward()
+                    optimiser.step()
+                if config.norm_constraint is not None:
+                    with torch.no_grad():
+                        eps = config.norm_constraint
+                        parameter.copy_(torch.maximum(torch.minimum(parameter, original + eps), original - eps))
+            return sum(seen) / len(seen)
+
+        extra = 0
         try:
             for step in range(config.steps):
-                epoch = []
-                for batch in batches:
-                    optimiser.zero_grad()
-                    loss = self._loss(model, batch, config.objective)
-                    if not torch.isfinite(loss):
-                        raise EditFailedError("fine-tuning diverged (non-finite loss); nothing was changed")
-                    epoch.append(float(loss.detach()))
-                    if epoch[-1] >= config.stop_loss:
-                        loss.backward()
-                        optimiser.step()
-                    if config.norm_constraint is not None:
-                        with torch.no_grad():
-                            eps = config.norm_constraint
-                            parameter.copy_(torch.maximum(torch.minimum(parameter, original + eps), original - eps))
-                losses.append(sum(epoch) / len(epoch))
+                losses.append(epoch())
                 if progress:
                     progress(self.name, step + 1, config.steps)
                 if losses[-1] < config.stop_loss:
                     break
+            while extra < config.extra_steps and losses[-1] >= config.stop_loss and not _own_prompts_answered(model, requests):
+                losses.append(epoch())
+                extra += 1
             change = (parameter.detach() - original).clone()
         finally:
             with torch.no_grad():
@@ -109,7 +125,7 @@ class _FineTune(ParameterEditor):
         delta = WeightDelta(module=ref.name, transposed=ref.transposed, dense=dense.contiguous().float().cpu())
         if not delta.is_finite():
             raise EditFailedError(f"fine-tuning produced non-finite weights for {ref.name}; nothing was changed")
-        return EditResult([delta], [layer], {"layer": layer, "module": ref.name, "loss_per_step": losses,
+        return EditResult([delta], [layer], {"layer": layer, "module": ref.name, "loss_per_step": losses, "extra_steps": extra,
                                              "objective": config.objective, "norm_constraint": config.norm_constraint,
                                              "paraphrases": [list(r.paraphrases) for r in requests]})
 
@@ -137,6 +153,12 @@ class _FineTune(ParameterEditor):
                 log_probs = logits[i, len(prompt_ids) - 1].log_softmax(-1)[wanted]
             per_request.append(-log_probs.mean())
         return torch.stack(per_request).mean()
+
+
+def _own_prompts_answered(model: LocalModel, requests: Sequence[EditRequest]) -> bool:
+    """Whether every request's own prompt gives its whole target as the top token at each step."""
+    scores = model.score([r.rendered_prompt for r in requests], [r.target_new for r in requests])
+    return all(score.exact for score in scores)
 
 
 def training_prompts(request: EditRequest) -> list[str]:

@@ -181,6 +181,27 @@ def test_ft_m_masks_the_prompt():
     assert float(loss.detach()) == pytest.approx(-score.mean_logprob, rel=1e-4)
 
 
+def test_ft_m_goes_on_while_its_own_prompt_misses():
+    """Past the step budget FT-M trains on only while the request's own prompt misses its
+    target: it stops as soon as the prompt is answered, or after `extra_steps` epochs."""
+    model = tiny_model("llama")
+    request = REQUESTS[0]
+    fixed = get_editor("ft-m", steps=1, lr=2e-2, extra_steps=0, self_questions=False).compute(model, [request])
+    longer = get_editor("ft-m", steps=1, lr=2e-2, extra_steps=40, self_questions=False).compute(model, [request])
+    assert fixed.info["extra_steps"] == 0
+
+    def answered(result) -> bool:
+        snapshot = apply_deltas(model, result.deltas)
+        (score,) = model.score([request.rendered_prompt], [request.target_new])
+        snapshot.restore()
+        return score.exact
+
+    assert not answered(fixed)  # one step on a random model is not enough: the extra epochs are due
+    assert 1 <= longer.info["extra_steps"] <= 40 and len(longer.info["loss_per_step"]) == 1 + longer.info["extra_steps"]
+    assert answered(longer) or longer.info["extra_steps"] == 40
+    assert get_editor("ft-l").config.extra_steps == 0  # FT-L keeps the paper's fixed budget
+
+
 def test_ft_m_trains_on_the_paraphrases_too():
     """A paraphrase is one more training prompt with the same target and the same masked
     loss: the first step's loss is the mean over the cloze and the framed question, and the
