@@ -24,7 +24,9 @@ When the step budget runs out and an edit's own prompt still does not give its t
 target token is not the model's top pick), FT-M goes on for up to `extra_steps` more epochs,
 checking the prompt after each. With the question contexts in the loss, 19 of the first 100
 dev edits, and 19 of 100 held-out ones, ended the 25 steps with some token of their own cloze
-still not the top pick. `extra_steps=0` is the fixed budget.
+still not the top pick; with the extra epochs FT-M's reliability went 92.8 -> 99.5 tf and
+80.0 -> 96.0 em on those dev edits (99.9 and 96.0 held out), locality 94.9 -> 94.8
+(knowedit_quality_ftm_extra{,_heldout200}_n100.json). `extra_steps=0` is the fixed budget.
 """
 
 from __future__ import annotations
@@ -156,7 +158,7 @@ class _FineTune(ParameterEditor):
 
 
 def _own_prompts_answered(model: LocalModel, requests: Sequence[EditRequest]) -> bool:
-    """Whether every request's own prompt gives its whole target as the top token at each step."""
+    """Whether every request's own prompt, teacher-forced, has its target's token on top at every position."""
     scores = model.score([r.rendered_prompt for r in requests], [r.target_new for r in requests])
     return all(score.exact for score in scores)
 

@@ -27,6 +27,10 @@ located in the continent of" -> "Asia"); weighting the cloze for every edit fixe
 lost exact match on edits that were fine (values.py, `plain_weight`). Checking the request
 itself is what `editmind edit` reports as reliability: an edit that misses its own prompt
 gets one more try before anyone sees it, and an edit that works is left exactly as it was.
+On the first 100 dev edits it lifted reliability 98.3 -> 99.8 and edit success 95.7 -> 96.4 tf
+(em 93.0 -> 95.0), locality 97.3 -> 97.2; on 100 held-out edits (cases 200 on) edit success
+92.1 -> 94.2 tf and 85.5 -> 89.5 em (knowedit_quality_rome_retry{,_heldout200}_n100.json). An
+edit whose second search runs takes about twice as long.
 
 Several requests are applied one after another (each computed on the model with the earlier
 ones applied), which is how ROME handles batches; MEMIT does true batches.
@@ -39,7 +43,7 @@ from typing import Sequence
 
 import torch
 
-from editmind.editors.base import EditRequest, EditResult, ParameterEditor, Progress, register_editor
+from editmind.editors.base import EditFailedError, EditRequest, EditResult, ParameterEditor, Progress, register_editor
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.model.scoring import TargetScore
 from editmind.editors.parametric.common import rank_one, regularised, temporarily_applied, validated
@@ -90,12 +94,16 @@ class RomeEditor(ParameterEditor):
                 if config.retry_plain_weight is not None:
                     first = self._own_prompt_score(model, request, delta)
                 if first is not None and first.token_accuracy < 1.0:
-                    weighted = replace(config.value, plain_weight=config.retry_plain_weight)
-                    second_delta, second_value = self._edit_one(model, ref, request, prefixes, inverse_cov, weighted)
-                    second = self._own_prompt_score(model, request, second_delta)
                     outcome = "discarded"
-                    if (second.token_accuracy, second.logprob) > (first.token_accuracy, first.logprob):
-                        delta, value, outcome = second_delta, second_value, "kept"
+                    weighted = replace(config.value, plain_weight=config.retry_plain_weight)
+                    try:
+                        second_delta, second_value = self._edit_one(model, ref, request, prefixes, inverse_cov, weighted)
+                    except EditFailedError:  # the first edit stands; a failed second try costs nothing
+                        second_delta = None
+                    if second_delta is not None:
+                        second = self._own_prompt_score(model, request, second_delta)
+                        if (second.token_accuracy, second.logprob) > (first.token_accuracy, first.logprob):
+                            delta, value, outcome = second_delta, second_value, "kept"
             deltas.append(delta)
             second_search.append(outcome)
             losses.append(value.losses[0])

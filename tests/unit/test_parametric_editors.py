@@ -280,3 +280,28 @@ def test_a_paraphrase_is_one_more_context_rome_writes_its_value_at(arch):
     assert change.norm() > 0
     for row in (-2, -1):  # the plain question and the question asked in the chat template
         assert torch.allclose(change[row], change[0], rtol=1e-3, atol=1e-4 * float(change[0].norm()))
+
+
+def test_a_failed_second_rome_search_keeps_the_first_edit(monkeypatch):
+    """A blow-up in the second value search (simulated: it raises as a NaN update would) must
+    not cost the edit the first search already found."""
+    from editmind.editors.base import EditFailedError
+    from editmind.editors.parametric.rome import RomeEditor
+
+    model = tiny_model("llama")
+    overrides = fast_overrides("rome")
+    overrides["value"] = ValueConfig(steps=2, lr=0.01, weight_decay=0.0, clamp_norm_factor=100.0, kl_factor=0.0)
+    once = get_editor("rome", retry_plain_weight=None, **overrides).compute(model, REQUESTS[:1])
+    real, calls = RomeEditor._edit_one, []
+
+    def second_fails(self, *args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise EditFailedError("the update is not finite")
+        return real(self, *args)
+
+    monkeypatch.setattr(RomeEditor, "_edit_one", second_fails)
+    overrides["value"] = ValueConfig(steps=2, lr=0.01, weight_decay=0.0, clamp_norm_factor=100.0, kl_factor=0.0)
+    kept = get_editor("rome", **overrides).compute(model, REQUESTS[:1])
+    assert len(calls) == 2 and kept.info["second_search"] == ["discarded"]
+    assert torch.equal(kept.deltas[0].left, once.deltas[0].left) and torch.equal(kept.deltas[0].right, once.deltas[0].right)
