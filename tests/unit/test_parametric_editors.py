@@ -305,3 +305,17 @@ def test_a_failed_second_rome_search_keeps_the_first_edit(monkeypatch):
     kept = get_editor("rome", **overrides).compute(model, REQUESTS[:1])
     assert len(calls) == 2 and kept.info["second_search"] == ["discarded"]
     assert torch.equal(kept.deltas[0].left, once.deltas[0].left) and torch.equal(kept.deltas[0].right, once.deltas[0].right)
+
+
+def test_memit_question_contexts_can_stay_out_of_the_least_squares():
+    """paraphrase_rows=False: a given question still shapes the value, but only the cloze
+    contexts are rows of the update (one key row fewer per question)."""
+    from dataclasses import replace
+
+    model = tiny_model("llama")
+    request = replace(REQUESTS[1], paraphrases=("Which city is the Louvre in?",))
+    rows = {}
+    for flag in (True, False):
+        result = get_editor("memit", paraphrase_rows=flag, **fast_overrides("memit")).compute(model, [request])
+        rows[flag] = len(result.tensors["edit_key_requests"])
+    assert rows[True] == rows[False] + 1
