@@ -30,7 +30,7 @@ gets one more try before anyone sees it, and an edit that works is left exactly 
 On the first 100 dev edits it lifted reliability 98.3 -> 99.8 and edit success 95.7 -> 96.4 tf
 (em 93.0 -> 95.0), locality 97.3 -> 97.2; on 100 held-out edits (cases 200 on) edit success
 92.1 -> 94.2 tf and 85.5 -> 89.5 em (knowedit_quality_rome_retry{,_heldout200}_n100.json). An
-edit whose second search runs takes about twice as long.
+edit whose second search runs does the search and the update twice.
 
 Several requests are applied one after another (each computed on the model with the earlier
 ones applied), which is how ROME handles batches; MEMIT does true batches.
