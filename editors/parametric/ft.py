@@ -114,9 +114,11 @@ class _FineTune(ParameterEditor):
                     progress(self.name, step + 1, config.steps)
                 if losses[-1] < config.stop_loss:
                     break
-            while extra < config.extra_steps and losses[-1] >= config.stop_loss and not _own_prompts_answered(model, requests):
+            converged = bool(losses) and losses[-1] < config.stop_loss  # `steps=0` leaves no loss yet
+            while not converged and extra < config.extra_steps and not _own_prompts_answered(model, requests):
                 losses.append(epoch())
                 extra += 1
+                converged = losses[-1] < config.stop_loss
             change = (parameter.detach() - original).clone()
         finally:
             with torch.no_grad():

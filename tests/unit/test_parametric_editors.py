@@ -200,6 +200,8 @@ def test_ft_m_goes_on_while_its_own_prompt_misses():
     assert 1 <= longer.info["extra_steps"] <= 40 and len(longer.info["loss_per_step"]) == 1 + longer.info["extra_steps"]
     assert answered(longer) or longer.info["extra_steps"] == 40
     assert get_editor("ft-l").config.extra_steps == 0  # FT-L keeps the paper's fixed budget
+    no_budget = get_editor("ft-m", steps=0, lr=2e-2, extra_steps=3, self_questions=False).compute(model, [request])
+    assert 1 <= no_budget.info["extra_steps"] <= 3  # no step budget: only the extra epochs, no crash
 
 
 def test_ft_m_trains_on_the_paraphrases_too():
