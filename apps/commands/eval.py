@@ -49,7 +49,7 @@ def _write_json(path: str, payload: dict) -> None:
         raise EditmindError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
-def _run_block(args: argparse.Namespace, model, data: str) -> dict:
+def _run_block(args: argparse.Namespace, model) -> dict:
     """What a result file needs so its numbers can be compared and reproduced later: the
     command line, the settings, the exact base weights and the software that ran it."""
     from importlib.metadata import PackageNotFoundError, version
@@ -61,7 +61,7 @@ def _run_block(args: argparse.Namespace, model, data: str) -> dict:
     except PackageNotFoundError:
         editmind_version = "unknown"
     return {
-        "command": shlex.join(["editmind", *getattr(args, "argv", [])]), "data": data, "n": args.n, "start_case": args.start_case,
+        "command": shlex.join(["editmind", *getattr(args, "argv", [])]), "n": args.n, "start_case": args.start_case,
         "settings": list(args.set or []), "model_fingerprint": model.fingerprint(), "device": str(model.device),
         "editmind": editmind_version, "torch": torch.__version__, "python": platform.python_version(),
         "torch_threads": torch.get_num_threads(), "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -99,7 +99,7 @@ def _knowedit(args: argparse.Namespace) -> int:
                         fluency_tokens=args.fluency_tokens, show_progress=not args.quiet,
                         checkpoints=checkpoints, chat=args.chat)
     model = load_model(args.model, home=args.home, device=args.device)
-    run = _run_block(args, model, data)
+    run = _run_block(args, model)
 
     def payload(table, complete: bool) -> dict:
         finished = {"finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())} if complete else {}
@@ -110,11 +110,11 @@ def _knowedit(args: argparse.Namespace) -> int:
         def on_report(table) -> None:  # keep finished columns if the run is cut off
             _write_json(args.json_out, payload(table, complete=False))
     table = evaluate_methods(model, editors, records, config=config, on_report=on_report)
-    table.data = data
+    final = payload(table, complete=True)
     if args.json_out:
-        _write_json(args.json_out, payload(table, complete=True))
+        _write_json(args.json_out, final)
     if args.print_json:
-        print_json(payload(table, complete=True))
+        print_json(final)
     else:
         print(table.format())
         if args.json_out:

@@ -10,6 +10,7 @@ import torch
 from editmind.editors.base import EditFailedError, EditRequest, EditRequestError, WeightDelta
 from editmind.editors.deltas import apply_deltas
 from editmind.editors.model.local_model import LocalModel
+from editmind.editors.model.scoring import TargetScore
 
 
 def validated(requests: Sequence[EditRequest]) -> list[EditRequest]:
@@ -50,3 +51,9 @@ def regularised(matrix: torch.Tensor, ridge: float) -> torch.Tensor:
     d = matrix.shape[0]
     scale = torch.trace(matrix).clamp(min=1e-12) / d
     return matrix + ridge * scale * torch.eye(d, dtype=matrix.dtype)
+
+
+def own_prompt_scores(model: LocalModel, requests: Sequence[EditRequest]) -> list[TargetScore]:
+    """Each request's own prompt scoring its target on the model as it is now: what
+    `editmind edit` reports as reliability, and what ROME and FT-M check before they finish."""
+    return model.score([r.rendered_prompt for r in requests], [r.target_new for r in requests])

@@ -39,7 +39,7 @@ import torch
 from editmind.editors.base import EditFailedError, EditRequest, EditResult, ParameterEditor, Progress, WeightDelta, register_editor
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.model.scoring import encode_prompt_target, pad_token_id
-from editmind.editors.parametric.common import validated
+from editmind.editors.parametric.common import own_prompt_scores, validated
 from editmind.editors.parametric.keys import paraphrase_text
 from editmind.editors.parametric.layers import check_layers, fine_tune_layer
 from editmind.editors.parametric.questions import with_self_questions
@@ -115,7 +115,7 @@ class _FineTune(ParameterEditor):
                 if losses[-1] < config.stop_loss:
                     break
             converged = bool(losses) and losses[-1] < config.stop_loss  # `steps=0` leaves no loss yet
-            while not converged and extra < config.extra_steps and not _own_prompts_answered(model, requests):
+            while not converged and extra < config.extra_steps and not all(s.exact for s in own_prompt_scores(model, requests)):
                 losses.append(epoch())
                 extra += 1
                 converged = losses[-1] < config.stop_loss
@@ -157,12 +157,6 @@ class _FineTune(ParameterEditor):
                 log_probs = logits[i, len(prompt_ids) - 1].log_softmax(-1)[wanted]
             per_request.append(-log_probs.mean())
         return torch.stack(per_request).mean()
-
-
-def _own_prompts_answered(model: LocalModel, requests: Sequence[EditRequest]) -> bool:
-    """Whether every request's own prompt, teacher-forced, has its target's token on top at every position."""
-    scores = model.score([r.rendered_prompt for r in requests], [r.target_new for r in requests])
-    return all(score.exact for score in scores)
 
 
 def training_prompts(request: EditRequest) -> list[str]:

@@ -46,7 +46,7 @@ import torch
 from editmind.editors.base import EditFailedError, EditRequest, EditResult, ParameterEditor, Progress, register_editor
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.model.scoring import TargetScore
-from editmind.editors.parametric.common import rank_one, regularised, temporarily_applied, validated
+from editmind.editors.parametric.common import own_prompt_scores, rank_one, regularised, temporarily_applied, validated
 from editmind.editors.parametric.keys import ContextConfig, averaged_keys, edit_contexts, keys_and_outputs, rows_for
 from editmind.editors.parametric.layers import check_layers, rome_layer
 from editmind.editors.parametric.questions import with_self_questions
@@ -87,23 +87,11 @@ class RomeEditor(ParameterEditor):
         prefixes = edit_contexts(model, config.context)
         deltas, losses, norms, steps, curves, second_search = [], [], [], [], [], []
         for i, request in enumerate(requests):
-            outcome = "none"  # the second value search: "none" (not needed or off), "kept", "discarded"
             with temporarily_applied(model, deltas):
                 delta, value = self._edit_one(model, ref, request, prefixes, inverse_cov, config.value)
-                first = None
+                outcome = "none"  # the second value search: "none" (not needed or off), "kept", "discarded"
                 if config.retry_plain_weight is not None:
-                    first = self._own_prompt_score(model, request, delta)
-                if first is not None and first.token_accuracy < 1.0:
-                    outcome = "discarded"
-                    weighted = replace(config.value, plain_weight=config.retry_plain_weight)
-                    try:
-                        second_delta, second_value = self._edit_one(model, ref, request, prefixes, inverse_cov, weighted)
-                    except EditFailedError:  # the first edit stands; a failed second try costs nothing
-                        second_delta = None
-                    if second_delta is not None:
-                        second = self._own_prompt_score(model, request, second_delta)
-                        if (second.token_accuracy, second.logprob) > (first.token_accuracy, first.logprob):
-                            delta, value, outcome = second_delta, second_value, "kept"
+                    delta, value, outcome = self._second_look(model, ref, request, prefixes, inverse_cov, delta, value)
             deltas.append(delta)
             second_search.append(outcome)
             losses.append(value.losses[0])
@@ -132,11 +120,22 @@ class RomeEditor(ParameterEditor):
         u = exact_at_every_key(inverse_cov, keys, ridge)
         return rank_one(ref.name, ref.transposed, value.delta[0].double(), u), value
 
-    @staticmethod
-    def _own_prompt_score(model: LocalModel, request: EditRequest, delta) -> TargetScore:
-        """How the request's own prompt scores its target with `delta` applied."""
-        with temporarily_applied(model, [delta]):
-            return model.score([request.rendered_prompt], [request.target_new])[0]
+    def _second_look(self, model: LocalModel, ref, request: EditRequest, prefixes: Sequence[str],
+                     inverse_cov: torch.Tensor, delta, value):
+        """(delta, value, outcome): the first edit unless it misses its own prompt and a second
+        search with the prompt weighted scores it better (see the module docstring)."""
+        first = _scored(model, request, delta)
+        if first.exact:
+            return delta, value, "none"
+        weighted = replace(self.config.value, plain_weight=self.config.retry_plain_weight)
+        try:
+            second_delta, second_value = self._edit_one(model, ref, request, prefixes, inverse_cov, weighted)
+        except EditFailedError:  # the first edit stands; a failed second try costs nothing
+            return delta, value, "discarded"
+        second = _scored(model, request, second_delta)
+        if (second.token_accuracy, second.logprob) > (first.token_accuracy, first.logprob):
+            return second_delta, second_value, "kept"
+        return delta, value, "discarded"
 
     def _inverse(self, cov: torch.Tensor, ridge: float) -> torch.Tensor:
         """(C + ridge)⁻¹, kept for the statistic it came from (half a second per edit otherwise)."""
@@ -144,6 +143,12 @@ class RomeEditor(ParameterEditor):
         if cached is None or cached[0] is not cov or cached[1] != ridge:
             self._inverse_cache = (cov, ridge, torch.linalg.inv(regularised(cov.double(), ridge)))
         return self._inverse_cache[2]
+
+
+def _scored(model: LocalModel, request: EditRequest, delta) -> TargetScore:
+    """How the request's own prompt scores its target with `delta` applied."""
+    with temporarily_applied(model, [delta]):
+        return own_prompt_scores(model, [request])[0]
 
 
 def exact_at_every_key(inverse_cov: torch.Tensor, keys: torch.Tensor, ridge: float) -> torch.Tensor:
