@@ -34,7 +34,6 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -42,18 +41,15 @@ from typing import Any
 
 import torch
 
+from editmind.editors.eval.provenance import run_environment, utc_now
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 DATA = Path(os.environ.get("EDITMIND_SHARED_DATA", REPO.parent / "shared" / "data")) / "mquake" / "mquake_hard_dev.json"
 
 
 def environment() -> dict[str, Any]:
-    return {
-        "python": platform.python_version(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-        "cpu_count": os.cpu_count(), "load_average_at_start": os.getloadavg(),
-        "editmind_home": os.environ.get("EDITMIND_HOME", "~/.editmind"),
-        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+    return {**run_environment(), "editmind_home": os.environ.get("EDITMIND_HOME", "~/.editmind")}
 
 
 class Report:
@@ -72,7 +68,7 @@ class Report:
 
     def finish(self) -> None:
         self.data["complete"] = True
-        self.data["finished_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.data["finished_utc"] = utc_now()
         self.data["load_average_at_end"] = os.getloadavg()
         self.save()
         print(f"written {self.path}")

@@ -146,10 +146,24 @@ class EditResult:
 
     deltas: list[WeightDelta]
     layers: list[int]
-    info: dict[str, Any] = field(default_factory=dict)  # JSON-friendly
+    # JSON-friendly. Two keys every caller understands, whatever the method:
+    # "per_request": one dict per request of what happened to that request alone (ROME's
+    #   second value search), which the evaluator adds to that edit's row;
+    # "remarks": sentences a user should see about this edit (a retry, extra epochs), which
+    #   `editmind edit` prints and the evaluator keeps per edit.
+    info: dict[str, Any] = field(default_factory=dict)
     # Tensors the method wants persisted with the edit (AlphaEdit: the edited keys per
     # module, so later sequential edits preserve them); the journal stores them as safetensors.
     tensors: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def for_request(self, i: int) -> dict[str, Any]:
+        """What the method reported about request `i` alone (empty when it reports nothing)."""
+        per_request = self.info.get("per_request") or []
+        return dict(per_request[i]) if i < len(per_request) else {}
+
+    @property
+    def remarks(self) -> list[str]:
+        return list(self.info.get("remarks") or [])
 
 
 class Editor(ABC):

@@ -65,9 +65,8 @@ def _edit(args: argparse.Namespace) -> int:
         asked = [q for questions in record.info.get("paraphrases") or [] for q in questions]
         if asked:  # what the edit was also taught to answer (given, or written from the statement)
             print("  also trained on: " + "; ".join(asked))
-        second = (record.info.get("second_search") or ["none"])[0]
-        if second != "none":  # ROME: the first edit missed its own prompt, so the search ran again
-            print(f"  the first value search missed the prompt; a second, weighted to it, was {second}")
+        for remark in record.info.get("remarks") or []:  # what the method did beyond its usual path
+            print(f"  {remark}")
     return 0
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -52,19 +50,12 @@ def _write_json(path: str, payload: dict) -> None:
 def _run_block(args: argparse.Namespace, model) -> dict:
     """What a result file needs so its numbers can be compared and reproduced later: the
     command line, the settings, the exact base weights and the software that ran it."""
-    from importlib.metadata import PackageNotFoundError, version
+    from editmind.editors.eval.provenance import run_environment
 
-    import torch
-
-    try:
-        editmind_version = version("editmind")
-    except PackageNotFoundError:
-        editmind_version = "unknown"
     return {
         "command": shlex.join(["editmind", *getattr(args, "argv", [])]), "n": args.n, "start_case": args.start_case,
         "settings": list(args.set or []), "model_fingerprint": model.fingerprint(), "device": str(model.device),
-        "editmind": editmind_version, "torch": torch.__version__, "python": platform.python_version(),
-        "torch_threads": torch.get_num_threads(), "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **run_environment(),
     }
 
 
@@ -86,6 +77,7 @@ def _configured_editors(methods: list[str], pairs: list[str]) -> list:
 
 def _knowedit(args: argparse.Namespace) -> int:
     from editmind.editors.eval.knowedit import EvalConfig, evaluate_methods, parse_checkpoints
+    from editmind.editors.eval.provenance import utc_now
     from editmind.editors.eval.records import load_knowedit_records
     from editmind.editors.model import load_model
 
@@ -102,7 +94,7 @@ def _knowedit(args: argparse.Namespace) -> int:
     run = _run_block(args, model)
 
     def payload(table, complete: bool) -> dict:
-        finished = {"finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())} if complete else {}
+        finished = {"finished_utc": utc_now()} if complete else {}
         return {**table.to_dict(), "data": data, "run": {**run, "complete": complete, **finished}}
 
     on_report = None

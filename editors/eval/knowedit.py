@@ -317,8 +317,9 @@ def _run_single(editor, model, meter, records, config, bar) -> MethodReport:
                 continue
             try:
                 row = dict(_edit_label(edit), seconds=round(took, 3), **meter.edit(edit, _trained_questions(result)))
-                if "second_search" in result.info:  # ROME: whether a second value search ran and was kept
-                    row["second_search"] = result.info["second_search"][0]
+                row.update(result.for_request(0))  # what the method did for this edit alone (ROME: second_search)
+                if result.remarks:
+                    row["remarks"] = result.remarks
                 loc = meter.locality(record)
                 row.update(loc)
                 rows.append(row)

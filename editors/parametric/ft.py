@@ -129,9 +129,11 @@ class _FineTune(ParameterEditor):
         delta = WeightDelta(module=ref.name, transposed=ref.transposed, dense=dense.contiguous().float().cpu())
         if not delta.is_finite():
             raise EditFailedError(f"fine-tuning produced non-finite weights for {ref.name}; nothing was changed")
+        remarks = [f"the prompt still missed its target after the {len(losses) - extra}-epoch budget; trained {extra} more epochs"] if extra else []
         return EditResult([delta], [layer], {"layer": layer, "module": ref.name, "loss_per_step": losses, "extra_steps": extra,
                                              "objective": config.objective, "norm_constraint": config.norm_constraint,
-                                             "paraphrases": [list(r.paraphrases) for r in requests]})
+                                             "paraphrases": [list(r.paraphrases) for r in requests],
+                                             "remarks": remarks})
 
     @staticmethod
     def _loss(model: LocalModel, batch: Sequence[tuple[str, str]], objective: str) -> torch.Tensor:

@@ -85,7 +85,7 @@ class RomeEditor(ParameterEditor):
         cov = second_moments(model, [ref.name], config.stats)[ref.name]
         inverse_cov = self._inverse(cov, config.cov_ridge)
         prefixes = edit_contexts(model, config.context)
-        deltas, losses, norms, steps, curves, second_search = [], [], [], [], [], []
+        deltas, losses, norms, steps, curves, second_search, remarks = [], [], [], [], [], [], []
         for i, request in enumerate(requests):
             with temporarily_applied(model, deltas):
                 delta, value = self._edit_one(model, ref, request, prefixes, inverse_cov, config.value)
@@ -94,6 +94,9 @@ class RomeEditor(ParameterEditor):
                     delta, value, outcome = self._second_look(model, ref, request, prefixes, inverse_cov, delta, value)
             deltas.append(delta)
             second_search.append(outcome)
+            if outcome != "none":
+                remarks.append(f"the first value search left {request.rendered_prompt!r} short of "
+                               f"{request.target_new!r}; a second, weighted to that prompt, was {outcome}")
             losses.append(value.losses[0])
             norms.append(float(value.delta[0].norm()))
             steps.append(value.steps)
@@ -103,6 +106,8 @@ class RomeEditor(ParameterEditor):
         return EditResult(deltas, [layer], {"layer": layer, "module": ref.name, "target_nll": losses,
                                             "delta_norm": norms, "steps": steps, "value_curves": curves,
                                             "n_prefixes": len(prefixes), "second_search": second_search,
+                                            "per_request": [{"second_search": o} for o in second_search],
+                                            "remarks": remarks,
                                             "paraphrases": [list(r.paraphrases) for r in requests],
                                             "stats_tokens": config.stats.n_tokens})
 

@@ -193,6 +193,7 @@ def test_cli_runs_end_to_end_on_a_saved_tiny_model(tmp_path, monkeypatch, capsys
     assert run["command"].startswith("editmind ") and "--methods zero-test" in run["command"]
     assert run["model_fingerprint"] == tiny.fingerprint() and run["n"] == 2 and run["start_case"] == 0
     assert run["complete"] is True and run["finished_utc"] >= run["started_utc"] and run["torch"]
+    assert run["cpu_count"] >= 1 and len(run["load_average_at_start"]) == 3  # the keys the benchmarks write too
     code = main(["--model", str(directory), "--home", str(tmp_path / "home"), "eval", "knowedit", "--sequential",
                  "--checkpoints", "1", "--methods", "zero-test", "--data", str(data), "--n", "2", "--json", str(out),
                  "--no-fluency", "--quiet"])

@@ -142,6 +142,8 @@ def test_eval_rows_say_whether_rome_searched_twice(shared_data, tiny_dir, tmp_pa
     assert code == 0, err
     rows = json.loads(out.read_text())["methods"]["rome"]["per_edit"]
     assert rows and all(row["second_search"] in ("none", "kept", "discarded") for row in rows)
+    for row in rows:  # a second search that ran is also said in words; one that did not is not
+        assert ("remarks" in row) == (row["second_search"] != "none")
 
 
 def test_edit_says_when_rome_searched_twice(tiny_dir, tmp_path, capsys):
@@ -151,5 +153,6 @@ def test_edit_says_when_rome_searched_twice(tiny_dir, tmp_path, capsys):
                          "--set", "stats.n_tokens=256")
     assert code == 0, err
     assert "reliability 1.00" not in out.splitlines()[0]  # two tiny steps miss the target
-    assert out.splitlines()[2] in ("  the first value search missed the prompt; a second, weighted to it, was kept",
-                                   "  the first value search missed the prompt; a second, weighted to it, was discarded")
+    assert out.splitlines()[2] in (
+        "  the first value search left 'Eiffel Tower is located in the city of' short of 'Rome'; "
+        f"a second, weighted to that prompt, was {outcome}" for outcome in ("kept", "discarded"))

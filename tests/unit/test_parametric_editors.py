@@ -140,6 +140,8 @@ def test_rome_searches_again_when_the_edit_misses_its_own_prompt():
     first, kept = own_score(once), own_score(twice)
     assert first[0] < 1.0  # two steps on a random model do not reach the target: a retry is due
     assert twice.info["second_search"] in (["kept"], ["discarded"])
+    assert once.for_request(0) == {"second_search": "none"} and once.remarks == []
+    assert twice.for_request(0) == {"second_search": twice.info["second_search"][0]} and len(twice.remarks) == 1
     if twice.info["second_search"] == ["kept"]:
         assert kept > first
     else:
@@ -188,7 +190,7 @@ def test_ft_m_goes_on_while_its_own_prompt_misses():
     request = REQUESTS[0]
     fixed = get_editor("ft-m", steps=1, lr=2e-2, extra_steps=0, self_questions=False).compute(model, [request])
     longer = get_editor("ft-m", steps=1, lr=2e-2, extra_steps=40, self_questions=False).compute(model, [request])
-    assert fixed.info["extra_steps"] == 0
+    assert fixed.info["extra_steps"] == 0 and fixed.remarks == []
 
     def answered(result) -> bool:
         snapshot = apply_deltas(model, result.deltas)
@@ -199,6 +201,7 @@ def test_ft_m_goes_on_while_its_own_prompt_misses():
     assert not answered(fixed)  # one step on a random model is not enough: the extra epochs are due
     assert 1 <= longer.info["extra_steps"] <= 40 and len(longer.info["loss_per_step"]) == 1 + longer.info["extra_steps"]
     assert answered(longer) or longer.info["extra_steps"] == 40
+    assert longer.remarks == [f"the prompt still missed its target after the 1-epoch budget; trained {longer.info['extra_steps']} more epochs"]
     assert get_editor("ft-l").config.extra_steps == 0  # FT-L keeps the paper's fixed budget
     no_budget = get_editor("ft-m", steps=0, lr=2e-2, extra_steps=3, self_questions=False).compute(model, [request])
     assert 1 <= no_budget.info["extra_steps"] <= 3  # no step budget: only the extra epochs, no crash

@@ -1,0 +1,31 @@
+"""Where a result file's numbers came from: the software and machine that produced them.
+
+Shared by `editmind eval knowedit --json` and the benchmarks, so the two kinds of result file
+describe their runs with the same keys and can be compared side by side.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from importlib.metadata import PackageNotFoundError, version
+
+import torch
+
+
+def utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def run_environment() -> dict:
+    """Versions, threads and load at the start: what makes two timings comparable or not."""
+    try:
+        editmind_version = version("editmind")
+    except PackageNotFoundError:
+        editmind_version = "unknown"
+    return {
+        "editmind": editmind_version, "torch": torch.__version__, "python": platform.python_version(),
+        "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
+        "load_average_at_start": list(os.getloadavg()), "started_utc": utc_now(),
+    }
