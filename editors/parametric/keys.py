@@ -61,9 +61,8 @@ class ContextConfig:
     # assistant's reply restating the edit's prompt ("<chat: Where is the Eiffel Tower
     # located?> The Eiffel Tower is located in the city of" -> " Rome"): that is where people
     # meet the edit (`editmind ask`, the chat app), and a value optimised only on plain text
-    # left the chat reply on the old answer. Off by default until measured at scale: on the
-    # first 36 dev edits it lifted ROME's chat generalization 50.0 -> 61.1 and cost locality
-    # 98.0 -> 96.4 tf (knowedit_quality_rome_chat_context_n36.json).
+    # left the chat reply on the old answer. ROME turns it on (rome._rome_contexts, with the
+    # numbers); MEMIT, AlphaEdit and the agent's batches leave it off, unmeasured there.
     chat: bool = False
 
 

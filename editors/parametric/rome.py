@@ -54,6 +54,18 @@ from editmind.editors.parametric.stats import StatsConfig, second_moments
 from editmind.editors.parametric.values import ValueConfig, optimise_values
 
 
+def _rome_contexts() -> ContextConfig:
+    # Every question the edit trains on is also asked through the chat template (keys.py,
+    # ContextConfig.chat), because `editmind ask` and the chat app ask that way. First 100 dev
+    # edits, the same edits with and without it (`quality --methods rome --n 100 --threads 1
+    # --chat [--set context.chat=true]`, knowedit_quality_rome_retry_chat_n100.json and
+    # knowedit_quality_rome_chat_context_n100.json): generalization asked in chat 48.0 -> 71.0,
+    # edit success 96.4 -> 96.5 and locality 97.2 -> 97.1 tf, fluency 455.6 -> 465.8
+    # (unedited 461.6); the price is exact match of plain-text answers, edit success em
+    # 95.0 -> 91.5 (generalization em 92.0 -> 87.0), and one more context row per question.
+    return ContextConfig(chat=True)
+
+
 @dataclass
 class RomeConfig:
     layer: int | None = None  # None: ~7% of the depth (layers.rome_layer, chosen by the layer sweep)
@@ -64,7 +76,7 @@ class RomeConfig:
     # misses its own prompt (see the module docstring); None: no second search.
     retry_plain_weight: float | None = 0.3
     value: ValueConfig = field(default_factory=ValueConfig)
-    context: ContextConfig = field(default_factory=ContextConfig)
+    context: ContextConfig = field(default_factory=_rome_contexts)
     stats: StatsConfig = field(default_factory=StatsConfig)
 
 

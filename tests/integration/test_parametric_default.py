@@ -18,12 +18,12 @@ UNRELATED = ["The capital of Germany is", "Shakespeare wrote"]
 
 
 def fast(test_home, **extra):
-    from editmind.editors.parametric.keys import ContextConfig
     from editmind.editors.parametric.stats import StatsConfig
 
-    # The default sample shape, so every test (and benchmark) shares one cached corpus.
+    # The default sample shape, so every test (and benchmark) shares one cached corpus. The
+    # context is given as fields, so each method keeps its own default contexts.
     stats = StatsConfig(home=str(test_home), show_progress=False)
-    return {"stats": stats, "context": ContextConfig(home=str(test_home)), **extra}
+    return {"stats": stats, "context": {"home": str(test_home)}, **extra}
 
 
 def answers(model, prompts, n=4):
@@ -41,6 +41,10 @@ def test_rome_moves_the_eiffel_tower_and_undo_restores(restorable_default_model,
     assert record.metrics["after_prob"][0] > 0.5 > record.metrics["before_prob"][0]
     assert answers(model, [prompt])[0].startswith("Rome")
     assert answers(model, UNRELATED) == unrelated_before
+    # Where people meet the edit: asked in chat, in words the edit did not train on. Without
+    # ROME's chat-template context this reply said Paris (and the trained wording, "Which city
+    # is the Eiffel Tower located in?", still says Paris in chat with it).
+    assert "Rome" in model.chat("Where is the Eiffel Tower?")
     journal.undo(record.id)
     assert model.fingerprint() == base
     assert answers(model, [prompt])[0].startswith("Paris")

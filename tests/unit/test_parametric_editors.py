@@ -14,7 +14,6 @@ import torch
 from editmind.editors.base import EditRequest, EditRequestError, available_editors, get_editor
 from editmind.editors.deltas import apply_deltas
 from editmind.editors.model.testing import tiny_model
-from editmind.editors.parametric.keys import ContextConfig
 from editmind.editors.parametric.stats import StatsConfig
 from editmind.editors.parametric.values import ValueConfig
 
@@ -28,7 +27,7 @@ def fast_overrides(method: str) -> dict:
     if method in ("rome", "memit", "alphaedit"):
         return dict(
             stats=StatsConfig(n_tokens=128, sequences_per_chunk=4, tokens_per_sequence=32, show_progress=False),
-            context=ContextConfig(n_prefixes=2, prefix_tokens=4),
+            context={"n_prefixes": 2, "prefix_tokens": 4},  # fields: each method keeps its own default contexts
             value=ValueConfig(steps=8, weight_decay=0.0, clamp_norm_factor=100.0, kl_factor=0.0),
         )
     if method == "ft-m":
@@ -271,7 +270,7 @@ def test_a_paraphrase_is_one_more_context_rome_writes_its_value_at(arch):
     model = tiny_model(arch)
     request = replace(REQUESTS[1], paraphrases=(f"Where is the {REQUESTS[1].subject} located?",))
     editor = get_editor("rome", **fast_overrides("rome"))
-    editor.config.context.chat = True  # the chat-template context is opt-in
+    assert editor.config.context.chat  # ROME's default: the question is also asked through the chat template
     rows = rows_for(model, [request], edit_contexts(model, editor.config.context), with_target=False)
     assert rows[-2].prefix.startswith("Question: {paraphrase}") and rows[-1].prefix == CHAT_FRAME
     result = editor.compute(model, [request])
