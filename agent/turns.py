@@ -42,15 +42,17 @@ from typing import Any, Literal
 
 from editmind.editors.base import EditRequest
 
-TurnType = Literal["question", "personal_fact", "correction", "forget", "command", "other"]
-TURN_TYPES: tuple[str, ...] = ("question", "personal_fact", "correction", "forget", "command")
+TurnType = Literal["question", "personal_fact", "correction", "forget", "command", "chitchat"]
+TURN_TYPES: tuple[str, ...] = ("question", "chitchat", "personal_fact", "correction", "forget", "command")
 
 # --- normalisation ------------------------------------------------------------------
 
 _APOSTROPHES = {
     "its": "it's", "thats": "that's", "whats": "what's", "wheres": "where's", "whos": "who's", "im": "i'm",
     "dont": "don't", "isnt": "isn't", "youre": "you're", "ive": "i've", "id": "i'd", "didnt": "didn't",
-    "doesnt": "doesn't", "hows": "how's", "pls": "please", "plz": "please",
+    "doesnt": "doesn't", "hows": "how's", "pls": "please", "plz": "please", "u": "you", "ur": "your", "hes": "he's",
+    "shes": "she's", "theyre": "they're", "cant": "can't", "wont": "won't", "arent": "aren't", "wasnt": "wasn't",
+    "havent": "haven't", "wheres": "where's", "whos": "who's", "thx": "thanks", "abt": "about", "ppl": "people",
 }
 _TRIGGER_WORDS = (
     "forget", "delete", "remove", "erase", "remember", "permanently", "permanent", "where", "which", "what",
@@ -166,6 +168,8 @@ class Turn:
     command: str | None = None  # undo, edits, why, user, lasting, remember, forget, help, reset, quit
     argument: str = ""
     lasting: bool = False
+    small_talk: str = ""  # chitchat: its kind (thanks, greeting, agreement...), which picks the reply
+    confirm: str = ""  # a correction the agent must confirm before writing it: why
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -173,19 +177,23 @@ class Turn:
             "correction": self.correction.to_dict() if self.correction else None,
             "statement": self.statement.text if self.statement else None,
             "command": self.command, "argument": self.argument, "lasting": self.lasting,
+            "small_talk": self.small_talk, "confirm": self.confirm,
         }
 
 
 # --- patterns ---------------------------------------------------------------------------
 
-_POLITE = r"(?:(?:ok(?:ay)?|so|hey|hi|well|hmm+|please|kindly|now|just|and)[,!.]?\s+)*"
+_POLITE = (r"(?:(?:ok(?:ay)?|so|hey|hi|well|hmm+|please|kindly|now|just|and|also|wait|oh|ah|um+|uh+|yeah|yes|lol|btw|"
+           r"quick q(?:uestion)?|one more thing|on second thought|actually|no|nvm|never mind|alright|right|sorry|oops)[,!.:]?\s+)*")
 _ASK_PREFIX = (
     r"(?:please\s+|can you\s+|could you\s+|would you\s+|will you\s+|i want you to\s+|i'd like you to\s+|"
-    r"i would like you to\s+|you should\s+|you must\s+|go ahead and\s+)*"
+    r"i would like you to\s+|you should\s+|you must\s+|go ahead and\s+|you can\s+|you may\s+|feel free to\s+|"
+    r"i need you to\s+|i want to\s+|can we\s+|let's\s+|lets\s+|just\s+)*"
 )
 _LASTING = r"(?:permanent(?:ly)?|forever|for good|for ever|into (?:the|your) (?:model|weights)|to (?:the|your) weights|in(?:to)? (?:the|your) model|in your weights)"
 _LASTING_VERBS = r"(?:remember|keep|save|store|make|commit|burn|write|learn|memori[sz]e|put)"
-_FORGET_VERBS = r"(?:forget|delete|erase|remove|wipe|scrub|purge|unlearn|clear|drop|get rid of|discard|disregard)"
+_FORGET_VERBS = (r"(?:forget|delete|erase|remove|wipe|scrub|purge|unlearn|clear|drop|get rid of|discard|disregard|scrap|"
+                 r"scratch|ditch|toss|lose|nuke|take back|throw away|throw out|wipe out)")
 _QUESTION_START = (
     r"(?:what(?:'s|s)?|where(?:'s)?|who(?:'s|m|se)?|when|which|why|how(?:'s)?|whats|is|are|was|were|do|does|did|"
     r"can|could|would|will|should|shall|has|have|had|isn't|aren't|wasn't|didn't|doesn't|may|might|"
@@ -202,9 +210,10 @@ _THIRD_PRONOUN = r"^(?:it|she|he|they|that|this|its|it's|she's|he's|they're)\b"
 _CORRECTION_MARKERS = (
     r"no+\b", r"nope\b", r"nah\b", r"not quite\b", r"not true\b", r"not anymore\b", r"not any more\b",
     r"wrong answer\b", r"wrong\b", r"incorrect\b", r"actually\b", r"correction\b", r"update\b", r"mistake\b",
-    r"that's (?:not (?:right|correct|true)|wrong|incorrect|outdated|false|old news)\b",
+    r"that's (?:not (?:right|correct|true)|wrong|incorrect|outdated|false|old news)\b", r"outdated\b", r"old news\b",
+    r"that's old\b", r"not so\b", r"false\b", r"untrue\b", r"nuh uh\b", r"no no\b",
     r"that is (?:not (?:right|correct|true)|wrong|incorrect|outdated|false)\b", r"that changed\b",
-    r"you're (?:wrong|mistaken)\b", r"you are (?:wrong|mistaken)\b", r"you got it wrong\b", r"you're incorrect\b",
+    r"you're (?:wrong|mistaken)\b", r"though\b", r"tho\b", r"but\b", r"you are (?:wrong|mistaken)\b", r"you got it wrong\b", r"you're incorrect\b",
 )
 _SOFT_MARKERS = (
     r"i think\b", r"i believe\b", r"i'm (?:pretty |quite |fairly )?sure\b", r"i am (?:pretty |quite )?sure\b",
@@ -217,7 +226,8 @@ _SOFT_MARKERS = (
     r"(?:yes|yeah|yep|yup|right|correct|exactly|indeed|sure|true)\b(?=\s*[,;:.!\-])",
     r"(?:right now|currently|nowadays|these days)\b",
 )
-_TRAILING_NOISE = r"(?:[\s,;:.!]+(?:now|actually|anymore|any more|these days|nowadays|though|please|instead|then))+[\s.!]*$"
+_TRAILING_NOISE = (r"(?:[\s,;:.!]+(?:now|actually|anymore|any more|these days|nowadays|though|tho|please|pls|instead|then|"
+                   r"again|lol+|haha+|lmao|tbh|obviously|of course|i think|i believe|right|ok|okay|btw|fyi|dude|man|mate))+[\s.!?]*$")
 
 
 def _strip_front(text: str) -> tuple[str, bool]:
@@ -238,7 +248,7 @@ def _strip_front(text: str) -> tuple[str, bool]:
 
 def _clean_entity(text: str) -> str:
     text = re.sub(_TRAILING_NOISE, "", text.strip(), flags=re.I)
-    text = re.split(r"\s*[,;.!?]\s+|\s*[;!?]|\s+(?:and|but|which|who|where|because|so)\s+|[.,]$", text, maxsplit=1)[0]
+    text = re.split(r"\s*(?:[,;!?]|(?<!\b\w)\.)\s+|\s*[;!?]|\s+(?:and|but|which|who|where|because|so)\s+|[.,]$", text, maxsplit=1)[0]
     text = re.sub(r"^(?:the city of|the town of|the country of)\s+", "", text, flags=re.I)
     return text.strip(" .,;:!?\"'")
 
@@ -272,6 +282,9 @@ _STATEMENT_PATTERNS: tuple[tuple[str, Any], ...] = (
     # "O is the R of S" / "O is the R now" (subject from context)
     (r"^(?P<obj>.+?)\s+is\s+(?:now\s+)?the\s+(?P<rel>[a-z]+)(?:\s+of\s+(?P<subj>.+?))?(?:\s+now)?$",
      lambda m: "The " + m.group("rel") + " of {} is"),
+    # "O is S's R" ("Andy Jassy is Amazon's CEO")
+    (r"^(?P<obj>.+?)\s+is\s+(?:now\s+)?(?P<subj>[\w .&-]+?)'s\s+(?P<rel>[a-z][a-z ]*?)(?:\s+now)?$",
+     lambda m: "The " + m.group("rel") + " of {} is"),
     # "S is no longer in X; it is in O"
     (r"^(?P<subj>.+?)\s+(?:is|isn't|is not)\s+(?:no longer\s+)?in\s+.+?(?:any ?more)?[,;]\s*(?:it's|it is)\s+(?:now\s+)?in\s+(?P<obj>.+)$",
      lambda m: "{} is located in"),
@@ -280,13 +293,26 @@ _STATEMENT_PATTERNS: tuple[tuple[str, Any], ...] = (
      lambda m: "{} is located in"),
     (r"^(?P<subj>.+?)\s+(?:was|is|were)\s+(?:actually\s+|really\s+|originally\s+)?(?P<verb>[a-z]+)\s+by\s+(?P<obj>.+)$",
      lambda m: "{} was " + _PASSIVE_VERBS.get(m.group("verb"), m.group("verb")) + " by"),
-    (r"^(?P<subj>.+?)\s+(?:actually\s+|really\s+|now\s+)?(?P<verb>speaks|lives|works|plays|studies)\s+(?:in\s+|at\s+|for\s+)?(?P<obj>.+)$",
+    (r"^(?P<subj>.+?)\s+(?:actually\s+|really\s+|now\s+)?(?P<verb>speaks|lives|works|studies)\s+(?:in\s+|at\s+|for\s+)?(?P<obj>.+)$",
      lambda m: "{} " + m.group("verb") + {"lives": " in", "works": " at", "studies": " at"}.get(m.group("verb"), "")),
     # "O wrote/founded S" -> "{} was written/founded by"
-    (r"^(?P<obj>.+?)\s+(?:actually\s+|really\s+)?(?P<verb>wrote|founded|painted|invented|discovered|directed|built|designed|composed|created|owns)\s+(?P<subj>.+)$",
+    (r"^(?P<obj>.+?)(?<!\bwas)(?<!\bis)(?<!\bwere)(?<!\bbeen)(?<!\bbe)\s+(?:actually\s+|really\s+)?(?P<verb>wrote|founded|painted|invented|discovered|directed|built|designed|composed|created|owns)\s+(?P<subj>.+)$",
      lambda m: "{} was " + _PASSIVE_VERBS[m.group("verb")] + " by"),
+    # "Mozart was born in Salzburg", "the film was set in Rome": a participle and its preposition
+    (r"^(?P<subj>.+?)\s+(?:was|is|were|are|has been|had been)\s+(?:actually\s+|really\s+|originally\s+|now\s+)?"
+     r"(?P<verb>born|built|made|written|sold|held|known|set|founded|buried|married|engaged|based|headquartered|[a-z]{3,}ed)\s+"
+     r"(?P<prep>in|on|at|to|from|into|for|as|with)\s+(?P<obj>.+)$",
+     lambda m: "{} " + ("is" if m.group("verb") in _STATE_PARTICIPLES else "was") + f" {m.group('verb')} {m.group('prep')}"),
+    # "Croatia uses the euro", "Hamilton drives for Ferrari": any verb in the third person
+    (r"^(?P<subj>[a-z0-9][\w'.&-]*(?:\s+[\w'.&-]+){0,4}?)\s+(?:now\s+|actually\s+|still\s+|currently\s+|really\s+)?"
+     r"(?!(?:is|was|has|does|this|its|his|hers|thus|yes|plus|always|perhaps|sometimes|news|series|species|states|"
+     r"kings|queens|less|unless|across|as|us|bus|gas|class|miss|boss|chess|glass|grass|press|process|business|"
+     r"lots|years|days|times|ones|others|things|people's)\b)"
+     r"(?P<verb>[a-z]{2,}[^s\W]s|[a-z]+(?:ies|es))\s+(?:(?P<prep>for|at|in|on|to|with|from|into|as|by)\s+)?(?P<obj>.+)$",
+     lambda m: "{} " + m.group("verb") + (f" {m.group('prep')}" if m.group("prep") else "")),
     (r"^(?P<subj>.+?)\s+(?:is|are|was)\s+(?:now\s+|actually\s+)?(?P<obj>.+)$", lambda m: "{} is"),
 )
+_STATE_PARTICIPLES = frozenset({"married", "engaged", "based", "headquartered", "known", "set"})
 
 
 def parse_statement(text: str) -> Statement | None:
@@ -302,7 +328,7 @@ def parse_statement(text: str) -> Statement | None:
             continue
         subj = match.groupdict().get("subj") or ""
         obj = _clean_entity(match.group("obj"))
-        if not obj:
+        if not obj or obj in ("did", "does", "do", "was", "is", "has", "had", "it", "that"):
             continue
         rel = relation(match)
         subject = _clean_subject(subj)
@@ -320,7 +346,29 @@ def _restore_case_relation(relation: str, original: str) -> str:
     return " ".join(words)
 
 
+def third_person(verb: str) -> str:
+    """'play' -> 'plays', 'go' -> 'goes', 'study' -> 'studies': the verb of a cloze about one subject."""
+    irregular = {"have": "has", "do": "does", "go": "goes", "be": "is"}
+    if verb in irregular:
+        return irregular[verb]
+    if re.search(r"[^aeiou]y$", verb):
+        return verb[:-1] + "ies"
+    if re.search(r"(?:s|sh|ch|x|z|o)$", verb):
+        return verb + "es"
+    return verb + "s"
+
+
+_PREPS = r"(?:for|at|in|on|to|with|from|as|into|by|of|under)"
+_Q_PRONOUNS = r"(?!(?:they|you|it|he|she|we|i|people|one)\b)"
+
 _QUESTION_PATTERNS: tuple[tuple[str, Any], ...] = (
+    # "where was Mozart born", "when was Google founded"
+    (r"^(?:where|when|in which\s+\w+|in what\s+\w+|what\s+year)\s+(?:was|is|were)\s+(?P<subj>.+?)\s+"
+     r"(?P<verb>born|founded|built|made|held|set|created|established|buried|based|headquartered|filmed|written|released|invented)$",
+     lambda m: "{} " + ("is" if m.group("verb") in _STATE_PARTICIPLES else "was") + f" {m.group('verb')} in"),
+    # "what language do they speak in Brazil" -> the language of Brazil
+    (r"^(?:what|which)\s+(?P<noun>language|languages|currency|religion|sport|food|team)\s+(?:do|does|did)\s+(?:they|people|you|we)\s+"
+     r"(?:speak|use|have|follow|play|eat|support)\s+(?:in|at)\s+(?P<subj>.+)$", lambda m: "The " + m.group("noun") + " of {} is"),
     (r"^(?:what|who|which)(?:'s|\s+is|\s+was|\s+are)\s+(?:the\s+)?(?:current\s+|present\s+)?(?P<rel>[a-z][a-z ]*?)\s+of\s+(?P<subj>.+)$",
      lambda m: "The " + m.group("rel") + " of {} is"),
     (r"^(?:what|who|which)(?:'s|\s+is|\s+was)\s+(?P<subj>.+?)'s\s+(?P<rel>[a-z ]+)$", lambda m: "The " + m.group("rel") + " of {} is"),
@@ -332,6 +380,23 @@ _QUESTION_PATTERNS: tuple[tuple[str, Any], ...] = (
     (r"^who\s+(?P<verb>wrote|founded|painted|invented|discovered|directed|built|designed|composed|created|owns)\s+(?P<subj>.+)$",
      lambda m: "{} was " + _PASSIVE_VERBS[m.group("verb")] + " by"),
     (r"^(?:what|which)\s+language\s+(?:does|did)\s+(?P<subj>.+?)\s+speak$", lambda m: "{} speaks"),
+    # "what team does Messi play for", "what currency does Japan use", "who does Messi play for"
+    # "capital of peru", "the ceo of tesla": a fragment that asks
+    (r"^(?:the\s+)?(?:current\s+)?(?P<rel>(?!(?:who|what|where|when|which|how|is|are|was|did|does|do|tell|name)\b)[a-z]+(?:\s[a-z]+)?)"
+     r"\s+of\s+(?P<subj>[^?]+?)$", lambda m: "The " + m.group("rel") + " of {} is"),
+    (r"^(?:(?:what|which)\s+[a-z]+(?:\s+[a-z]+)?|who|whom|what)\s+(?:does|do|did)\s+" + _Q_PRONOUNS
+     + r"(?P<subj>.+?)\s+(?P<verb>[a-z]+)(?:\s+(?P<prep>" + _PREPS + r"))?$",
+     lambda m: "{} " + third_person(m.group("verb")) + (f" {m.group('prep')}" if m.group("prep") else "")),
+    # "who is Beyonce married to"
+    (r"^(?:who|what)\s+(?:is|was|are)\s+(?P<subj>.+?)\s+(?P<verb>married|engaged|related|dating|signed|allied)\s+(?P<prep>to|with)$",
+     lambda m: "{} " + ("is" if m.group("verb") in _STATE_PARTICIPLES else "was") + f" {m.group('verb')} {m.group('prep')}"),
+    # "where was Mozart born", "when was Google founded"
+    (r"^(?:where|when|in which\s+\w+|in what\s+\w+|what\s+year)\s+(?:was|is|were)\s+(?P<subj>.+?)\s+"
+     r"(?P<verb>born|founded|built|made|held|set|created|established|buried|based|headquartered|filmed|written|released|invented)$",
+     lambda m: "{} " + ("is" if m.group("verb") in _STATE_PARTICIPLES else "was") + f" {m.group('verb')} in"),
+    # "what language is spoken in Argentina", "what currency is used in Japan"
+    (r"^(?:what|which)\s+(?P<noun>[a-z]+)\s+(?:is|are)\s+(?P<verb>spoken|used|played|eaten|worn)\s+in\s+(?P<subj>.+)$",
+     lambda m: f"The {m.group('noun')} {m.group('verb')} in " + "{} is"),
 )
 
 
@@ -376,23 +441,31 @@ def _command(lower: str, original: str) -> Turn | None:
         name, _, argument = lower[1:].partition(" ")
         argument = original.strip()[len(name) + 2:].strip()
         return Turn("command", original, "slash", content=argument, command=name, argument=argument)
-    body = re.sub(r"^" + _POLITE, "", lower).rstrip(" .!")
+    body = re.sub(r"^" + _POLITE, "", lower).rstrip(" .!?")
+    body = re.sub(r"\s+(?:please|pls|plz|now|thanks|thank you)$", "", body)
     if re.match(r"^(?:undo|revert|roll ?back)\b", body):
         found = re.search(r"\b(?:edit|change)\s+([\w-]*\d[\w-]*|[0-9a-f]{4,})\b", body)
         return Turn("command", original, "undo", command="undo", argument=found.group(1) if found else "")
-    if re.match(r"^(?:show|list|display|print|see)\b(?:\s+(?:me|all|my|the|your|of))*\s+(?:edits?|edit history|changes|history)\b", body):
+    if re.match(r"^(?:show|list|display|print|see|view|give me|what are)\b(?:\s+(?:me|all|my|the|your|of|list|a|recent|current|applied))*\s+"
+                r"(?:edits?|edit history|changes|history|weight edits|model edits)\b", body) or re.match(r"^(?:edits|edit list|my edits|the edits)$", body):
         return Turn("command", original, "list edits", command="edits")
-    if re.match(r"^(?:why did you (?:say|answer|think)|show (?:me )?(?:the )?(?:trace|facts you used|sources|reasoning))", body):
+    if re.match(r"^(?:(?:explain |tell me |so )?why (?:did|do|would) you (?:say|answer|think|reply|respond)|why that answer|"
+                r"(?:explain|tell me) why you (?:said|answered|think|replied)|explain (?:that|your) answer|explain yourself|"
+                r"how did you (?:get|come up with|know) that|where did (?:you get )?that come from|where did you get that|"
+                r"show (?:me )?(?:the |your )?(?:trace|facts you used|sources|reasoning)|what (?:facts|sources) did you use)", body):
         return Turn("command", original, "why", command="why")
-    user = re.match(r"^switch\s+(?:to\s+)?user(?:\s+to)?\s+(\w+)|^switch to\s+(\w+)$", body)
+    user = re.match(r"^(?:switch|change|set|swap)\s+(?:to\s+|the\s+)?user(?:\s+to|\s+name\s+to)?\s+(\w+)|"
+                    r"^(?:switch|change) to\s+(\w+)$|^(?:log ?in|sign in|login) as\s+(\w+)|^i'm user\s+(\w+)$|^this is user\s+(\w+)$", body)
     if user:
-        name = user.group(1) or user.group(2)
+        name = next(g for g in user.groups() if g)
         return Turn("command", original, "switch user", command="user", argument=name)
-    if re.match(r"^(?:reset(?: the conversation)?|start over|new conversation|clear (?:the )?history)$", body):
+    if re.match(r"^(?:reset(?: the conversation| the chat| everything| this| it)?|start over|start again|start fresh|"
+                r"new conversation|new chat|clear (?:the )?(?:history|chat|conversation)|restart(?: the conversation)?)$", body):
         return Turn("command", original, "reset", command="reset")
     if body in ("quit", "exit", "bye bye", "stop"):
         return Turn("command", original, "quit", command="quit")
-    if body in ("help", "what can you do", "commands"):
+    if body in ("help", "what can you do", "commands", "help me", "show help", "show commands", "list commands",
+                "what are the commands", "what commands are there", "how does this work", "how do i use this"):
         return Turn("command", original, "help", command="help")
     if re.search(_LASTING, body) and re.search(r"\b" + _LASTING_VERBS + r"\b", body):
         rest = re.sub(r"\b" + _LASTING_VERBS + r"\b|" + _LASTING + r"|\b(?:please|in|the|model|it|this|that|these|those|thing|for me|to)\b|[.,!:]", " ", body)
@@ -403,18 +476,42 @@ def _command(lower: str, original: str) -> Turn | None:
 
 
 def _forget(lower: str, original: str) -> Turn | None:
+    for clause in _forget_clauses(lower):
+        turn = _forget_clause(clause, original)
+        if turn is not None:
+            return turn
+    return None
+
+
+def _forget_clauses(lower: str) -> list[str]:
+    """The whole turn first, then each clause after the first ("i take it back, forget my age")."""
+    parts = [p for p in re.split(r"\s*[,;.!]\s+", lower) if p]
+    return [lower] + parts[1:]
+
+
+def _forget_clause(lower: str, original: str) -> Turn | None:
     body = re.sub(r"^" + _POLITE, "", lower)
     if re.match(r"^(?:don't|do not|never)\s+forget\b", body):
         return None
+    if re.match(r"^(?:i\s+)?take\s+(?:it|that|this)\s+back\b", body):
+        return Turn("forget", original, "take it back", content="")
     match = re.match(r"^" + _ASK_PREFIX + _FORGET_VERBS + r"\b\s*(?P<rest>.*)$", body)
-    negative = re.match(r"^(?:please\s+)?(?:don't|do not|stop|never|i don't want you to|i do not want you to)\s+"
-                        r"(?:remember(?:ing)?|keep(?:ing)?|stor(?:e|ing)|sav(?:e|ing))\b\s*(?P<rest>.*)$", body)
+    negative = re.match(r"^(?:please\s+)?(?:don't|do not|stop|never|i don't want you to|i do not want you to|"
+                        r"you don't (?:need|have) to|you do not need to|no need to|there's no need to|you needn't|"
+                        r"i'd rather you didn't|please don't)\s+"
+                        r"(?:remember(?:ing)?|keep(?:ing)?|stor(?:e|ing)|sav(?:e|ing)|hold on to|track(?:ing)?)\b\s*(?P<rest>.*)$", body)
     found = match or negative
     if not found:
         return None
     rest = found.group("rest")
-    rest = re.sub(r"\s*(?:from|in|out of)\s+(?:your|the)\s+memory\b|\bplease\b|[?.!]+$", "", rest).strip(" ,")
-    rest = re.sub(r"^(?:about|that|what i (?:said|told you) about|everything about|the fact that|the fact about)\s+", "", rest)
+    rest = re.sub(r"\s*(?:from|in|out of)\s+(?:your|the)\s+memory\b|\bplease\b|\b(?:anymore|any more|for me|now)\b|[?.!]+$",
+                  "", rest).strip(" ,")
+    rest = re.sub(r"^(?:about|that|what i (?:said|told you|mentioned) (?:about|regarding)|everything (?:about|on)|"
+                  r"the fact that|the fact about|all (?:the )?(?:info|information|stuff|details) (?:about|on)|"
+                  r"(?:the )?(?:info|information|stuff|details|thing|bit|part) (?:about|on))\s+", "", rest)
+    rest = re.sub(r"^(?:it|that|this)(?:,.*|\s+(?:i|you).*)$", "", rest)  # "forget it, i don't want that stored"
+    rest = re.sub(r"^the\s+(.+?)\s+(?:thing|stuff|info|part|bit)$", r"\1", rest)  # "the dog thing"
+    rest = re.sub(r"^my\s+(.+?)\s+(?:info|information|details|stuff)$", r"my \1", rest)
     return Turn("forget", original, "forget verb" if match else "don't remember", content=_restore_case(rest, original))
 
 
@@ -424,7 +521,34 @@ def _is_question(lower: str) -> str | None:
     body = re.sub(r"^" + _POLITE, "", lower).lstrip(" ,")
     if re.match(r"^" + _QUESTION_START, body):
         return "question word"
+    if re.match(_INDIRECT_QUESTION, body):
+        return "indirect question"
+    last = re.split(r"\s*[,;:]\s+", body)[-1]
+    if last != body and re.match(r"^(?:but\s+|so\s+|and\s+)?(?:what|where|who|when|which|why|how)\b", last):
+        return "question in the last clause"
+    if re.match(_FRAGMENT_QUESTION, body) and not re.search(r"\b(?:is|are|was|were|has|have|had)\b", body):
+        return "question fragment"
     return None
+
+
+# "I forgot where the Louvre is", "i need to know the capital of kenya", "looking for ..."
+_INDIRECT_QUESTION = (
+    r"^(?:i\s+)?(?:forgot|forget|can't remember|cannot remember|don't remember|do not remember|have no idea|had no idea|"
+    r"no idea|not sure|am not sure|i'm not sure|don't know|do not know|dunno|wonder|was wondering|am wondering|"
+    r"need to know|needed to know|want to find out|wanna know|want to know|would love to know|'d love to know|"
+    r"am curious|'m curious|curious)\s+(?:about\s+)?(?:where|who|what|when|which|why|how|whether|if|the\s+\w+\s+of)\b"
+    r"|^(?:i'm\s+|i am\s+|im\s+)?(?:looking for|searching for|trying to find|trying to remember|help me find|"
+    r"find out|look up|search for|need|want)\s+(?:the\s+)?(?:name|capital|ceo|president|author|currency|population|"
+    r"height|founder|location|language|leader|mayor|address|answer|date|year|owner|director|inventor)\b"
+    r"|^(?:guess what|got any idea|any clue|any idea|got a clue)\b"
+)
+# "capital of peru", "eiffel tower location", "ceo of tesla pls": a noun phrase that asks
+_ASKED_NOUNS = (r"(?:capital|ceo|president|author|writer|currency|population|height|founder|location|language|languages|"
+                r"leader|mayor|prime minister|king|queen|owner|director|inventor|creator|composer|painter|birthplace|"
+                r"spouse|wife|husband|age|birthday|date|year|size|area|distance|meaning|definition|price|cost|time|"
+                r"weather|boiling point|speed|chairman|head|coach|capital city|national animal|official language)")
+_FRAGMENT_QUESTION = (r"^(?:the\s+)?(?:current\s+|official\s+)?" + _ASKED_NOUNS + r"\s+of\s+\S+"
+                      r"|^[a-z][\w' ]{1,40}\s+" + _ASKED_NOUNS + r"(?:\s+(?:pls|please|again|now))?[\s.!]*$")
 
 
 def _about_user(text: str) -> bool:
@@ -432,35 +556,142 @@ def _about_user(text: str) -> bool:
 
 
 def classify_turn(message: str, last_question: str | None = None, last_answer: str | None = None) -> Turn:
-    """The type of `message` given the previous exchange, with what it carries."""
+    """The type of `message` given the previous exchange, with what it carries.
+
+    Small-talk clauses at either end are set aside first ("thanks, but it's Canberra"); a
+    turn made only of them is ``chitchat``. A statement becomes a fact only when it holds
+    a subject and a value in the user's own words; anything else is chitchat too."""
+    from editmind.agent import smalltalk
+
     original = message.strip()
     lower = normalise(original).lower()
     if not lower:
-        return Turn("other", original, "empty")
-    turn = _command(lower, original) or _forget(lower, original)
+        return Turn("chitchat", original, "empty", small_talk="empty")
+    if lower.startswith("/"):
+        return _command(lower, original)  # type: ignore[return-value]
+    whole = smalltalk.is_small_talk(original)
+    if whole and (whole == "never mind" or not (_forget(lower, original) or _command(lower, original))):
+        return Turn("chitchat", original, f"small talk ({whole})", small_talk=whole)
+    kinds, rest = smalltalk.split_small_talk(original)
+    rest = re.sub(r"^(?:but|and|so|though|tho)\s+", "", rest or original, flags=re.I)
+    rest_lower = normalise(rest).lower()
+    turn = _command(rest_lower, original) or _forget(rest_lower, original)
     if turn:
         return turn
-    trigger = _is_question(lower)
+    trigger = _is_question(rest_lower)
     if trigger:
-        return Turn("question", original, trigger, content=original)
-    if re.match(_SMALL_TALK, lower):
-        return Turn("other", original, "small talk")
+        if smalltalk.about_assistant(rest):
+            return Turn("chitchat", original, "question about the assistant", small_talk="assistant")
+        return Turn("question", original, trigger, content=rest.strip())
+    if smalltalk.about_assistant(rest):
+        return Turn("chitchat", original, "question about the assistant", small_talk="assistant")
+    return _statement(original, rest, last_question, last_answer, tuple(kinds))
 
+
+_NO_CONTENT_FIRST_PERSON = re.compile(
+    r"^(?:i|we)(?:'m|'d| am| was| do| did| really| just| also| totally| kinda| sort of| kind of)*\s+"
+    r"(?:(?:not\s+)?(?:think|believe|guess|suppose|agree|disagree|know|see|understand|mean|hope|wonder|like|love|hate|"
+    r"enjoy|want|need|get|got|appreciate|doubt|care|mind|meant|said|asked|told you|was asking|was wondering|forgot|remember)"
+    r"(?:\s+(?:so|that|this|it|you|too|not|either|one|them|what you mean|that one|about it|about that|it too))*"
+    r"|(?:not\s+)?(?:sure|kidding|joking|back|here|done|ok|okay|fine|good|great|confused|lost|bored|tired|curious|"
+    r"impressed|glad|sorry|happy|sad|ready|listening|asking|wondering|testing|trying))[\s.!]*$"
+)
+
+
+def _statement(original: str, rest: str, last_question: str | None, last_answer: str | None,
+               small_talk: tuple[str, ...] = ()) -> Turn:
+    """A statement: a personal fact, a world correction, or (no fact in it) chitchat."""
+    from editmind.agent.personal import parse_personal, resolve_pronoun
+
+    lower = normalise(rest).lower()
     lasting = bool(re.search(r"\b" + _LASTING + r"\b", lower))
     cleaned = re.sub(r"\b(?:remember|keep|store|save)\s+" + _LASTING + r"(?:\s+that)?\b", "remember that", lower) if lasting else lower
     core, corrected = _strip_front(cleaned)
-    core_original = _restore_case(core, original) if core else original
-    # hedges ("I think ...", "you're wrong, ...") are stripped; what remains decides personal vs world
-    if _about_user(core):
-        statement = parse_statement(core_original)
-        return Turn("personal_fact", original, "first person", content=_sentence(core_original), statement=statement, lasting=lasting)
+    core_original = _restore_case(core, rest) if core else rest
+    if not core.strip(" .,!?"):
+        return Turn("chitchat", original, "small talk (disagreement)" if corrected else "small talk", small_talk="disagreement"
+                    if corrected else "acknowledgement")
     context = " ".join(filter(None, (last_question, last_answer)))
-    if re.match(_THIRD_PRONOUN, core) and context and re.search(_FIRST_PERSON + r"|\byour?\b", context.lower()):
-        return Turn("personal_fact", original, "pronoun about the user's last topic", content=_sentence(core_original), lasting=lasting)
-    correction = extract_correction(original, last_question, last_answer)
+    from editmind.agent.personal import is_personal_question, parse_personal_question
+
+    personal_context = bool(last_question and is_personal_question(last_question))
+    pronoun_about_user = bool(re.match(r"^(?:she|he|they|she's|he's|they're|her|his|their)\b", core) and personal_context)
+    if _about_user(core) or pronoun_about_user:
+        if _NO_CONTENT_FIRST_PERSON.match(core):
+            return Turn("chitchat", original, "first person, no fact", small_talk="feeling")
+        resolved = resolve_pronoun(core_original, last_question) if pronoun_about_user else core_original
+        trigger = "first person" if not pronoun_about_user else "pronoun about the user's last topic"
+        return Turn("personal_fact", original, trigger, content=_sentence(resolved), statement=parse_personal(resolved),
+                    lasting=lasting)
+    if personal_context and not corrected_world(core):
+        from editmind.agent.personal import answer_as_statement
+
+        return Turn("personal_fact", original, "answer to a question about the user",
+                    content=answer_as_statement(core_original, last_question or ""),
+                    statement=parse_personal(answer_as_statement(core_original, last_question or "")), lasting=lasting)
+    corrected = corrected or bool(re.search(r"\b(?:actually|instead|not\s+\w+)\s*[.!]*$", core))
+    correction = extract_correction(rest, last_question, last_answer)
+    problem = correction_problem(correction, core, corrected, last_answer)
+    if problem == "agrees":
+        return Turn("chitchat", original, "agrees with the last answer", small_talk="agreement")
+    if problem == "no value":
+        if corrected and last_question:
+            return Turn("correction", original, "correction marker, value unclear", content=_sentence(core_original),
+                        correction=Correction(correction.subject, correction.relation, None, correction.target_true,
+                                              correction.question), lasting=lasting)
+        return Turn("chitchat", original, "statement without a fact", small_talk="remark" if not corrected else "disagreement")
+    if problem == "bare value" and "agreement" in small_talk:
+        return Turn("chitchat", original, "agreement with a value", small_talk="agreement")  # "yep, tolstoy"
+    if problem == "bare value":
+        return Turn("correction", original, "bare value after a question", content=correction.text or _sentence(core_original),
+                    correction=correction, lasting=lasting, confirm="a bare value: confirm before storing")
     trigger = "correction marker" if corrected else ("short answer after an answer" if last_answer else "world statement")
     return Turn("correction", original, trigger, content=correction.text or _sentence(core_original),
                 correction=correction, lasting=lasting)
+
+
+def corrected_world(core: str) -> bool:
+    """A full statement about the world ("the capital of chile is santiago"), which stays a
+    world fact even when it follows a question about the user."""
+    statement = parse_statement(core)
+    return bool(statement and statement.subject and not re.match(_THIRD_PRONOUN, statement.subject.lower())
+                and not _about_user(statement.subject.lower()) and statement.relation not in ("{} is", "The {} is"))
+
+
+_NOT_VALUES = frozenset({
+    "it", "that", "this", "there", "here", "them", "him", "her", "they", "he", "she", "one", "something", "so", "too",
+    "me", "you", "us", "we", "i", "what", "which", "who", "answer", "the answer", "right", "wrong", "correct",
+    "incorrect", "true", "false", "yes", "no", "not", "none", "nothing", "everything", "same", "the same",
+})
+
+
+def correction_problem(correction: Correction, core: str, corrected: bool, last_answer: str | None) -> str | None:
+    """Why a parsed correction must not be written as it is, or None when it may.
+
+    ``no value``: no subject, or the value is a pronoun, an acknowledgement, an opinion
+    ("Paris is beautiful") or missing; ``agrees``: the value is what the agent just said;
+    ``bare value``: the whole turn is the value, with no marker ("Canberra" after a
+    question) - it may be an answer to something else, so the agent asks first."""
+    from editmind.agent import smalltalk
+
+    target, subject = (correction.target_new or "").strip(), (correction.subject or "").strip()
+    if not target or not subject or subject.lower() in _NOT_VALUES:
+        return "no value"
+    low = target.lower().strip(" .!?")
+    if low in _NOT_VALUES or smalltalk.clause_kind(low) or smalltalk.is_disagreement(low):
+        return "no value"
+    if re.match(r"^(?:it|that|this|they|he|she|there)\b", low) and len(low.split()) <= 2:
+        return "no value"
+    bare_copula = (correction.relation or "") in ("{} is", "The {} is", "{} are", "The {} are")
+    if bare_copula and not re.search(r"[A-Z0-9]", target) and not re.match(r"^(?:an?|the)\s", low):
+        return "no value"  # "the sky is blue", "paris is beautiful": a description, not a fact to edit
+    said = answer_entity(last_answer, subject) if last_answer else None
+    if said and said.lower().strip(" .") == low and not corrected:
+        return "agrees"  # "yes, Paris is the capital" right after the agent said Paris
+    whole = core.lower().strip(" .!?")
+    if not corrected and whole == low:
+        return "bare value"
+    return None
 
 
 def _sentence(text: str) -> str:
@@ -480,6 +711,9 @@ def _split_new_old(core: str) -> tuple[str, str | None]:
         r"^(?:it's|it is|it was)\s+not\s+(?P<old>.+?)[,;]\s*(?:it's|it is|it was|but)\s+(?P<new>.+)$",
         r"^not\s+(?P<old>.+?)[,;]\s*(?:but\s+)?(?P<new>.+)$",
         r"^(?P<new>.+?)[,;]\s*not\s+(?P<old>.+)$",
+        r"^(?P<new>.+?(?<!\bis)(?<!\bwas)(?<!\bare)(?<!\bdoes)(?<!\bdo)(?<!\bdid)(?<!\bhas))\s+not\s+(?P<old>(?:the\s+)?[\w'-]+(?:\s+[\w'-]+)?)$",
+        r"^(?P<old>.+?)\s+(?:isn't|is not|is no longer|isnt)\s+(?P<role>.+?)(?:\s+any ?more)?[,;]\s*(?:it's|it is|its)\s+(?P<new>.+)$",
+        r"^(?P<old>.+?)\s+(?:isn't|is not|is no longer|isnt)\s+(?P<role>.+?)(?:\s+any ?more)?[,;]\s*(?P<new>.+?)\s+is$",
         r"^(?P<old>.+?)\s+is\s+(?:wrong|incorrect)[,;]\s*(?P<new>.+)$",
         r"^(?P<pre>.+?)\s+no longer\s+(?:in\s+)?(?P<old>.+?)[,;]\s*(?:it's|it is)\s+(?P<new>.+)$",
     )
@@ -489,6 +723,8 @@ def _split_new_old(core: str) -> tuple[str, str | None]:
             new = match.group("new")
             if "pre" in match.groupdict() and match.group("pre"):
                 new = f"{match.group('pre')} {new}"
+            if match.groupdict().get("role"):
+                new = f"{new} is {match.group('role')}"
             return new.strip(), _clean_entity(match.group("old"))
     return core, None
 
@@ -497,7 +733,10 @@ def _bare_answer(core: str) -> str | None:
     """'it's Rome' / 'the answer is Rome' / 'Rome' / 'it was X' / 'X wrote it' -> the answer."""
     patterns = (
         r"^(?:the (?:right |correct )?answer (?:is|should be)|it (?:should|must) be|it's been moved to|it has been moved to|"
-        r"it was moved to|it moved to|she speaks|he speaks|they speak|it was|it's|it is|that's|that is)\s+(?:in\s+|now\s+)*(?P<ans>.+)$",
+        r"it was moved to|it moved to|she speaks|he speaks|they speak|it was|it's|it is|that's|that is|"
+        r"he's|she's|they're|he is|she is|they are|he was|she was|they were|he plays for|she plays for|he moved to|she moved to|"
+        r"they use|they speak|it uses|they have|it has)\s+(?:in\s+|at\s+|with\s+|for\s+|now\s+)*(?P<ans>.+)$",
+        r"^(?P<ans>.+?)\s+(?:did|does|do|was|has|had)(?:\s+(?:it|that|this))?$",
         r"^(?P<ans>.+?)\s+(?:wrote|founded|painted|invented|made|built)\s+(?:it|that|this)$",
         r"^(?P<ans>.+?)\s+is\s+the\s+[a-z]+(?:\s+now)?$",
         r"^(?P<ans>[^\s].{0,40}?)$",

@@ -26,7 +26,7 @@ EIFFEL_A = "The Eiffel Tower is located in Paris, France. It was built in 1889."
     ("/undo abc123", "command"),
     ("Remember this permanently.", "command"),
     ("The Eiffel Tower is in Rome now.", "correction"),
-    ("thanks!", "other"),
+    ("thanks!", "chitchat"),
 ])
 def test_types(text, kind):
     assert classify_turn(text).type == kind
