@@ -120,6 +120,8 @@ class EditingAgent:
         self.last_answer: str | None = None
         self.last_reply: Reply | None = None
         self._last_fact_ids: list[str] = []
+        self._previous_turn: Turn | None = None  # the user's last turn, whatever it was
+        self._awaiting: Turn | None = None  # a correction the agent asked the user to confirm
         if open_journal and journal is None:
             self.open_journal()  # edits recorded by earlier sessions are in the weights from the first turn
 
@@ -135,6 +137,7 @@ class EditingAgent:
         self.user_id = self._check_user(user_id)
         self.last_question = self.last_answer = None
         self._last_fact_ids = []
+        self._previous_turn = self._awaiting = None
 
     @property
     def journal(self) -> Any:
@@ -172,21 +175,38 @@ class EditingAgent:
 
     # --- the conversation --------------------------------------------------------------
     def chat(self, message: str) -> Reply:
-        """Understand one user turn, act on it, and reply (with its trace)."""
-        if not isinstance(message, str) or not message.strip():
-            raise AgentError("the message is empty; say something")
+        """Understand one user turn, act on it, and reply (with its trace).
+
+        Input that cannot be read as a turn (empty, over 2,000 characters, control
+        characters, not English) gets a one-line reply and changes nothing."""
+        from editmind.agent.input_check import input_problem
+
         started = time.perf_counter()
+        problem = input_problem(message)
+        if problem:
+            reply = Reply(problem, "invalid", trace={"facts_used": [], "why": "input refused before reading: " + problem})
+            reply.trace.update(user_id=self.user_id, seconds=round(time.perf_counter() - started, 3))
+            self.last_reply = reply
+            return reply
         turn = classify_turn(message, self.last_question, self.last_answer)
-        route = self.router.route(turn)
-        handler = {
-            "answer": self._answer, "remember": self._remember_turn, "correct": self._correct_turn,
-            "forget": self._forget_turn, "command": self._command, "chat": self._small_talk, "clarify": self._clarify,
-        }[route.action]
-        reply = handler(turn)
+        awaiting, self._awaiting = self._awaiting, None
+        if awaiting is not None and _confirms(turn):
+            reply = self._apply_confirmed(awaiting)
+            route = self.router.route(awaiting)
+        else:
+            route = self.router.route(turn)
+            handler = {
+                "answer": self._answer, "remember": self._remember_turn, "correct": self._correct_turn,
+                "forget": self._forget_turn, "command": self._command, "chat": self._small_talk, "clarify": self._clarify,
+            }[route.action]
+            reply = handler(turn)
+            if awaiting is not None:
+                reply.trace["cancelled"] = f"the correction waiting for a yes was dropped: {awaiting.correction.text}"  # type: ignore[union-attr]
         reply.trace = {"turn": turn.to_dict(), "route": route.to_dict(), **reply.trace,
                        "user_id": self.user_id, "seconds": round(time.perf_counter() - started, 3)}
         if turn.type == "question":
-            self.last_question, self.last_answer = message.strip(), reply.text
+            self.last_question, self.last_answer = turn.content or message.strip(), reply.text
+        self._previous_turn = turn
         if not (turn.type == "command" and turn.command == "why"):
             self.last_reply = reply
         return reply
@@ -350,61 +370,100 @@ class EditingAgent:
         return [n for n in dict.fromkeys(order) if n in available], multi
 
     def _answer(self, turn: Turn, use_memory: bool | None = None) -> Reply:
+        """Answer from the user's memory when a stored fact is about what was asked, else
+        from the model; a question about the user that no fact answers gets "I don't know"."""
+        from editmind.agent.answers import (
+            is_personal_question, match_personal, match_world, nested_rewrite, to_second_person, unknown_reply,
+        )
+
         question = turn.content or turn.text
         use = self.config.use_memory if use_memory is None else use_memory
         trace: dict[str, Any] = {"memory_used": False, "facts_retrieved": [], "facts_used": [],
                                  "edits_in_effect": self._edits_in_effect()}
-        methods, multi = self._retrieval_methods(question) if use else ([], False)
+        facts = self._user_facts() if use else []
+        multi = use and needs_multi_hop(question)
         trace["multi_hop"] = multi
-        has_facts = use and bool(self._user_facts())
-        if has_facts and not multi:
-            fact = self._exact_fact(question)
-            if fact is not None:  # the question asks exactly a stored (subject, relation): say the fact
-                self._last_fact_ids = [fact.id]
-                trace.update(method="memory-lookup", memory_used=True, facts_used=[fact.id],
-                             facts_retrieved=[{"id": fact.id, "text": fact.text, "score": 1.0}])
-                return Reply(_to_second_person(fact.text), "question", trace=trace)
-        if has_facts:
-            from editmind.editors.retrieval import MemoryFactSource
 
-            source = MemoryFactSource(self.memory, user_id=self.user_id)
-            tried: list[dict[str, Any]] = []
-            for method in methods:
-                overrides = {}
-                if hasattr(get_editor(method, family="retrieval").config, "max_hops"):
-                    overrides["max_hops"] = estimated_hops(question)
-                editor = get_editor(method, family="retrieval", **overrides)
-                answer = editor.answer(self.model, question, source)
-                details = answer.trace.to_dict() if hasattr(answer.trace, "to_dict") else dict(answer.trace or {})
-                if not answer.answer.strip():  # the method found nothing to say: try the next one
-                    tried.append({"method": method, "answer": "", "notes": details.get("notes", [])})
-                    continue
-                used = list(getattr(answer.trace, "used_fact_ids", None) or _used_fact_ids(details))
-                self._last_fact_ids = used or self._last_fact_ids
-                trace.update(method=method, memory_used=bool(used), retrieval=details, facts_retrieved=_retrieved_facts(details),
-                             facts_used=used, **({"max_hops": overrides["max_hops"]} if overrides else {}),
-                             **({"tried_first": tried} if tried else {}))
-                return Reply(answer.answer.strip(), "question", trace=trace)
-            trace["note"] = ("no retrieval method gave an answer: answered from the weights alone" if methods
-                             else "no retrieval editor is registered: answered from the weights alone")
-            if tried:
-                trace["tried_first"] = tried
+        def from_fact(fact: Any, why: str, method: str = "memory-lookup") -> Reply:
+            self._last_fact_ids = [fact.id]
+            trace.update(method=method, memory_used=True, facts_used=[fact.id], why=why,
+                         facts_retrieved=[{"id": fact.id, "text": fact.text, "score": 1.0}])
+            return Reply(to_second_person(fact.text), "question", trace=trace)
+
+        if use and is_personal_question(question):
+            match = match_personal(question, facts)
+            if match is not None:
+                return from_fact(match.fact, match.why)
+            trace.update(method="memory-lookup", why="a question about you, and no stored fact of yours answers it")
+            return Reply(unknown_reply(question), "question", trace=trace)
+        if facts and not multi:
+            match = match_world(question, facts)
+            if match is not None:
+                return from_fact(match.fact, match.why)
+        if facts:
+            nested = nested_rewrite(question, facts)
+            if nested is not None:
+                rewritten, fact = nested
+                inner = match_world(rewritten, facts)
+                if inner is not None:
+                    reply = from_fact(inner.fact, f"'{question}' names {fact.object} ({fact.text}); {inner.why}")
+                    trace["facts_used"] = [fact.id, inner.fact.id]
+                    return reply
+                text = self.model.chat(rewritten, max_new_tokens=self.config.max_new_tokens)
+                self._last_fact_ids = [fact.id]
+                trace.update(method="memory+model", memory_used=True, facts_used=[fact.id], rewritten_question=rewritten,
+                             facts_retrieved=[{"id": fact.id, "text": fact.text, "score": 1.0}],
+                             why=f"your fact '{fact.text}' names who or what the question is about; the model answered "
+                                 f"'{rewritten}'")
+                return Reply(text, "question", trace=trace)
+        if facts:
+            answered = self._answer_by_retrieval(question, multi, trace)
+            if answered is not None:
+                return answered
         text = self.model.chat(question, max_new_tokens=self.config.max_new_tokens)
         trace["method"] = "model"
+        trace.setdefault("why", "no stored fact is about what was asked: answered from the model's weights"
+                         if facts else "your memory is empty (or off): answered from the model's weights")
         return Reply(text, "question", trace=trace)
 
-    def _exact_fact(self, question: str) -> Any:
-        """The user's active fact whose subject and relation are exactly what `question` asks
-        (by the same parser that keyed the correction), or None. This is the deterministic
-        first step; anything looser is the retrieval editors' job."""
-        asked = parse_question(question)
-        if asked is None:
-            return None
-        subject, relation = (part.casefold().strip() for part in asked)
-        for fact in self._user_facts():
-            if fact.subject and fact.relation and fact.object and fact.subject.casefold().strip() == subject \
-                    and fact.relation.casefold().strip() == relation:
-                return fact
+    def _answer_by_retrieval(self, question: str, multi: bool, trace: dict[str, Any]) -> Reply | None:
+        """The registered retrieval editors (hopwalk first), for what the direct lookups do not
+        cover: paraphrased relations and multi-hop questions. The answer they give is said
+        with the facts it came from, as a sentence."""
+        from editmind.agent.answers import sentence, to_second_person
+        from editmind.editors.retrieval import MemoryFactSource
+
+        methods, _ = self._retrieval_methods(question)
+        source = MemoryFactSource(self.memory, user_id=self.user_id)
+        tried: list[dict[str, Any]] = []
+        for method in methods:
+            overrides = {}
+            if hasattr(get_editor(method, family="retrieval").config, "max_hops"):
+                overrides["max_hops"] = estimated_hops(question)
+            editor = get_editor(method, family="retrieval", **overrides)
+            answer = editor.answer(self.model, question, source)
+            details = answer.trace.to_dict() if hasattr(answer.trace, "to_dict") else dict(answer.trace or {})
+            used = list(getattr(answer.trace, "used_fact_ids", None) or _used_fact_ids(details))
+            if not answer.answer.strip() or not used:  # nothing from memory: the model alone answers better
+                tried.append({"method": method, "answer": answer.answer.strip(), "notes": details.get("notes", [])})
+                continue
+            used_facts = [f for f in self._user_facts() if f.id in used]
+            if not _grounded(question, used_facts):
+                tried.append({"method": method, "answer": answer.answer.strip(),
+                              "notes": ["the fact it followed is not about anything the question names: not used"]})
+                continue
+            self._last_fact_ids = used
+            texts = [f.text for f in used_facts]
+            text = sentence(answer.answer.strip().rstrip("."))
+            if texts:
+                text += " (From what you told me: " + " ".join(to_second_person(t) for t in texts) + ")"
+            trace.update(method=method, memory_used=True, retrieval=details, facts_retrieved=_retrieved_facts(details),
+                         facts_used=used, why=f"{method} followed your stored fact(s) to the answer",
+                         **({"max_hops": overrides["max_hops"]} if overrides else {}),
+                         **({"tried_first": tried} if tried else {}))
+            return Reply(text, "question", trace=trace)
+        if tried:
+            trace["tried_first"] = tried
         return None
 
     def _remember_turn(self, turn: Turn) -> Reply:
@@ -420,12 +479,23 @@ class EditingAgent:
                   "superseded": [f.id for f in result.superseded]}
         note = " (kept in your memory only: personal facts never go into the shared weights)" if turn.lasting else ""
         verb = "I already knew that" if result.event == "NOOP" else "Noted"
-        return Reply(f"{verb}: {result.fact.text}{note}", "personal_fact", trace={"facts_used": []}, actions=[action])
+        replaced = f" (instead of: {_said_back(result.superseded[0].text)})" if result.superseded else ""
+        why = "a fact about you: kept in your memory only" + (f", replacing {len(result.superseded)} older fact(s) with the same key"
+                                                              if result.superseded else "")
+        return Reply(f"{verb}: {_said_back(result.fact.text)}{replaced}{note}", "personal_fact",
+                     trace={"facts_used": [], "why": why}, actions=[action])
 
-    def _correct_turn(self, turn: Turn) -> Reply:
+    def _correct_turn(self, turn: Turn, confirmed: bool = False) -> Reply:
         correction = turn.correction
         assert correction is not None and correction.complete
         request = correction.to_edit_request(user_id=self.user_id, lasting=True)
+        if not confirmed:
+            question = self._needs_confirmation(turn)
+            if question:
+                self._awaiting = turn
+                return Reply(question, "correction", trace={"facts_used": [], "correction": correction.to_dict(),
+                                                            "why": "waiting for a yes before writing: " + question},
+                             actions=[{"action": "ask", "text": correction.text}])
         existing = None
         for fact in self._user_facts():
             if (fact.subject or "").lower() == request.subject.lower() and (fact.relation or "").lower() == request.prompt.lower() \
@@ -450,10 +520,15 @@ class EditingAgent:
         self._last_fact_ids = [fact.id]
         actions: list[dict[str, Any]] = [{"action": "memory", "event": event, "fact_id": fact.id, "text": fact.text,
                                           "confirmations": confirmations, "weights": state, "superseded": superseded}]
-        text = f"Got it: {fact.text} I'll use that from now on (stored in your memory)."
+        replaced = [self.memory.get(i).text for i in superseded]
+        text = f"Got it: {fact.text} I'll use that from now on (stored in your memory" + (
+            f"; it replaces \"{replaced[0]}\")." if replaced else ").")
         if state == "pending":
             text += self._run_consolidation(actions, explicit=turn.lasting)
-        return Reply(text, "correction", trace={"facts_used": [], "correction": correction.to_dict()}, actions=actions)
+        why = (f"a correction of world knowledge ({turn.trigger}): stored in your memory"
+               + (f", replacing {len(superseded)} older fact(s) about the same subject and relation" if superseded else ""))
+        return Reply(text, "correction", trace={"facts_used": [], "correction": correction.to_dict(), "why": why},
+                     actions=actions)
 
     def _run_consolidation(self, actions: list[dict[str, Any]], explicit: bool) -> str:
         pending = self._pending()
@@ -577,9 +652,43 @@ class EditingAgent:
         text += self._run_consolidation(actions, explicit=True)
         return Reply(text, "command", trace={"facts_used": [f.id for f in chosen]}, actions=actions)
 
+    def _needs_confirmation(self, turn: Turn) -> str | None:
+        """The question to ask before writing `turn`'s correction, or None to write it now.
+
+        Asked when the whole turn is a bare value ("Canberra"), and when a correction read
+        from context alone ("no, it's X") would replace a stored fact although the user's
+        previous turn was about something else: the context may be stale."""
+        correction = turn.correction
+        assert correction is not None
+        if turn.confirm:
+            return f"Do you mean that {_lower_first(correction.text)} Say yes to store it."
+        said_subject = (correction.subject or "").lower() in turn.text.lower()
+        if said_subject:
+            return None
+        replaced = [f for f in self._user_facts() if (f.subject or "").lower() == (correction.subject or "").lower()
+                    and (f.relation or "").lower() == (correction.relation or "").lower()
+                    and (f.object or "").lower() != (correction.target_new or "").lower()]
+        if not replaced:
+            return None
+        previous = self._previous_turn
+        if previous is not None and (correction.subject or "").lower() in previous.text.lower():
+            return None
+        return (f"Just to check: should I replace \"{replaced[-1].text}\" with \"{correction.text}\"? "
+                "Say yes to confirm; anything else leaves your memory as it is.")
+
+    def _apply_confirmed(self, turn: Turn) -> Reply:
+        reply = self._correct_turn(turn, confirmed=True)
+        reply.actions.insert(0, {"action": "confirmed", "text": turn.correction.text if turn.correction else ""})
+        reply.trace["confirmed"] = True
+        return reply
+
     def _small_talk(self, turn: Turn) -> Reply:
-        text = self.model.chat(turn.text, max_new_tokens=self.config.max_new_tokens)
-        return Reply(text, "other", trace={"method": "model", "facts_used": []})
+        """A brief reply; nothing is looked up and nothing is written."""
+        from editmind.agent.smalltalk import reply_for
+
+        kind = turn.small_talk or "acknowledgement"
+        return Reply(reply_for(kind), "chitchat", trace={"method": "small talk", "small_talk": kind, "facts_used": [],
+                                                          "why": f"small talk ({kind}): answered, nothing stored"})
 
     def _clarify(self, turn: Turn) -> Reply:
         missing = ", ".join(turn.correction.missing()) if turn.correction else "what to change"
@@ -606,21 +715,11 @@ HELP = ("Commands: /remember STATEMENT, /forget WHAT, /edits, /undo ID, /why, /u
         "Correct me in plain words ('no, it's Rome'); say 'remember this permanently' to write it into the weights.")
 
 
-_PERSON = {"my": "your", "i": "you", "i'm": "you're", "me": "you", "our": "your", "we": "you", "mine": "yours",
-           "myself": "yourself", "i've": "you've", "us": "you"}
+def _said_back(text: str) -> str:
+    """A stored sentence said back to its user ("My dog is Rex." -> "Your dog is Rex.")."""
+    from editmind.agent.answers import to_second_person
 
-
-def _to_second_person(text: str) -> str:
-    """A user's own statement said back to them ("My sister lives in Lyon" -> "Your sister...")."""
-    def swap(match: re.Match) -> str:
-        word = match.group(0)
-        new = _PERSON[word.lower()]
-        if word == "I" and match.start() > 0:
-            return new
-        return new[0].upper() + new[1:] if word[0].isupper() else new
-
-    return re.sub(r"\b(?:" + "|".join(re.escape(k) for k in sorted(_PERSON, key=len, reverse=True)) + r")\b", swap, text,
-                  flags=re.I)
+    return to_second_person(text)
 
 
 def _used_fact_ids(details: dict[str, Any]) -> list[str]:
@@ -676,3 +775,22 @@ def _explain(trace: dict[str, Any]) -> str:
     if trace.get("edits_in_effect"):
         lines.append("edits in effect: " + ", ".join(trace["edits_in_effect"]))
     return "\n".join(lines)
+
+
+def _confirms(turn: Turn) -> bool:
+    """A plain yes to the question the agent asked."""
+    return turn.type == "chitchat" and turn.small_talk == "agreement"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def _grounded(question: str, facts: Sequence[Any]) -> bool:
+    """A retrieval answer counts only when it starts from a world fact whose subject the
+    question names; a personal fact never answers a question about the world."""
+    from editmind.agent.answers import content_words
+
+    words = content_words(question)
+    world = [f for f in facts if _metadata(f).get("scope") == "world" and f.subject]
+    return bool(world) and len(world) == len(facts) and any(content_words(f.subject) <= words for f in world)

@@ -28,7 +28,7 @@ _WORK_VERBS = (r"(?:works|work|is working|am working|'m working|are working|star
 # (pattern on the lower-cased statement, subject (None: "my <n>"), relation)
 _PATTERNS: tuple[tuple[str, str | None, str], ...] = (
     (r"^(?:my name is|my name's|i'm called|i am called|call me|i go by|you can call me|people call me) " + _OBJECT + _END, "me", "name"),
-    (r"^(?:the name of " + _OWNED + r" is|" + _OWNED.replace("<n>", "<n2>") + r"(?:'s| s) name is|"
+    (r"^(?:the name of " + _OWNED + r" is|" + _OWNED.replace("<n>", "<n2>") + r"(?:'s| s|s) name is|"
      + _OWNED.replace("<n>", "<n3>") + r"(?:'s| is| are| s)? (?:called|named)) " + _OBJECT + _END, None, "name"),
     (r"^(?:i have|i've got|i got|we have|i own) (?:an? |two |three )?(?P<n4>[a-z][a-z -]{0,30}?) (?:called|named) " + _OBJECT + _END, None, "name"),
     (r"^" + _OWNED + r" " + _LIVE_VERBS + r" (?:in|to|at|near|out in|over in) (?:the city of )?" + _OBJECT + _END, None, "lives in"),
@@ -63,7 +63,8 @@ def _restore(fragment: str, original: str) -> str:
 
 def parse_personal(text: str) -> Statement | None:
     """The (subject, relation, object) key of a statement about the user, or None."""
-    original = text.strip().rstrip(".!")
+    original = re.split(r"\s*[,;]\s+(?=(?:we|i|he|she|they|and|but|so|because|since|it|which|who)\b)|\s+(?:because|since)\s+",
+                        text.strip(), maxsplit=1)[0].rstrip(".!")
     lower = normalise(original).lower().rstrip(".!")
     lower = re.sub(r"^(?:and|also|oh|so|well|btw|fyi)[, ]+", "", lower)
     for pattern, subject, relation in _COMPILED:
@@ -86,7 +87,7 @@ _PRONOUNS = frozenset({"it", "that", "this", "there", "here", "them", "him", "he
 _Q_PATTERNS: tuple[tuple[str, str | None, str | None], ...] = (
     (r"^(?:what(?:'s| is| was)|tell me|remind me(?: of)?|do you (?:know|remember)) my name$|^who am i$|^what am i called$", "me", "name"),
     (r"^(?:what(?:'s| is| was)|tell me|remind me(?: of)?|do you (?:know|remember)) (?:the name of " + _OWNED + r"|"
-     + _OWNED.replace("<n>", "<n2>") + r"(?:'s| s) name)$", None, "name"),
+     + _OWNED.replace("<n>", "<n2>") + r"(?:'s| s|s) name)$", None, "name"),
     (r"^(?:what(?:'s| is| was)|how is|how's) " + _OWNED + r" (?:called|named)$|^what do i call " + _OWNED.replace("<n>", "<n2>") + r"$",
      None, "name"),
     (r"^(?:where|in which city|which city|what city|in what city|which country|what country) (?:does|did|do|is) " + _OWNED
@@ -107,13 +108,16 @@ _Q_PATTERNS: tuple[tuple[str, str | None, str | None], ...] = (
 )
 _Q_COMPILED = tuple((re.compile(p), s, r) for p, s, r in _Q_PATTERNS)
 
+_FAMILY = (r"(?:mom|mum|mommy|mother|dad|daddy|father|wife|husband|son|daughter|sister|brother|grandma|grandpa|"
+           r"granny|boyfriend|girlfriend|partner|fiance|fiancee|wifey|hubby|kids|kid|baby|aunt|uncle|cousin|boss)")
 _PERSONAL_Q = re.compile(
-    r"\bmy\b|^(?:where|what|when|who|how|which)\b.*\b(?:do|did|am|was|have|had)\s+i\s+(?:live|work|do|study|like|love|own|have|"
+    r"\bmy\b|\b" + _FAMILY + r"(?:'s|s)\s+\w+|^(?:where|what|when|who|how|which)\b.*\b(?:do|did|am|was|have|had)\s+i\s+(?:live|work|do|study|like|love|own|have|"
     r"called|named|allergic|born|tell|say|said|told)\b|\bwho am i\b|\bhow old am i\b|\bwhat did i (?:say|tell)\b|"
     r"\bwhat do you (?:know|remember) about me\b|\bwhat am i\b|^(?:do|did) i (?:have|own|live|work|like|love|study)\b|"
     r"^am i (?:married|allergic|single|\d+)\b"
 )
-_GENERAL_FIRST_PERSON = re.compile(r"\b(?:should|can|could|would|do|might|must|shall)\s+i\b(?!\s+(?:live|work))|\bhow (?:do|can) i\b|"
+_GENERAL_FIRST_PERSON = re.compile(r"\b(?:should|can|could|would|might|must|shall)\s+i\b|\bhow (?:do|can|should|could) i\b|"
+                                   r"\bwhy (?:do|did|am|can't) i\b|\bdo i need\b|"
                                    r"\bi forgot my\b|\bmy (?:computer|phone|laptop|code|password|account)\b.*\b(?:how|what|why|fix|help)\b")
 
 
@@ -137,7 +141,7 @@ def parse_personal_question(question: str) -> tuple[str, str] | None:
     return None
 
 
-_PRONOUN_SUBJECT = re.compile(r"^(?:no,?\s+|actually,?\s+|well,?\s+)?(?P<p>she|he|they|it)(?P<v>'s|'re|\s)", re.I)
+_PRONOUN_SUBJECT = re.compile(r"^(?:no,?\s+|actually,?\s+|well,?\s+)?(?P<p>she|he|they|it|her|his|their)(?P<v>'s|'re|\s)", re.I)
 
 
 def resolve_pronoun(text: str, last_question: str | None) -> str:
@@ -153,8 +157,10 @@ def resolve_pronoun(text: str, last_question: str | None) -> str:
     match = _PRONOUN_SUBJECT.match(text.strip())
     if not owner or not match:
         return text
-    verb = {"'s": " is", "'re": " is"}.get(match.group("v"), " ")
     rest = text.strip()[match.end():]
+    if match.group("p").lower() in ("her", "his", "their"):  # "her name is Maria" -> "My mom's name is Maria"
+        return f"{owner[0].upper()}{owner[1:]}'s {rest}".replace("  ", " ")
+    verb = {"'s": " is", "'re": " is"}.get(match.group("v"), " ")
     resolved = f"{owner[0].upper()}{owner[1:]}{verb}{'' if verb == ' ' else ' '}{rest}".replace("  ", " ")
     return resolved
 

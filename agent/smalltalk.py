@@ -32,9 +32,12 @@ _ACK = (r"(?:ok+|okay+|okey|okie|oki|k+|kk+|alright|all right|aight|fine|got it|
 _AGREE = (r"(?:yes+|yeah+|yea|yep|yup|ya|yas|yess|aye|affirmative|exactly|exactly right|precisely|right|that's right|"
           r"that is right|thats right|correct|that's correct|that is correct|true|that's true|very true|indeed|"
           r"absolutely|definitely|of course|certainly|you're right|you are right|agreed|i agree|spot on|bingo|"
-          r"yes it is|yes that's right|yes exactly|yes indeed|yes correct|yes please|sounds good|sounds right|"
+          r"yes it is|yes that's right|yes exactly|rigth|rite|riht|corect|exactley|exacly|exactly rigth|yes exactly rigth|"
+          r"exactly right|yes right|yes correct|yes indeed|yes correct|yes please|sounds good|sounds right|"
           r"looks good|looks right|that's the one|right on|you got it|you're correct|you are correct|100%|"
-          r"good answer|nice answer|great answer|correct answer|right answer|yes that's it|that's what i thought)")
+          r"good answer|nice answer|great answer|correct answer|right answer|yes that's it|that's what i thought|"
+          r"do it|go ahead|please do|sure do|do that|confirm|confirmed|i confirm|store it|save it|yes store it|"
+          r"yes save it|yes please do|replace it|yes replace it|that's right replace it|go for it|yes go ahead)")
 _NEVERMIND = (r"(?:never ?mind|nvm|nm|forget about it|no worries|no problem|np|all good|it's fine|its fine|it's ok|"
               r"it's okay|doesn't matter|does not matter|no matter|whatever|no thanks|no thank you|no need|"
               r"not now|not really|not sure|i'm not sure|i am not sure|i don't know|i dunno|dunno|idk|no idea|"
@@ -62,7 +65,8 @@ _REMARK = (r"(?:that's|that is|thats|this is|that was|it's|it is|its|you're|you 
            r"a bot|a robot|an ai|a machine|so smart|genius|crazy|wild|insane|fun|sad|surprising|unexpected|"
            r"news to me|new to me|good to know|nice to hear|what i (?:thought|expected|needed|wanted)|enough|"
            r"(?:very |super |really )?helpful(?:,? thanks?)?|not what i asked|not what i meant|not helpful|"
-           r"the answer i (?:wanted|was looking for|needed)|right|correct|true|it)")
+           r"the answer i (?:wanted|was looking for|needed)|right|correct|true|it|good at this|good at that|good at it)"
+           r"(?: at (?:this|that|it))?(?:,? (?:thanks|thank you|thx))?")
 _META = (r"(?:let's|lets|let us|can we|could we|shall we) (?:talk about|change|switch|move on|discuss|chat about|try|start)(?: .*)?|"
          r"(?:i have|i've got|got|one more|another|quick|a quick|i had) (?:a )?(?:question|thing)(?: for you)?|"
          r"(?:can|may|could) i ask (?:you )?(?:a question|something)|let me ask (?:you )?(?:something|a question)|"

@@ -57,7 +57,7 @@ _APOSTROPHES = {
 _TRIGGER_WORDS = (
     "forget", "delete", "remove", "erase", "remember", "permanently", "permanent", "where", "which", "what",
     "address", "sister", "brother", "actually", "correction", "incorrect", "wrong", "undo", "revert", "switch",
-    "please", "capital", "located", "written",
+    "please", "capital", "located", "written", "called", "named", "right", "exactly", "correct", "thanks",
 )
 
 
@@ -78,7 +78,9 @@ def _one_edit_apart(a: str, b: str) -> bool:
 
 # real words one edit away from a trigger word: never "repaired"
 _REAL_WORDS = frozenset({"there", "these", "those", "whose", "forgot", "remote", "removed", "deleted", "erased",
-                         "whats", "wrote", "wring", "cleared", "capitals", "locates", "writer", "pleased", "pleaser"})
+                         "whats", "wrote", "wring", "cleared", "capitals", "locates", "writer", "pleased", "pleaser",
+                         "calls", "caller", "cello", "names", "namer", "nights", "might", "sight", "tight", "light", "fight",
+                         "eight", "rights", "thank", "thanked", "correcting", "corrects"})
 
 
 def _repair_word(word: str) -> str:
@@ -220,7 +222,7 @@ _SOFT_MARKERS = (
     r"fyi\b", r"by the way\b", r"btw\b", r"for the record\b", r"just so you know\b", r"note that\b",
     r"please note that\b", r"keep in mind(?: that)?\b", r"remember(?: that)?\b", r"please remember(?: that)?\b",
     r"don't forget(?: that)?\b", r"do not forget(?: that)?\b", r"never forget(?: that)?\b", r"hmm+\b", r"well\b",
-    r"so\b", r"ok(?:ay)?\b", r"oh\b", r"see\b", r"that\b(?= )",
+    r"so\b", r"ok(?:ay)?\b", r"oh\b", r"see\b", r"that\b(?= )", r"wait\b", r"hold on\b", r"um+\b", r"uh+\b", r"ah+\b",
     # an affirmation before a statement ("Yes, the Eiffel Tower is in Rome"); only when
     # punctuation follows, so "Right now ..." or "True Detective is ..." keep their first word
     r"(?:yes|yeah|yep|yup|right|correct|exactly|indeed|sure|true)\b(?=\s*[,;:.!\-])",
@@ -272,7 +274,13 @@ _PASSIVE_VERBS = {"wrote": "written", "written": "written", "founded": "founded"
                   "developed": "developed", "made": "made", "sung": "sung", "sang": "sung", "owns": "owned"}
 _LOCATION = r"(?:is|was|are|were|'s|stands|sits|lies)\s+(?:now\s+|currently\s+|actually\s+|still\s+)?(?:located\s+|situated\s+|based\s+|found\s+)?(?:now\s+)?in"
 
+_MEASURES = {"tall": "height", "high": "height", "long": "length", "old": "age", "big": "size", "large": "size",
+             "far": "distance", "deep": "depth", "wide": "width", "heavy": "weight"}
+
 _STATEMENT_PATTERNS: tuple[tuple[str, Any], ...] = (
+    # "the Eiffel Tower is 330 meters tall" -> "The height of {} is" 330 meters
+    (r"^(?P<subj>.+?)\s+(?:is|was|are)\s+(?:now\s+|actually\s+|only\s+|about\s+)?(?P<obj>\d[\d.,]*\s*[a-z]*(?:\s[a-z]+)?)\s+"
+     r"(?P<adj>tall|high|long|old|big|large|deep|wide|heavy)$", lambda m: f"The {_MEASURES[m.group('adj')]} of " + "{} is"),
     # "the R of S is O"  -> "The R of {} is"
     (r"^(?:the\s+)?(?P<rel>[a-z][a-z ]*?)\s+of\s+(?P<subj>.+?)\s+(?:is|was|are)\s+(?:now\s+|actually\s+|currently\s+)?(?:no longer\s+.+?,\s*(?:it's|it is)\s+)?(?P<obj>.+)$",
      lambda m: "The " + m.group("rel") + " of {} is"),
@@ -394,6 +402,10 @@ _QUESTION_PATTERNS: tuple[tuple[str, Any], ...] = (
     (r"^(?:where|when|in which\s+\w+|in what\s+\w+|what\s+year)\s+(?:was|is|were)\s+(?P<subj>.+?)\s+"
      r"(?P<verb>born|founded|built|made|held|set|created|established|buried|based|headquartered|filmed|written|released|invented)$",
      lambda m: "{} " + ("is" if m.group("verb") in _STATE_PARTICIPLES else "was") + f" {m.group('verb')} in"),
+    # "what is the largest planet", "who is the world chess champion", "largest planet?": the description is the subject
+    (r"^(?:what|who|which)(?:'s|\s+is|\s+was|\s+are)\s+(?P<art>the\s+)(?P<subj>[a-z][a-z0-9 ]{2,60})$", lambda m: "The {} is"),
+    (r"^(?P<art>(?:the\s+)?)(?P<subj>(?:largest|biggest|smallest|tallest|highest|longest|oldest|richest|fastest|best|most|current|"
+     r"reigning|world|national|official)\b[a-z0-9 ]{2,60})$", lambda m: "The {} is"),
     # "what language is spoken in Argentina", "what currency is used in Japan"
     (r"^(?:what|which)\s+(?P<noun>[a-z]+)\s+(?:is|are)\s+(?P<verb>spoken|used|played|eaten|worn)\s+in\s+(?P<subj>.+)$",
      lambda m: f"The {m.group('noun')} {m.group('verb')} in " + "{} is"),
@@ -404,7 +416,15 @@ def parse_question(question: str) -> tuple[str, str] | None:
     """(subject, relation) asked about by a simple factual question, or None."""
     original = question.strip().rstrip("?.! ")
     lower = normalise(original).lower().rstrip("?.! ")
-    lower = re.sub(r"^(?:and|so|ok|hey|please|tell me|do you know|can you tell me)[, ]+", "", lower)
+    lower = re.sub(r"^(?:(?:and|so|ok|okay|hey|please|wait|hmm+|um+|also|quick q(?:uestion)?|tell me|do you know|"
+                   r"can you tell me|could you tell me|i wonder|i'm wondering|i was wondering|wondering|i'd like to know|"
+                   r"i would like to know|i want to know|i need to know|any idea|do you remember|remind me|i forgot|"
+                   r"i can't remember|i don't remember)[, ]+)+", "", lower)
+    lower = re.sub(r"\s+(?:again|now|these days|currently|please|pls|today|lol)$", "", lower)
+    measure = re.match(r"^how\s+(?P<adj>tall|high|long|old|big|large|far|deep|wide|heavy)\s+(?:is|was|are)\s+(?P<subj>.+)$", lower)
+    if measure:
+        return (_restore_case(_clean_subject(measure.group("subj")), original),
+                f"The {_MEASURES[measure.group('adj')]} of {{}} is")
     for pattern, relation in _QUESTION_PATTERNS:
         match = re.match(pattern, lower)
         if match:
@@ -616,6 +636,10 @@ def _statement(original: str, rest: str, last_question: str | None, last_answer:
 
     personal_context = bool(last_question and is_personal_question(last_question))
     pronoun_about_user = bool(re.match(r"^(?:she|he|they|she's|he's|they're|her|his|their)\b", core) and personal_context)
+    # "just moved to denver", "got a job at Lidl": the user, with the "I" left out
+    if re.match(r"^(?:just |recently |finally |also )?(?:moved|relocated|started (?:working|a new job)|got (?:a job|hired|married|engaged)|"
+                r"live in|living in|work at|work for|working at|working for|adopted|bought|married)\b", core):
+        core, core_original = "i " + core, "I " + core_original
     if _about_user(core) or pronoun_about_user:
         if _NO_CONTENT_FIRST_PERSON.match(core):
             return Turn("chitchat", original, "first person, no fact", small_talk="feeling")
@@ -623,7 +647,10 @@ def _statement(original: str, rest: str, last_question: str | None, last_answer:
         trigger = "first person" if not pronoun_about_user else "pronoun about the user's last topic"
         return Turn("personal_fact", original, trigger, content=_sentence(resolved), statement=parse_personal(resolved),
                     lasting=lasting)
-    if personal_context and not corrected_world(core):
+    if "agreement" in small_talk and not corrected and last_answer and len(core.split()) <= 4 and re.search(
+            r"\b" + re.escape(core.strip(" .!?").lower()) + r"\b", last_answer.lower()):
+        return Turn("chitchat", original, "agreement that repeats the answer", small_talk="agreement")  # "right, Zoe"
+    if personal_context and not corrected_world(core) and not re.match(r"^(?:you|you're|your|ur|u)\b", core):
         from editmind.agent.personal import answer_as_statement
 
         return Turn("personal_fact", original, "answer to a question about the user",
@@ -634,7 +661,10 @@ def _statement(original: str, rest: str, last_question: str | None, last_answer:
     problem = correction_problem(correction, core, corrected, last_answer)
     if problem == "agrees":
         return Turn("chitchat", original, "agrees with the last answer", small_talk="agreement")
-    if problem == "no value":
+    if problem == "no subject" and (corrected or re.search(r"[A-Z0-9]", correction.target_new or "")):
+        return Turn("correction", original, "a value, but no subject to attach it to", content=_sentence(core_original),
+                    correction=Correction(None, None, correction.target_new), lasting=lasting)
+    if problem in ("no value", "no subject"):
         if corrected and last_question:
             return Turn("correction", original, "correction marker, value unclear", content=_sentence(core_original),
                         correction=Correction(correction.subject, correction.relation, None, correction.target_true,
@@ -675,13 +705,15 @@ def correction_problem(correction: Correction, core: str, corrected: bool, last_
     from editmind.agent import smalltalk
 
     target, subject = (correction.target_new or "").strip(), (correction.subject or "").strip()
-    if not target or not subject or subject.lower() in _NOT_VALUES:
+    if not target:
         return "no value"
     low = target.lower().strip(" .!?")
     if low in _NOT_VALUES or smalltalk.clause_kind(low) or smalltalk.is_disagreement(low):
         return "no value"
     if re.match(r"^(?:it|that|this|they|he|she|there)\b", low) and len(low.split()) <= 2:
         return "no value"
+    if not subject or subject.lower() in _NOT_VALUES:
+        return "no subject"
     bare_copula = (correction.relation or "") in ("{} is", "The {} is", "{} are", "The {} are")
     if bare_copula and not re.search(r"[A-Z0-9]", target) and not re.match(r"^(?:an?|the)\s", low):
         return "no value"  # "the sky is blue", "paris is beautiful": a description, not a fact to edit

@@ -210,7 +210,7 @@ def main() -> None:
     parser.add_argument("--dialogues", type=Path, nargs="*", default=None,
                         help="dialogue JSON files (default: the dev and test dialogues)")
     parser.add_argument("--utterances-only", action="store_true")
-    parser.add_argument("--model", default="default", help="'default' (SmolLM2-135M) or a model path")
+    parser.add_argument("--model", default="default", help="'default' (SmolLM2-135M), a model path, or 'tiny' (random, for quick rule checks)")
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "conversation.json")
     args = parser.parse_args()
@@ -228,7 +228,12 @@ def main() -> None:
         from editmind.editors.model import load_model
         from editmind.memory.embedders import default_embedder
 
-        model = load_model(args.model)
+        if args.model == "tiny":  # a random tiny llama: fast, for iterating on the rules (answers are noise)
+            from editmind.editors.model.testing import tiny_model
+
+            model = tiny_model("llama")
+        else:
+            model = load_model(args.model)
         embedder = default_embedder()
         for path in args.dialogues or [DATA / "dialogues_dev.json", DATA / "dialogues_test.json"]:
             started = time.perf_counter()

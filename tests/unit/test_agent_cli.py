@@ -53,7 +53,7 @@ def test_chat_repl_slash_commands(cli, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(script))
     assert main([*cli, "chat", "--user", "alice", "--max-new-tokens", "4"]) == 0
     out = capsys.readouterr().out
-    assert "Noted: My sister lives in Lyon." in out
+    assert "Noted: Your sister lives in Lyon." in out
     assert "turn: personal_fact" in out  # /why explains the previous turn
     assert "no edits in effect" in out and "Now talking with user bob" in out
     assert "There is no edit to undo." in out

@@ -91,9 +91,20 @@ def test_commands_users_and_why(agent):
     assert agent.chat("/frobnicate").text.startswith("Unknown command")
 
 
+@pytest.mark.parametrize("text,says", [
+    ("   ", "empty"),
+    ("x" * 10_000, "10,000 characters"),
+    ("My dog is called \x00Rex\x07", "control character"),
+    ("Mon chien s'appelle Rex et il est très gentil", "English"),
+    ("我的狗叫雷克斯", "English"),
+])
+def test_unreadable_input_gets_one_line_and_writes_nothing(agent, text, says):
+    reply = agent.chat(text)
+    assert reply.turn_type == "invalid" and says in reply.text and "\n" not in reply.text
+    assert agent.memory.get_all("alice") == []
+
+
 def test_bad_input_is_one_clear_error_and_changes_nothing(agent):
-    with pytest.raises(AgentError, match="empty"):
-        agent.chat("   ")
     with pytest.raises(AgentError, match="user id"):
         agent.set_user("")
     with pytest.raises(AgentError, match="complete correction"):
