@@ -394,10 +394,11 @@ class EditingAgent:
             match = match_personal(question, facts)
             if match is not None:
                 return from_fact(match.fact, match.why)
+            self._last_fact_ids = []
             trace.update(method="memory-lookup", why="a question about you, and no stored fact of yours answers it")
             return Reply(unknown_reply(question), "question", trace=trace)
         if facts and not multi:
-            match = match_world(question, facts)
+            match = match_world(question, facts) or _owner_match(question, facts)
             if match is not None:
                 return from_fact(match.fact, match.why)
         if facts:
@@ -421,6 +422,7 @@ class EditingAgent:
             if answered is not None:
                 return answered
         text = self.model.chat(question, max_new_tokens=self.config.max_new_tokens)
+        self._last_fact_ids = []  # "forget that" after this answer names no stored fact
         trace["method"] = "model"
         trace.setdefault("why", "no stored fact is about what was asked: answered from the model's weights"
                          if facts else "your memory is empty (or off): answered from the model's weights")
@@ -568,6 +570,22 @@ class EditingAgent:
         fact = self.memory.get(fact_id)
         self.memory.update(fact_id, metadata={**_metadata(fact), **changes})
 
+    def _facts_named_by(self, target: str) -> list[Any]:
+        """The facts a forget request names. A fact must share a content word with the
+        request ("cat" for "forget my cat's name"): embeddings alone put "my cat's name" next
+        to "my dog's name", and a forget must never take a fact the user did not name. Only
+        when no fact shares a word does the single closest one count, and only if it is close."""
+        from editmind.agent.answers import content_words
+
+        words = content_words(target) - {"name", "nam", "info", "thing", "stuff", "fact", "detail", "bit"}
+        hits = self.memory.search(target, user_id=self.user_id, k=8)
+        close = [h for h in hits if h.score >= self.config.forget_min_score * 0.6]
+        overlap = {h.fact.id: len(words & content_words(h.fact.text + " " + (h.fact.subject or ""))) for h in close}
+        best = max(overlap.values(), default=0)
+        if best:  # the facts that share the most words with the request ("drink", not just "favorite")
+            return [h.fact for h in close if overlap[h.fact.id] == best]
+        return [hits[0].fact] if hits and hits[0].score >= max(0.6, self.config.forget_min_score) else []
+
     def _forget_turn(self, turn: Turn) -> Reply:
         target = re.sub(r"^(?:it|that|this|what i (?:just )?said|i said that)$", "", (turn.content or "").strip(), flags=re.I)
         facts = self._user_facts()
@@ -577,8 +595,7 @@ class EditingAgent:
                           r"|my memory|everything you know about me)", target, flags=re.I):
             chosen = facts
         else:
-            hits = self.memory.search(target, user_id=self.user_id, k=5)
-            chosen = [h.fact for h in hits if h.score >= self.config.forget_min_score]
+            chosen = self._facts_named_by(target)
         if not chosen:
             return Reply(f"I found nothing in your memory matching {target or 'that'!r}; nothing was changed.",
                          "forget", trace={"facts_used": []}, actions=[])
@@ -794,3 +811,14 @@ def _grounded(question: str, facts: Sequence[Any]) -> bool:
     words = content_words(question)
     world = [f for f in facts if _metadata(f).get("scope") == "world" and f.subject]
     return bool(world) and len(world) == len(facts) and any(content_words(f.subject) <= words for f in world)
+
+
+def _owner_match(question: str, facts: Sequence[Any]) -> Any:
+    """"dog name?": a question that names one of the user's own things without "my"."""
+    from editmind.agent.answers import content_words, match_personal
+
+    match = match_personal(question, facts)
+    if match is None:
+        return None
+    owner = (match.fact.subject or "").casefold()
+    return match if owner.startswith("my ") and content_words(owner) <= content_words(question) else None

@@ -36,8 +36,10 @@ class Match:
 
 
 def content_words(text: str) -> set[str]:
-    words = re.findall(r"[a-z0-9]+", text.lower().replace("'s", ""))
-    return {_stem(w) for w in words if w not in _STOP and len(w) > 1}
+    from editmind.agent.personal import canonical
+
+    words = re.findall(r"[a-z0-9]+", canonical(text.lower().replace("'s", "")))
+    return {_stem(canonical(w)) for w in words if w not in _STOP and len(w) > 1}
 
 
 def _stem(word: str) -> str:

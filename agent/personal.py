@@ -49,10 +49,20 @@ _PATTERNS: tuple[tuple[str, str | None, str], ...] = (
 _COMPILED = tuple((re.compile(p), s, r) for p, s, r in _PATTERNS)
 
 
+_SYNONYMS = {"favourite": "favorite", "fav": "favorite", "fave": "favorite", "favorit": "favorite", "mum": "mom",
+             "mommy": "mom", "mother": "mom", "daddy": "dad", "father": "dad", "hubby": "husband", "bf": "boyfriend",
+             "gf": "girlfriend", "bday": "birthday", "b-day": "birthday", "colour": "color", "neighbour": "neighbor"}
+
+
+def canonical(noun: str) -> str:
+    """One spelling per key word, so "my fav band" and "my favourite band" are one key."""
+    return " ".join(_SYNONYMS.get(w, w) for w in noun.split())
+
+
 def _owner(match: re.Match) -> str:
     for name in ("n", "n2", "n3", "n4"):
         if match.groupdict().get(name):
-            return "my " + match.group(name).strip()
+            return "my " + canonical(match.group(name).strip())
     return "me"
 
 
@@ -121,11 +131,17 @@ _GENERAL_FIRST_PERSON = re.compile(r"\b(?:should|can|could|would|might|must|shal
                                    r"\bi forgot my\b|\bmy (?:computer|phone|laptop|code|password|account)\b.*\b(?:how|what|why|fix|help)\b")
 
 
+_PETS = r"(?:dog|doggy|puppy|cat|kitty|kitten|hamster|parrot|fish|rabbit|bunny|horse|bird|turtle|pet|guinea pig|snake|lizard)"
+_OWN_FRAGMENT = re.compile(r"^(?:what(?:'s| is) )?(?:the )?(?:" + _PETS + "|" + _FAMILY + r")(?:'s|s)? (?:name|called|birthday|age|job|address)$")
+
+
 def is_personal_question(question: str) -> bool:
     """A question whose answer only the user's own memory can hold ("what's my dog called?",
     "where do I live?"), as opposed to a general one in the first person ("how do I reset my
     password?"). Nobody else's facts and no model can answer the first kind."""
     lower = normalise(question).lower().strip(" ?!.")
+    if _OWN_FRAGMENT.match(lower):
+        return True  # "cats name?", "moms birthday": one of the user's own, without "my"
     return bool(_PERSONAL_Q.search(lower)) and not _GENERAL_FIRST_PERSON.search(lower)
 
 

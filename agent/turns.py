@@ -53,11 +53,12 @@ _APOSTROPHES = {
     "doesnt": "doesn't", "hows": "how's", "pls": "please", "plz": "please", "u": "you", "ur": "your", "hes": "he's",
     "shes": "she's", "theyre": "they're", "cant": "can't", "wont": "won't", "arent": "aren't", "wasnt": "wasn't",
     "havent": "haven't", "wheres": "where's", "whos": "who's", "thx": "thanks", "abt": "about", "ppl": "people",
+    "caled": "called", "calld": "called", "clled": "called", "naemd": "named", "nmaed": "named", "teh": "the",
 }
 _TRIGGER_WORDS = (
     "forget", "delete", "remove", "erase", "remember", "permanently", "permanent", "where", "which", "what",
     "address", "sister", "brother", "actually", "correction", "incorrect", "wrong", "undo", "revert", "switch",
-    "please", "capital", "located", "written", "called", "named", "right", "exactly", "correct", "thanks",
+    "please", "capital", "located", "written", "right", "exactly", "correct", "thanks",
 )
 
 
@@ -80,7 +81,7 @@ def _one_edit_apart(a: str, b: str) -> bool:
 _REAL_WORDS = frozenset({"there", "these", "those", "whose", "forgot", "remote", "removed", "deleted", "erased",
                          "whats", "wrote", "wring", "cleared", "capitals", "locates", "writer", "pleased", "pleaser",
                          "calls", "caller", "cello", "names", "namer", "nights", "might", "sight", "tight", "light", "fight",
-                         "eight", "rights", "thank", "thanked", "correcting", "corrects"})
+                         "eight", "rights", "thank", "night", "wright", "bright", "thanked", "correcting", "corrects"})
 
 
 def _repair_word(word: str) -> str:
