@@ -122,6 +122,7 @@ class EditingAgent:
         self._last_fact_ids: list[str] = []
         self._previous_turn: Turn | None = None  # the user's last turn, whatever it was
         self._awaiting: Turn | None = None  # a correction the agent asked the user to confirm
+        self._topic: str | None = None  # the user's own person or thing last spoken of ("my ferret")
         if open_journal and journal is None:
             self.open_journal()  # edits recorded by earlier sessions are in the weights from the first turn
 
@@ -137,7 +138,7 @@ class EditingAgent:
         self.user_id = self._check_user(user_id)
         self.last_question = self.last_answer = None
         self._last_fact_ids = []
-        self._previous_turn = self._awaiting = None
+        self._previous_turn = self._awaiting = self._topic = None
 
     @property
     def journal(self) -> Any:
@@ -188,7 +189,7 @@ class EditingAgent:
             reply.trace.update(user_id=self.user_id, seconds=round(time.perf_counter() - started, 3))
             self.last_reply = reply
             return reply
-        turn = classify_turn(message, self.last_question, self.last_answer)
+        turn = classify_turn(message, self.last_question, self.last_answer, topic=self._topic)
         awaiting, self._awaiting = self._awaiting, None
         if awaiting is not None and _confirms(turn):
             reply = self._apply_confirmed(awaiting)
@@ -207,6 +208,7 @@ class EditingAgent:
         if turn.type == "question":
             self.last_question, self.last_answer = turn.content or message.strip(), reply.text
         self._previous_turn = turn
+        self._topic = _topic_of(turn, self._topic)
         if not (turn.type == "command" and turn.command == "why"):
             self.last_reply = reply
         return reply
@@ -469,10 +471,17 @@ class EditingAgent:
         return None
 
     def _remember_turn(self, turn: Turn) -> Reply:
+        from editmind.agent.personal import same_owner
+
         statement = turn.statement
         fields: dict[str, Any] = {}
         if statement is not None:
-            fields = {"subject": statement.subject, "relation": statement.relation, "object": statement.object}
+            subject = statement.subject
+            for fact in self._user_facts():  # "my hamsters" is the "my hamstr" already stored
+                if fact.subject and fact.subject != subject and same_owner(fact.subject, subject):
+                    subject = fact.subject
+                    break
+            fields = {"subject": subject, "relation": statement.relation, "object": statement.object}
         text = turn.content or turn.text
         result = self.memory.add(text, user_id=self.user_id, source="personal",
                                  metadata={"scope": "personal", "weights": "never"}, **fields)
@@ -822,3 +831,19 @@ def _owner_match(question: str, facts: Sequence[Any]) -> Any:
         return None
     owner = (match.fact.subject or "").casefold()
     return match if owner.startswith("my ") and content_words(owner) <= content_words(question) else None
+
+
+def _topic_of(turn: Turn, current: str | None) -> str | None:
+    """The user's own person or thing a turn speaks of, for the pronouns of the next turns."""
+    from editmind.agent.personal import parse_personal_question
+
+    if turn.type == "personal_fact" and turn.statement is not None and turn.statement.subject.startswith("my "):
+        return turn.statement.subject
+    if turn.type == "question":
+        asked = parse_personal_question(turn.content or turn.text)
+        if asked and asked[0].startswith("my "):
+            return asked[0]
+        found = re.search(r"\bmy ([a-z]+)", (turn.content or turn.text).lower())
+        if found:
+            return "my " + found.group(1)
+    return current

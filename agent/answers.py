@@ -87,13 +87,16 @@ def match_personal(question: str, facts: Sequence[Any]) -> Match | None:
     asked = parse_personal_question(question)
     personal = [f for f in facts if (getattr(f, "metadata", None) or {}).get("scope") != "world"]
     if asked:
+        from editmind.agent.personal import same_owner
+
         subject, relation = asked[0].casefold(), asked[1].casefold()
-        exact = [f for f in personal if _key(f) == (subject, relation)]
+        exact = [f for f in personal if _key(f)[1] == relation and same_owner(_key(f)[0], subject)]
         if exact:
             return Match(exact[-1], f"stored as {asked[0]} / {asked[1]}: what the question asks")
-        same_subject = [f for f in personal if _key(f)[0] == subject]
+        same_subject = [f for f in personal if same_owner(_key(f)[0], subject)]
         if len(same_subject) == 1 and relation == "is":
             return Match(same_subject[0], f"the only fact about {asked[0]}")
+    personal_question = is_personal_question(question)
     if asked:  # the question has a key: only facts without one may still answer it by their words
         personal = [f for f in personal if not f.subject]
     words = content_words(question)
@@ -104,7 +107,7 @@ def match_personal(question: str, facts: Sequence[Any]) -> Match | None:
         # the question must name the fact's own thing ("dog" for "my dog") and one more word, or its key
         names_owner = bool(owner.startswith("my ") and content_words(owner) and content_words(owner) <= words)
         score = len(overlap) + (1.0 if names_owner else 0.0)
-        if overlap and score >= 2 and score > best_score:
+        if overlap and (score >= 2 or personal_question) and score > best_score:
             best, best_score = fact, score
     if best is not None:
         return Match(best, "shares the question's words: " + ", ".join(sorted(words & content_words(best.text))))

@@ -16,9 +16,13 @@ import re
 
 from editmind.agent.turns import Statement, normalise
 
-_OWNED = r"my (?P<n>[a-z][a-z' -]{0,40}?)"
+_OWNED = r"(?:my|our) (?P<n>[a-z][a-z' -]{0,40}?)"
 _OBJECT = r"(?P<o>[^,;!?]+?)"
-_END = r"(?:\s+(?:now|these days|nowadays|currently|actually|anymore|any more|again|too))*[\s.!]*$"
+_END = (r"(?:\s+(?:now|these days|nowadays|currently|actually|anymore|any more|again|too|by the way|btw|lol|haha|"
+        r"last (?:week|month|year|spring|summer|autumn|fall|winter)|this (?:week|month|year)|in the (?:spring|summer|autumn|fall|winter)|"
+        r"recently|yesterday|today|a while ago|a few (?:days|weeks|months|years) ago|\w+ (?:days|weeks|months|years) ago|"
+        r"since (?:\w+ ){0,2}\w+|for (?:a|two|three|\w+) (?:years?|months?)))*[\s.!]*$")
+_ADVERB = r"(?:(?:actually|just|recently|finally|now|also|still|currently|already|officially)\s+)*"
 _LIVE_VERBS = (r"(?:lives|live|is living|are living|am living|'s living|'m living|now lives|now live|moved|has moved|"
                r"have moved|'ve moved|just moved|recently moved|relocated|has relocated|is based|am based|'m based|"
                r"is staying|am staying|'m staying|resides|reside)")
@@ -30,13 +34,19 @@ _PATTERNS: tuple[tuple[str, str | None, str], ...] = (
     (r"^(?:my name is|my name's|i'm called|i am called|call me|i go by|you can call me|people call me) " + _OBJECT + _END, "me", "name"),
     (r"^(?:the name of " + _OWNED + r" is|" + _OWNED.replace("<n>", "<n2>") + r"(?:'s| s|s) name is|"
      + _OWNED.replace("<n>", "<n3>") + r"(?:'s| is| are| s)? (?:called|named)) " + _OBJECT + _END, None, "name"),
-    (r"^(?:i have|i've got|i got|we have|i own) (?:an? |two |three )?(?P<n4>[a-z][a-z -]{0,30}?) (?:called|named) " + _OBJECT + _END, None, "name"),
-    (r"^" + _OWNED + r" " + _LIVE_VERBS + r" (?:in|to|at|near|out in|over in) (?:the city of )?" + _OBJECT + _END, None, "lives in"),
-    (r"^(?:i|we) " + _LIVE_VERBS + r" (?:in|to|at|near|out in|over in) (?:the city of )?" + _OBJECT + _END, "me", "lives in"),
+    (r"^(?:i|we)(?:'ve|'d| have| had)? " + _ADVERB + r"(?:have|got|own|keep|adopted|bought|rescued|found|have got|named|called|renamed) (?:an? |two |three |the )?(?P<n4>[a-z][a-z -]{0,30}?)"
+     r"(?:,)? (?:called|named|(?:and|,) (?:her|his|its|their) name is|(?:and|,) (?:she|he|it)(?:'s| is) called) " + _OBJECT + _END, None, "name"),
+    (r"^" + _OWNED + r"(?:'s|s)? name is " + _OBJECT + _END, None, "name"),
+    (r"^" + _OWNED + r" " + _ADVERB + _LIVE_VERBS + r" (?:in|to|at|near|out in|over in) (?:the city of )?" + _OBJECT + _END, None, "lives in"),
+    (r"^(?:i|we) " + _ADVERB + _LIVE_VERBS + r" (?:in|to|at|near|out in|over in) (?:the city of )?" + _OBJECT + _END, "me", "lives in"),
     (r"^(?:i'm|i am|im|we're) (?:living|staying|based) (?:in|at) " + _OBJECT + _END, "me", "lives in"),
     (r"^(?:my home|home) is (?:in )?" + _OBJECT + _END, "me", "lives in"),
-    (r"^" + _OWNED + r" " + _WORK_VERBS + r" (?:at|for|in|with) " + _OBJECT + _END, None, "works at"),
-    (r"^i " + _WORK_VERBS + r" (?:at|for|in|with) " + _OBJECT + _END, "me", "works at"),
+    (r"^" + _OWNED + r" " + _ADVERB + _WORK_VERBS + r" (?:at|for|in|with) (?:the company |company )?" + _OBJECT + _END, None, "works at"),
+    (r"^(?:i|i am|i'm) " + _ADVERB + _WORK_VERBS + r" (?:at|for|in|with) (?:the company |company )?" + _OBJECT + _END, "me", "works at"),
+    (r"^(?:i|we) " + _ADVERB + r"(?:drive|am driving|'m driving)\s+(?:an?\s+|the\s+)?" + _OBJECT + _END, "me", "drives"),
+    (r"^" + _OWNED + r" " + _ADVERB + r"(?:goes|go|went|is going|attends|is at|studies|is studying|studies at|is studying at) (?:to |at |in )?(?:school (?:at|in) )?" + _OBJECT + _END, None, "goes to"),
+    (r"^(?:i) " + _ADVERB + r"(?:go|attend|study at|am studying at|'m studying at) (?:to )?" + _OBJECT + _END, "me", "goes to"),
+    (r"^(?:i'm|i am|im) in (?:the )?(?P<o>\w+(?:th|st|nd|rd)? grade|grade \d+|year \d+)" + _END, "me", "grade"),
     (r"^(?:i'm|i am|im) (?P<o>\d{1,3})(?: years old| yrs old| years| yo| now)?" + _END, "me", "age"),
     (r"^" + _OWNED + r" (?:is|just turned|turned) (?P<o>\d{1,3})(?: years old| yrs old| years| yo)?" + _END, None, "age"),
     (r"^(?:i work as|i'm working as|i am working as) (?:an? )?" + _OBJECT + _END, "me", "occupation"),
@@ -71,12 +81,35 @@ def _restore(fragment: str, original: str) -> str:
     return original[index:index + len(fragment)] if index >= 0 else fragment
 
 
-def parse_personal(text: str) -> Statement | None:
-    """The (subject, relation, object) key of a statement about the user, or None."""
-    original = re.split(r"\s*[,;]\s+(?=(?:we|i|he|she|they|and|but|so|because|since|it|which|who)\b)|\s+(?:because|since)\s+",
-                        text.strip(), maxsplit=1)[0].rstrip(".!")
+def parse_personal(text: str, topic: str | None = None) -> Statement | None:
+    """The (subject, relation, object) key of a statement about the user, or None.
+
+    Each clause is tried in turn ("I finally sold the Volvo! Now I drive a Polestar 2."
+    keys on the second); a pronoun at the front of a later clause stands for the owner the
+    first clause named ("My son changed schools, he goes to Greenfield Academy now")."""
+    parts = [p for p in re.split(r"\s*(?:[;!?]|\.(?=\s|$)|,(?=\s+(?:we|i|he|she|they|and|but|so|because|since|it|which|who|my|"
+                                  r"now|then|it's|he's|she's|they're)\b))\s*|\s+(?:because|since|but|and then)\s+", text.strip(), flags=re.I) if p]
+    first_owner = None
+    for index, part in enumerate(parts):
+        clause = part
+        if first_owner is None and topic and topic.startswith("my ") and not re.search(r"\b(?:my|our)\s", part, flags=re.I):
+            first_owner = topic
+        if (index or first_owner == topic) and first_owner:
+            clause = re.sub(r"^(?:now\s+|and\s+|so\s+)?(?:she|he|they|it)(?='s|\s)", first_owner, clause, flags=re.I)
+            clause = re.sub(r"^(?:now\s+|and\s+|so\s+)?(?:her|his|their|its)\s", first_owner + "'s ", clause, flags=re.I)
+        found = _parse_clause(clause)
+        if found is not None:
+            return found
+        owner = re.search(r"\b(?:my|our) ([a-z]+)", normalise(part).lower())
+        if owner and first_owner is None:
+            first_owner = "my " + owner.group(1)
+    return None
+
+
+def _parse_clause(text: str) -> Statement | None:
+    original = text.strip().rstrip(".!")
     lower = normalise(original).lower().rstrip(".!")
-    lower = re.sub(r"^(?:and|also|oh|so|well|btw|fyi)[, ]+", "", lower)
+    lower = re.sub(r"^(?:and|also|oh|so|well|btw|fyi|now|but|anyway|ok|okay)[, ]+", "", lower)
     for pattern, subject, relation in _COMPILED:
         match = pattern.match(lower)
         if not match:
@@ -88,6 +121,37 @@ def parse_personal(text: str) -> Statement | None:
         owner = subject if subject is not None else _owner(match)
         return Statement(owner, relation, _restore(obj, original))
     return None
+
+
+# what a statement about the user must do to be a fact: set an attribute, or say what the
+# user (or their own people and things) is, has, does, likes. "I hope I'm not disturbing
+# you", "I knew it", "I'm exhausted" say none of that.
+_FACT_VERBS = (r"(?:renamed|rename|call|named|switched|live|lived|living|moved|move|relocated|work|worked|working|drive|driving|own|owned|have|has|had|got|"
+               r"adopted|bought|sold|rescued|study|studied|studying|go|goes|went|attend|attended|play|played|like|likes|"
+               r"love|loves|hate|hates|prefer|prefers|enjoy|enjoys|speak|speaks|was born|grew up|use|uses|support|teach|"
+               r"teaches|run|runs|keep|keeps|collect|volunteer|wear|take|takes|need|eat|eats|drink|drinks|cook|ride|"
+               r"married|divorced|engaged|named|called|turned|retired|graduated|started|joined|left|quit|changed)")
+_I_AM = (r"(?:an?\s+\w+|the\s+\w+|\d+|in\s+|from\s+|at\s+|on\s+|allergic|married|single|divorced|engaged|pregnant|retired|"
+         r"vegetarian|vegan|left[- ]handed|right[- ]handed|diabetic|lactose|colou?r ?blind|gluten|intolerant|a student|"
+         r"studying|working|living|moving|based|originally|half|born|deaf|blind|asthmatic|epileptic|celiac|coeliac)")
+
+
+def states_a_fact(core: str) -> bool:
+    """Whether a first-person statement says something lasting about the user."""
+    lower = normalise(core).lower()
+    if parse_personal(core) is not None:
+        return True
+    for clause in re.split(r"\s*[,;.!?]\s*|\s+(?:and|but|so)\s+", lower):
+        clause = re.sub(r"^(?:now|also|actually|btw|fyi|oh|well|so)\s+", "", clause.strip())
+        if re.search(r"\b(?:my|our)\s+(?!(?:bad|pleasure|god|goodness|gosh|word|apologies|mistake|fault|dear|friend)\b)[a-z]", clause):
+            return True
+        if re.match(r"^(?:i|we)\s+(?:(?:just|recently|finally|also|still|now|really|actually|usually|always|never|used to|"
+                    r"don't|do not|can't|cannot)\s+)*" + _FACT_VERBS + r"\b", clause):
+            return True
+        if re.match(r"^(?:i'm|i am|im|we're|we are)\s+(?:(?:also|now|still|actually|originally|currently|a bit|severely|very)\s+)*"
+                    + _I_AM, clause):
+            return True
+    return False
 
 
 _PRONOUNS = frozenset({"it", "that", "this", "there", "here", "them", "him", "her", "they", "one", "something", "so", "too"})
@@ -110,6 +174,13 @@ _Q_PATTERNS: tuple[tuple[str, str | None, str | None], ...] = (
      None, "works at"),
     (r"^(?:where|for whom|which company|what company) (?:do|did|am) i (?:work|working)(?: for| at)?$|^who do i work for$", "me", "works at"),
     (r"^how old (?:am i|is " + _OWNED + r")$", None, "age"),
+    (r"^(?:what|which) (?:car|vehicle) do i (?:drive|have|own)$|^what do i drive$", "me", "drives"),
+    (r"^(?:what|which) (?:school|college|university|class) (?:does|do|did) " + _OWNED + r" (?:go to|attend|go)$|"
+     r"^where (?:does|did) " + _OWNED.replace("<n>", "<n2>") + r" (?:go to (?:school|college|university)|study|studies)$", None, "goes to"),
+    (r"^(?:what|which) (?:school|college|university) (?:do|did) i (?:go to|attend)$|^where do i (?:go to school|study)$", "me", "goes to"),
+    (r"^(?:what|which) (?:grade|year|class) (?:am i|i am) in$", "me", "grade"),
+    (r"^where (?:am i|i am) (?:working|employed)$|^where i (?:work|am working)$", "me", "works at"),
+    (r"^where (?:am i|i am) (?:living|staying)$|^where i (?:live|am living|stay)$", "me", "lives in"),
     (r"^what (?:do i do|is my job|is my occupation|is my profession|do i do for (?:a living|work))$", "me", "occupation"),
     (r"^(?:when(?:'s| is| was)) (?:my birthday|i born)$|^when was i born$", "my birthday", "is"),
     (r"^where was i born$", "me", "born in"),
@@ -140,8 +211,8 @@ def is_personal_question(question: str) -> bool:
     "where do I live?"), as opposed to a general one in the first person ("how do I reset my
     password?"). Nobody else's facts and no model can answer the first kind."""
     lower = normalise(question).lower().strip(" ?!.")
-    if _OWN_FRAGMENT.match(lower):
-        return True  # "cats name?", "moms birthday": one of the user's own, without "my"
+    if _OWN_FRAGMENT.match(lower) or parse_personal_question(question) is not None:
+        return True  # "cats name?", "what grade am i in": one of the user's own keys
     return bool(_PERSONAL_Q.search(lower)) and not _GENERAL_FIRST_PERSON.search(lower)
 
 
@@ -160,16 +231,19 @@ def parse_personal_question(question: str) -> tuple[str, str] | None:
 _PRONOUN_SUBJECT = re.compile(r"^(?:no,?\s+|actually,?\s+|well,?\s+)?(?P<p>she|he|they|it|her|his|their)(?P<v>'s|'re|\s)", re.I)
 
 
-def resolve_pronoun(text: str, last_question: str | None) -> str:
+def resolve_pronoun(text: str, last_question: str | None, topic: str | None = None) -> str:
     """'she moved to Nice' after 'where does my sister live?' -> 'my sister moved to Nice'.
-    Only a pronoun at the front, only when the last question named one of the user's own."""
-    if not last_question:
-        return text
-    asked = parse_personal_question(last_question)
-    owner = asked[0] if asked and asked[0].startswith("my ") else None
-    if owner is None:
-        found = re.search(r"\bmy ([a-z]+(?:'s [a-z]+)?)", normalise(last_question).lower())
-        owner = "my " + found.group(1) if found else None
+    Only a pronoun at the front; the owner is the one the last question named, else the
+    conversation's topic (the user's own person or thing last spoken of)."""
+    owner = None
+    if last_question and is_personal_question(last_question):
+        asked = parse_personal_question(last_question)
+        owner = asked[0] if asked and asked[0].startswith("my ") else None
+        if owner is None:
+            found = re.search(r"\bmy ([a-z]+(?:'s [a-z]+)?)", normalise(last_question).lower())
+            owner = "my " + found.group(1) if found else None
+    if owner is None and topic and topic.startswith("my "):
+        owner = topic
     match = _PRONOUN_SUBJECT.match(text.strip())
     if not owner or not match:
         return text
@@ -209,3 +283,21 @@ def answer_as_statement(answer: str, question: str) -> str:
         return render_personal(asked[0], asked[1], answer)
     q = question.strip().rstrip("?")
     return f"{answer[0].upper() + answer[1:] if answer else answer} (answering: {q}?)"
+
+
+def same_owner(a: str, b: str) -> bool:
+    """"my hamstr" and "my hamsters": one of the user's own, spelled two ways (a plural, a
+    typo of one letter), so a later fact about it still replaces the earlier one."""
+    a, b = canonical(a.casefold().strip()), canonical(b.casefold().strip())
+    if a == b:
+        return True
+    if not (a.startswith("my ") and b.startswith("my ")):
+        return False
+    x, y = a[3:].rstrip("s"), b[3:].rstrip("s")
+    if x == y:
+        return True
+    if len(x) < 4 or len(y) < 4 or abs(len(x) - len(y)) > 1:
+        return False
+    from editmind.agent.turns import _one_edit_apart
+
+    return _one_edit_apart(x, y) or (len(x) != len(y) and (x in y or y in x))

@@ -17,13 +17,18 @@ import re
 
 # What a clause of small talk can be, by kind. Matched against one clause, lower case,
 # with punctuation, emoji and stretched letters already folded (see `fold`).
-_HELLO = r"(?:hi+|hello+|hey+|heya|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening|day)|morning|evening|hola|sup|wassup|whats up|what's up)"
-_THANKS = (r"(?:thanks?|thank you|thank u|thankyou|thanx|thnx|thx|ty|tysm|tyvm|cheers|ta|much appreciated|"
+_HELLO = (r"(?:hi+|hello+|hey+|heya|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening|day)|morning|evening|hola|sup|"
+          r"wassup|whats up|what's up|ciao|bonjour|salut|aloha|namaste|g'day|ahoy|hallo|servus|moin)")
+_THANKS = (r"(?:thanks?|thank you|thank u|thankyou|thanx|thnx|thx|ty|tysm|tyvm|cheers|ta|much appreciated|much obliged|obliged|"
+           r"ta very much|thanks a million|thanks a mil|thanks a heap|thank you (?:dear|love|hun|kindly)|thanks (?:love|hun|dear|pal)|"
+           r"(?:thanks|thank you|thx|ty)(?: (?:kindly|so much|very much|a lot|again))? for .{1,50}|"
            r"(?:i )?appreciate (?:it|that|this|the help|your help)|many thanks|(?:thanks|thank you) (?:a lot|so much|very much|a bunch|a ton|again|anyway|anyways|though|tho|mate|buddy|man)|"
            r"(?:thanks|thank you|thx|ty) for (?:the|your|that|this|all the)(?: \w+){0,3})")
 _ACK = (r"(?:ok+|okay+|okey|okie|oki|k+|kk+|alright|all right|aight|fine|got it|gotcha|i see|see|understood|understand|"
         r"i understand|makes sense|that makes sense|noted|sure|sure thing|cool|coolio|nice|great|awesome|perfect|good|very good|"
         r"excellent|wonderful|brilliant|neat|sweet|fair enough|fair|good to know|nice to know|interesting|how interesting|"
+        r"splendid|lovely|marvellous|marvelous|super|fab|fabulous|fantastic|wicked|ace|cracking|grand|magic|sound|"
+        r"fascinating|ha|hah|gg|ez|bruh|based|noice|sick|dope|lit|poggers|pog|rad|mint|champion|top|spot on|right you are|"
         r"i know|i knew it|i knew that|ah+|oh+|ooh+|hm+|huh|wow+|whoa|woah|lol+|lmao|rofl|ha(?:ha)+|he(?:he)+|omg|yay|"
         r"no way|really|seriously|for real|i guess|i suppose|maybe|perhaps|hmm ok|ah ok|oh ok|oh i see|ah i see|"
         r"ok cool|ok thanks|ok got it|cool cool|nice one|good one|good job|well done|great job|bravo|amazing|"
@@ -33,7 +38,8 @@ _AGREE = (r"(?:yes+|yeah+|yea|yep|yup|ya|yas|yess|aye|affirmative|exactly|exactl
           r"that is right|thats right|correct|that's correct|that is correct|true|that's true|very true|indeed|"
           r"absolutely|definitely|of course|certainly|you're right|you are right|agreed|i agree|spot on|bingo|"
           r"yes it is|yes that's right|yes exactly|rigth|rite|riht|corect|exactley|exacly|exactly rigth|yes exactly rigth|"
-          r"exactly right|yes right|yes correct|yes indeed|yes correct|yes please|sounds good|sounds right|"
+          r"exactly right|yes right|yes correct|is correct|is right|is true|it is correct|it is right|is good|all correct|"
+          r"yes indeed|yes please|sounds good|sounds right|"
           r"looks good|looks right|that's the one|right on|you got it|you're correct|you are correct|100%|"
           r"good answer|nice answer|great answer|correct answer|right answer|yes that's it|that's what i thought|"
           r"do it|go ahead|please do|sure do|do that|confirm|confirmed|i confirm|store it|save it|yes store it|"
@@ -49,18 +55,25 @@ _NEVERMIND = (r"(?:never ?mind|nvm|nm|forget about it|no worries|no problem|np|a
               r"i knew that|i thought so|that's what i thought|thats what i thought|i figured|as i thought|"
               r"i was wondering|just wondering|no more questions|that's all for now|that is all for now)")
 _BYE = (r"(?:bye+|goodbye|good bye|bye bye|see you|see ya|see you later|cya|later|laters|good night|goodnight|gn|"
+        r"cheerio|ta-ra|tata|ta ta|adios|au revoir|arrivederci|ciao for now|farewell|until next time|catch you later|"
         r"take care|have a (?:nice|good|great) (?:day|night|evening|weekend|one)|talk (?:to you )?later|ttyl|gotta go|i have to go|i'm off|i'm done|im done)")
 _FEELING = (r"(?:i'm|i am|im|i feel|feeling|i'm feeling|i am feeling) (?:so |very |really |a bit |kinda |kind of |pretty |quite |super |just |a little |not )*"
             r"(?:bored|tired|sleepy|happy|sad|glad|confused|lost|sorry|excited|hungry|busy|fine|good|great|ok|okay|alright|"
             r"curious|impressed|amazed|surprised|shocked|kidding|joking|back|here|sure|unsure|done|annoyed|frustrated|"
             r"upset|stressed|worried|relieved|grateful|thankful|pleased|satisfied|disappointed|lonely|bored now|"
-            r"well|better|ready|serious|not sure|just testing|testing you|testing)")
+            r"well|better|ready|serious|not sure|just testing|testing you|testing|exhausted|knackered|shattered|cold|hot|"
+            r"nervous|anxious|scared|afraid|thrilled|overjoyed|ecstatic|devastated|heartbroken|miserable|cranky|grumpy|"
+            r"having (?:a|an) (?:\w+ )?(?:day|week|morning|time|night)|so excited|so happy|so tired|so bored)"
+            r"(?: (?:today|tonight|right now|rn|lately|honestly|haha|lol|tbh))*")
 # remarks about the answer or the assistant, good or bad, with no value in them
-_REMARK = (r"(?:that's|that is|thats|this is|that was|it's|it is|its|you're|you are|youre|ur|u r|what a|such a|so)"
+_REMARK = (r"(?:that's|that is|thats|this is|that was|it's|it is|its|you're|you are|youre|ur|u r|what a|such a|so|"
+           r"(?:that|your|the|this) answer (?:was|is)|that reply (?:was|is)|you've been|you have been)"
            r"(?: not| so| very| really| pretty| quite| super| too| a bit| kinda| totally| actually| just| an?)*"
            r" (?:helpful|unhelpful|useful|useless|great|amazing|awesome|cool|funny|hilarious|smart|clever|brilliant|"
            r"weird|strange|odd|bad|terrible|awful|annoying|interesting|boring|stupid|dumb|silly|nice|good|kind|sweet|"
            r"impressive|confusing|fascinating|cute|lovely|wonderful|perfect|fine|okay|ok|fast|slow|quick|"
+           r"a gem|a star|a lifesaver|a life saver|a sweetheart|a darling|an angel|a legend|a champ|a hero|a genius|"
+           r"so kind|very kind|too kind|very helpful|brilliant|marvellous|marvelous|useless|pointless|rubbish|garbage|"
            r"the best|the worst|a good answer|a bad answer|a great answer|good answer|bad answer|"
            r"a bot|a robot|an ai|a machine|so smart|genius|crazy|wild|insane|fun|sad|surprising|unexpected|"
            r"news to me|new to me|good to know|nice to hear|what i (?:thought|expected|needed|wanted)|enough|"
@@ -74,19 +87,36 @@ _META = (r"(?:let's|lets|let us|can we|could we|shall we) (?:talk about|change|s
          r"hello\?|anyone there|wake up|hurry up|take your time|go ahead|try again|one moment|hold on|wait|"
          r"good bot|bad bot|nice bot|silly bot|stupid bot|love you|i love you|i like you|i hate you|you rock|you're the best|"
          r"what(?:'s| is) new|how(?:'s| is) it going|how are (?:you|u|things)(?: doing| today)?|how r u|how do you do|"
-         r"hope you're well|hope you are well|nice to meet you|pleased to meet you|good to see you|welcome back")
+         r"hope you're well|hope you are well|i hope you're well|i hope you are well|i hope (?:i am|i'm) not (?:disturbing|bothering) you|"
+         r"hope (?:i am|i'm) not (?:disturbing|bothering) you|sorry to bother you|sorry for the trouble|"
+         r"nice to meet you|pleased to meet you|good to see you|welcome back|are you still there|you still there|"
+         r"anyway|anyways|thank you for listening(?: to me)?(?: ramble)?|thanks for listening(?: to me)?(?: ramble)?|"
+         r"ugh mondays|happy (?:monday|friday|new year|holidays|birthday to me)|tgif|i knew it(?: was .{1,30})?|"
+         r"i told them so|i told you so|i knew that|called it|knew it|everyone knows that|everybody knows that|"
+         r"everyone knows|obviously|duh|come on|you should know that|look it up|trust me|believe me|for sure|no doubt")
 _DISAGREE = (r"(?:no+|nope|nah|nay|not quite|not true|not really true|wrong|that's wrong|that is wrong|thats wrong|"
              r"incorrect|that's incorrect|that's not right|that is not right|that's not true|that's not correct|"
              r"not correct|not right|you're wrong|you are wrong|youre wrong|ur wrong|you're mistaken|wrong answer|"
              r"that's false|false|no way that's right|are you sure|really\?|what\?|what|huh\?|hmm no|no no+|"
              r"that's outdated|that is outdated|outdated|not anymore|not any more|that's old news|no that's wrong|"
-             r"no that's not right|nope that's wrong|wrong again|still wrong)")
+             r"no that's not right|nope that's wrong|wrong again|still wrong|"
+             # hedged and self-corrections: they say a value is coming, they are not the value
+             r"i'm afraid (?:that(?:'s| is) )?(?:not (?:quite )?(?:correct|right|true)|wrong|incorrect)|i'm afraid not|"
+             r"i (?:believe|think) (?:that(?:'s| is) |you're |you are )?(?:not (?:quite )?(?:right|correct)|wrong|incorrect|mistaken|"
+             r"out of date|outdated|old)|"
+             r"(?:that's|that is|this is|it's|its|this was|that was) (?:an? )?(?:old|outdated|out of date|old news|not up to date|not current|"
+             r"not quite right|not quite correct|no longer (?:true|right|correct))(?: number| info| information| data| answer)?|"
+             r"(?:ur|your|the) (?:info|information|data|answer|knowledge)(?: is| was| seems)? (?:outdated|out of date|old|wrong|incorrect|stale)|"
+             r"out of date|not up to date|not quite|not quite right|no longer true|that changed|things changed|that's changed|"
+             r"i misspoke|i was wrong|my mistake|i made a mistake|sorry i meant|i meant to say|let me correct (?:that|myself)|"
+             r"i mixed (?:them |those |it )?up(?: .{0,30})?|i mixed up .{0,30}|i keep forgetting|i got (?:that|it) wrong|"
+             r"you said .{0,40}|you told me .{0,60}|you got (?:that|it) wrong|not what i said|that's not what i said)")
 
 KINDS: tuple[tuple[str, str], ...] = (
     ("greeting", _HELLO), ("thanks", _THANKS), ("agreement", _AGREE), ("acknowledgement", _ACK),
     ("never mind", _NEVERMIND), ("goodbye", _BYE), ("feeling", _FEELING), ("remark", _REMARK), ("meta", _META),
 )
-_ADDRESS = (r"(?:\s+(?:there|everyone|all|bot|buddy|friend|mate|man|dude|pal|assistant|again|then|too|as well|now|so much|"
+_ADDRESS = (r"(?:\s+(?:there|everyone|all|bot|buddy|friend|my friend|my dear|dear|love|hun|rn|mate|man|dude|pal|assistant|again|then|too|as well|now|so much|"
             r"today|tonight|right now|lol|lmao|haha|hehe|tbh|honestly|ngl|though|tho|anyway|anyways|i guess|for sure|"
             r"for real|man|bro|sis|ok|okay|then|haha+|lol+|xd|please|pls|mate|a lot|so much|very much|really|indeed))*")
 _COMPILED = tuple((kind, re.compile(r"^(?:" + pattern + r")" + _ADDRESS + r"$")) for kind, pattern in KINDS)
@@ -131,7 +161,7 @@ _CONTRACTIONS = {"didnt": "didn't", "dont": "don't", "thats": "that's", "im": "i
 
 
 def _clause_forms(clause: str) -> list[str]:
-    clause = clause.strip(" ,.;:!?-\"'()")
+    clause = fold(clause).strip(" ,.;:!?-\"'()")
     clause = " ".join(_CONTRACTIONS.get(w, w) for w in clause.split())
     forms = [clause]
     unstretched = re.sub(r"([a-z])\1+", r"\1", clause)

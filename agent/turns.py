@@ -53,7 +53,7 @@ _APOSTROPHES = {
     "doesnt": "doesn't", "hows": "how's", "pls": "please", "plz": "please", "u": "you", "ur": "your", "hes": "he's",
     "shes": "she's", "theyre": "they're", "cant": "can't", "wont": "won't", "arent": "aren't", "wasnt": "wasn't",
     "havent": "haven't", "wheres": "where's", "whos": "who's", "thx": "thanks", "abt": "about", "ppl": "people",
-    "caled": "called", "calld": "called", "clled": "called", "naemd": "named", "nmaed": "named", "teh": "the",
+    "hav": "have", "hve": "have", "wat": "what", "wats": "what's", "wut": "what", "wht": "what", "whr": "where", "caled": "called", "calld": "called", "clled": "called", "naemd": "named", "nmaed": "named", "teh": "the",
 }
 _TRIGGER_WORDS = (
     "forget", "delete", "remove", "erase", "remember", "permanently", "permanent", "where", "which", "what",
@@ -201,6 +201,7 @@ _QUESTION_START = (
     r"(?:what(?:'s|s)?|where(?:'s)?|who(?:'s|m|se)?|when|which|why|how(?:'s)?|whats|is|are|was|were|do|does|did|"
     r"can|could|would|will|should|shall|has|have|had|isn't|aren't|wasn't|didn't|doesn't|may|might|"
     r"tell me|explain|describe|name|list|summari[sz]e|translate|define|compare|remind me|give me|show me how|"
+    r"i'd love to know|i would love to know|i'd be curious to know|i'd like to find out|"
     r"i wonder|i'm wondering|wondering|i'd like to know|i would like to know|i want to know|i'm curious|"
     r"curious|any idea|do you know|in which|in what|at what|on which|from which|to which)\b"
 )
@@ -227,7 +228,7 @@ _SOFT_MARKERS = (
     # an affirmation before a statement ("Yes, the Eiffel Tower is in Rome"); only when
     # punctuation follows, so "Right now ..." or "True Detective is ..." keep their first word
     r"(?:yes|yeah|yep|yup|right|correct|exactly|indeed|sure|true)\b(?=\s*[,;:.!\-])",
-    r"(?:right now|currently|nowadays|these days)\b",
+    r"(?:right now|currently|nowadays|these days)\b", r"now\b(?=\s)",
 )
 _TRAILING_NOISE = (r"(?:[\s,;:.!]+(?:now|actually|anymore|any more|these days|nowadays|though|tho|please|pls|instead|then|"
                    r"again|lol+|haha+|lmao|tbh|obviously|of course|i think|i believe|right|ok|okay|btw|fyi|dude|man|mate))+[\s.!?]*$")
@@ -275,6 +276,10 @@ _PASSIVE_VERBS = {"wrote": "written", "written": "written", "founded": "founded"
                   "developed": "developed", "made": "made", "sung": "sung", "sang": "sung", "owns": "owned"}
 _LOCATION = r"(?:is|was|are|were|'s|stands|sits|lies)\s+(?:now\s+|currently\s+|actually\s+|still\s+)?(?:located\s+|situated\s+|based\s+|found\s+)?(?:now\s+)?in"
 
+def _third_person_relation(m: re.Match) -> str:
+    return "{} " + m.group("verb") + (f" {m.group('prep')}" if m.group("prep") else "")
+
+
 _MEASURES = {"tall": "height", "high": "height", "long": "length", "old": "age", "big": "size", "large": "size",
              "far": "distance", "deep": "depth", "wide": "width", "heavy": "weight"}
 
@@ -301,12 +306,19 @@ _STATEMENT_PATTERNS: tuple[tuple[str, Any], ...] = (
     (r"^(?P<subj>.+?)\s+(?:has\s+(?:been\s+)?|was\s+|is\s+being\s+)?(?:moved|relocated)\s+to\s+(?P<obj>.+)$",
      lambda m: "{} is located in"),
     (r"^(?P<subj>.+?)\s+(?:was|is|were)\s+(?:actually\s+|really\s+|originally\s+)?(?P<verb>[a-z]+)\s+by\s+(?P<obj>.+)$",
-     lambda m: "{} was " + _PASSIVE_VERBS.get(m.group("verb"), m.group("verb")) + " by"),
+     lambda m: "{} was " + _PASSIVE_VERBS.get(m.group("verb"), participle(m.group("verb"))) + " by"),
     (r"^(?P<subj>.+?)\s+(?:actually\s+|really\s+|now\s+)?(?P<verb>speaks|lives|works|studies)\s+(?:in\s+|at\s+|for\s+)?(?P<obj>.+)$",
      lambda m: "{} " + m.group("verb") + {"lives": " in", "works": " at", "studies": " at"}.get(m.group("verb"), "")),
     # "O wrote/founded S" -> "{} was written/founded by"
     (r"^(?P<obj>.+?)(?<!\bwas)(?<!\bis)(?<!\bwere)(?<!\bbeen)(?<!\bbe)\s+(?:actually\s+|really\s+)?(?P<verb>wrote|founded|painted|invented|discovered|directed|built|designed|composed|created|owns)\s+(?P<subj>.+)$",
      lambda m: "{} was " + _PASSIVE_VERBS[m.group("verb")] + " by"),
+    # "Twitter is called X now", "the band is named Velvet"
+    (r"^(?P<subj>.+?)\s+(?:is|was|are)\s+(?:now\s+|actually\s+)?(?:called|named|known as|renamed(?: to)?)\s+(?P<obj>.+)$",
+     lambda m: "{} is called"),
+    # "the Berlin Wall fell in 1989", "Team Orsolo won the Kestrel Cup": a verb in the past
+    (r"^(?P<subj>[a-z0-9][\w'.&-]*(?:\s+[\w'.&-]+){0,5}?)\s+(?P<verb>fell|died|rose|sank|began|ended|opened|closed|happened|started|"
+     r"collapsed|launched|premiered|retired|resigned)\s+(?P<prep>in|on|at)\s+(?P<obj>.+)$",
+     lambda m: "{} " + m.group("verb") + " " + m.group("prep")),
     # "Mozart was born in Salzburg", "the film was set in Rome": a participle and its preposition
     (r"^(?P<subj>.+?)\s+(?:was|is|were|are|has been|had been)\s+(?:actually\s+|really\s+|originally\s+|now\s+)?"
      r"(?P<verb>born|built|made|written|sold|held|known|set|founded|buried|married|engaged|based|headquartered|[a-z]{3,}ed)\s+"
@@ -318,10 +330,20 @@ _STATEMENT_PATTERNS: tuple[tuple[str, Any], ...] = (
      r"kings|queens|less|unless|across|as|us|bus|gas|class|miss|boss|chess|glass|grass|press|process|business|"
      r"lots|years|days|times|ones|others|things|people's)\b)"
      r"(?P<verb>[a-z]{2,}[^s\W]s|[a-z]+(?:ies|es))\s+(?:(?P<prep>for|at|in|on|to|with|from|into|as|by)\s+)?(?P<obj>.+)$",
-     lambda m: "{} " + m.group("verb") + (f" {m.group('prep')}" if m.group("prep") else "")),
+     _third_person_relation),
     (r"^(?P<subj>.+?)\s+(?:is|are|was)\s+(?:now\s+|actually\s+)?(?P<obj>.+)$", lambda m: "{} is"),
 )
 _STATE_PARTICIPLES = frozenset({"married", "engaged", "based", "headquartered", "known", "set"})
+
+
+def _sound_third_person(match: re.Match, original: str) -> bool:
+    """The any-verb pattern guesses the verb from a final "s"; a name ending in s ("Elias
+    Crane") or a subject holding a copula ("it was Elias Crane") means it guessed wrong."""
+    subject, verb = match.group("subj"), match.group("verb")
+    if re.search(r"\b(?:is|was|are|were|has|had|been|it|he|she|they|there)\b", subject):
+        return False
+    found = re.search(r"\b" + re.escape(verb) + r"\b", original, flags=re.I)
+    return not (found and original[found.start()].isupper())
 
 
 def parse_statement(text: str) -> Statement | None:
@@ -334,6 +356,8 @@ def parse_statement(text: str) -> Statement | None:
     for pattern, relation in _STATEMENT_PATTERNS:
         match = re.match(pattern, lower)
         if not match:
+            continue
+        if relation is _third_person_relation and not _sound_third_person(match, original):
             continue
         subj = match.groupdict().get("subj") or ""
         obj = _clean_entity(match.group("obj"))
@@ -353,6 +377,47 @@ def _restore_case_relation(relation: str, original: str) -> str:
     words = [(_restore_case(w, original) if w.lower() not in {"the", "of", "is", "{}"} and len(w) <= 4 else w)
              for w in relation.split(" ")]
     return " ".join(words)
+
+
+_IRREGULAR = {"run": "run", "ran": "run", "lead": "led", "led": "led", "win": "won", "won": "won", "write": "written",
+              "wrote": "written", "sing": "sung", "sang": "sung", "make": "made", "made": "made", "build": "built",
+              "built": "built", "buy": "bought", "bought": "bought", "teach": "taught", "hold": "held", "held": "held",
+              "keep": "kept", "find": "found", "give": "given", "take": "taken", "took": "taken", "draw": "drawn",
+              "drew": "drawn", "drive": "driven", "speak": "spoken", "sell": "sold", "sold": "sold", "tell": "told",
+              "see": "seen", "saw": "seen", "do": "done", "did": "done", "know": "known", "set": "set", "beat": "beaten",
+              "break": "broken", "broke": "broken", "choose": "chosen", "eat": "eaten", "fly": "flown", "grow": "grown",
+              "ride": "ridden", "steal": "stolen", "throw": "thrown", "wear": "worn", "bring": "brought", "catch": "caught",
+              "fight": "fought", "think": "thought", "lose": "lost", "lost": "lost", "meet": "met", "pay": "paid",
+              "say": "said", "send": "sent", "spend": "spent", "stand": "stood", "leave": "left", "begin": "begun",
+              "began": "begun", "sit": "sat", "shoot": "shot", "shot": "shot", "found": "founded", "own": "owned"}
+
+
+_PAST = {"become": "became", "join": "joined", "leave": "left", "win": "won", "die": "died", "retire": "retired",
+         "marry": "married", "move": "moved", "start": "started", "found": "founded", "open": "opened", "close": "closed",
+         "graduate": "graduated", "resign": "resigned", "begin": "began", "end": "ended"}
+
+
+def participle(verb: str) -> str:
+    """'runs' -> 'run', 'maintains' -> 'maintained', 'won' -> 'won': the verb of "{} was ... by"."""
+    verb = verb.lower()
+    if verb in _PASSIVE_VERBS:
+        return _PASSIVE_VERBS[verb]
+    base = verb
+    if verb.endswith("ies") and len(verb) > 4:
+        base = verb[:-3] + "y"
+    elif re.search(r"(?:ss|sh|ch|x|z|o)es$", verb):
+        base = verb[:-2]
+    elif verb.endswith("s") and not verb.endswith("ss"):
+        base = verb[:-1]
+    if base in _IRREGULAR:
+        return _IRREGULAR[base]
+    if base.endswith("ed"):
+        return base
+    if base.endswith("e"):
+        return base + "d"
+    if re.search(r"[^aeiou]y$", base):
+        return base[:-1] + "ied"
+    return base + "ed"
 
 
 def third_person(verb: str) -> str:
@@ -388,8 +453,22 @@ _QUESTION_PATTERNS: tuple[tuple[str, Any], ...] = (
      lambda m: "{} " + {"live": "lives in", "work": "works at", "study": "studies at"}[m.group("verb")]),
     (r"^who\s+(?P<verb>wrote|founded|painted|invented|discovered|directed|built|designed|composed|created|owns)\s+(?P<subj>.+)$",
      lambda m: "{} was " + _PASSIVE_VERBS[m.group("verb")] + " by"),
+    # "Twitter is called X now", "the band is named Velvet"
+    (r"^(?P<subj>.+?)\s+(?:is|was|are)\s+(?:now\s+|actually\s+)?(?:called|named|known as|renamed(?: to)?)\s+(?P<obj>.+)$",
+     lambda m: "{} is called"),
+    # "the Berlin Wall fell in 1989", "Team Orsolo won the Kestrel Cup": a verb in the past
+    (r"^(?P<subj>[a-z0-9][\w'.&-]*(?:\s+[\w'.&-]+){0,5}?)\s+(?P<verb>fell|died|rose|sank|began|ended|opened|closed|happened|started|"
+     r"collapsed|launched|premiered|retired|resigned)\s+(?P<prep>in|on|at)\s+(?P<obj>.+)$",
+     lambda m: "{} " + m.group("verb") + " " + m.group("prep")),
     (r"^(?:what|which)\s+language\s+(?:does|did)\s+(?P<subj>.+?)\s+speak$", lambda m: "{} speaks"),
     # "what team does Messi play for", "what currency does Japan use", "who does Messi play for"
+    # "who runs Hollenby Rail", "who won the Kestrel Cup", "who maintains X": the passive, as statements say it
+    (r"^who\s+(?!(?:is|are|was|were|do|does|did|has|have|had|can|could|would|will|should)\b)(?P<verb>[a-z]+)\s+(?P<subj>.+)$",
+     lambda m: "{} was " + participle(m.group("verb")) + " by"),
+    # "when did Nelson Mandela become president" -> "{} became president in"
+    (r"^when\s+(?:did|does)\s+(?P<subj>.+?)\s+(?P<verb>become|join|leave|win|die|retire|marry|move|start|found|open|close|"
+     r"graduate|resign|begin|end)\b(?P<rest>(?:\s+[a-z]+){0,3})$",
+     lambda m: "{} " + _PAST.get(m.group("verb"), m.group("verb") + "d") + m.group("rest") + " in"),
     # "capital of peru", "the ceo of tesla": a fragment that asks
     (r"^(?:the\s+)?(?:current\s+)?(?P<rel>(?!(?:who|what|where|when|which|how|is|are|was|did|does|do|tell|name)\b)[a-z]+(?:\s[a-z]+)?)"
      r"\s+of\s+(?P<subj>[^?]+?)$", lambda m: "The " + m.group("rel") + " of {} is"),
@@ -463,6 +542,7 @@ def _command(lower: str, original: str) -> Turn | None:
         argument = original.strip()[len(name) + 2:].strip()
         return Turn("command", original, "slash", content=argument, command=name, argument=argument)
     body = re.sub(r"^" + _POLITE, "", lower).rstrip(" .!?")
+    body = re.sub(r"^" + _ASK_PREFIX, "", body)
     body = re.sub(r"\s+(?:please|pls|plz|now|thanks|thank you)$", "", body)
     if re.match(r"^(?:undo|revert|roll ?back)\b", body):
         found = re.search(r"\b(?:edit|change)\s+([\w-]*\d[\w-]*|[0-9a-f]{4,})\b", body)
@@ -472,6 +552,7 @@ def _command(lower: str, original: str) -> Turn | None:
         return Turn("command", original, "list edits", command="edits")
     if re.match(r"^(?:(?:explain |tell me |so )?why (?:did|do|would) you (?:say|answer|think|reply|respond)|why that answer|"
                 r"(?:explain|tell me) why you (?:said|answered|think|replied)|explain (?:that|your) answer|explain yourself|"
+                r"why did you (?:tell me|give me|pick|choose|come up with)|"
                 r"how did you (?:get|come up with|know) that|where did (?:you get )?that come from|where did you get that|"
                 r"show (?:me )?(?:the |your )?(?:trace|facts you used|sources|reasoning)|what (?:facts|sources) did you use)", body):
         return Turn("command", original, "why", command="why")
@@ -481,12 +562,14 @@ def _command(lower: str, original: str) -> Turn | None:
         name = next(g for g in user.groups() if g)
         return Turn("command", original, "switch user", command="user", argument=name)
     if re.match(r"^(?:reset(?: the conversation| the chat| everything| this| it)?|start over|start again|start fresh|"
-                r"new conversation|new chat|clear (?:the )?(?:history|chat|conversation)|restart(?: the conversation)?)$", body):
+                r"new conversation|new chat|clear (?:the )?(?:history|chat|conversation)|restart(?: the conversation)?|"
+                r"start (?:a )?(?:new|fresh) (?:conversation|chat|session)|begin again)$", body):
         return Turn("command", original, "reset", command="reset")
     if body in ("quit", "exit", "bye bye", "stop"):
         return Turn("command", original, "quit", command="quit")
     if body in ("help", "what can you do", "commands", "help me", "show help", "show commands", "list commands",
-                "what are the commands", "what commands are there", "how does this work", "how do i use this"):
+                "what are the commands", "what commands are there", "how does this work", "how do i use this") or re.match(
+                r"^(?:show|open|display|give)(?: me)?(?: the)? (?:help|commands)(?: menu| page| list)?$", body):
         return Turn("command", original, "help", command="help")
     if re.search(_LASTING, body) and re.search(r"\b" + _LASTING_VERBS + r"\b", body):
         rest = re.sub(r"\b" + _LASTING_VERBS + r"\b|" + _LASTING + r"|\b(?:please|in|the|model|it|this|that|these|those|thing|for me|to)\b|[.,!:]", " ", body)
@@ -530,6 +613,7 @@ def _forget_clause(lower: str, original: str) -> Turn | None:
     rest = re.sub(r"^(?:about|that|what i (?:said|told you|mentioned) (?:about|regarding)|everything (?:about|on)|"
                   r"the fact that|the fact about|all (?:the )?(?:info|information|stuff|details) (?:about|on)|"
                   r"(?:the )?(?:info|information|stuff|details|thing|bit|part) (?:about|on))\s+", "", rest)
+    rest = re.sub(r"\s*[,;]\s*(?:my|i|i'm|because|since|he|she|they|we|it's|as|cause|cuz)\b.*$", "", rest)  # a reason
     rest = re.sub(r"^(?:it|that|this)(?:,.*|\s+(?:i|you).*)$", "", rest)  # "forget it, i don't want that stored"
     rest = re.sub(r"^the\s+(.+?)\s+(?:thing|stuff|info|part|bit)$", r"\1", rest)  # "the dog thing"
     rest = re.sub(r"^my\s+(.+?)\s+(?:info|information|details|stuff)$", r"my \1", rest)
@@ -576,12 +660,15 @@ def _about_user(text: str) -> bool:
     return bool(re.search(_FIRST_PERSON, text))
 
 
-def classify_turn(message: str, last_question: str | None = None, last_answer: str | None = None) -> Turn:
+def classify_turn(message: str, last_question: str | None = None, last_answer: str | None = None,
+                  topic: str | None = None) -> Turn:
     """The type of `message` given the previous exchange, with what it carries.
 
     Small-talk clauses at either end are set aside first ("thanks, but it's Canberra"); a
     turn made only of them is ``chitchat``. A statement becomes a fact only when it holds
-    a subject and a value in the user's own words; anything else is chitchat too."""
+    a subject and a value in the user's own words; anything else is chitchat too.
+    `topic` is the user's own person or thing the conversation is about ("my ferret"): a
+    pronoun statement ("her name is Juno") is about it."""
     from editmind.agent import smalltalk
 
     original = message.strip()
@@ -606,7 +693,7 @@ def classify_turn(message: str, last_question: str | None = None, last_answer: s
         return Turn("question", original, trigger, content=rest.strip())
     if smalltalk.about_assistant(rest):
         return Turn("chitchat", original, "question about the assistant", small_talk="assistant")
-    return _statement(original, rest, last_question, last_answer, tuple(kinds))
+    return _statement(original, rest, last_question, last_answer, tuple(kinds), topic)
 
 
 _NO_CONTENT_FIRST_PERSON = re.compile(
@@ -620,7 +707,94 @@ _NO_CONTENT_FIRST_PERSON = re.compile(
 
 
 def _statement(original: str, rest: str, last_question: str | None, last_answer: str | None,
-               small_talk: tuple[str, ...] = ()) -> Turn:
+               small_talk: tuple[str, ...] = (), topic: str | None = None) -> Turn:
+    """A statement, read sentence by sentence: small talk, disagreement ("I'm afraid that
+    is not correct") and self-corrections ("I misspoke") around the fact are set aside, and
+    the first part that holds a fact decides."""
+    units, marked, kinds = _fact_units(rest)
+    small_talk = small_talk + tuple(kinds)
+    if not units:
+        kind = "disagreement" if marked else ((small_talk or ("acknowledgement",))[0])
+        return Turn("chitchat", original, f"small talk ({kind})", small_talk=kind)
+    if len(units) == 1:
+        turn = _statement_unit(original, units[0], last_question, last_answer, small_talk, marked, topic)
+        if turn.type == "chitchat" and "," in units[0]:
+            return _by_clause(original, units[0], last_question, last_answer, small_talk, marked, turn, topic)
+        return turn
+    whole = ", ".join(units)
+    first = _statement_unit(original, whole, last_question, last_answer, small_talk, marked, topic)
+    if first.type == "personal_fact" or (first.type == "correction" and first.correction and first.correction.complete
+                                          and not first.confirm):
+        return first
+    for unit in units:
+        turn = _statement_unit(original, unit, last_question, last_answer, small_talk, marked, topic)
+        if turn.type in ("personal_fact",) or (turn.type == "correction" and turn.correction and turn.correction.complete):
+            return turn
+    return first
+
+
+def _by_clause(original: str, unit: str, last_question: str | None, last_answer: str | None,
+               small_talk: tuple[str, ...], marked: bool, whole: Turn, topic: str | None = None) -> Turn:
+    """"1994 actually, 1990 is when he got out of prison": when the whole sentence holds no
+    fact, its first clause that does."""
+    for clause in re.split(r"\s*,\s+", unit)[:3]:
+        turn = _statement_unit(original, clause, last_question, last_answer, small_talk, marked, topic)
+        if turn.type in ("personal_fact",) or (turn.type == "correction" and turn.correction and turn.correction.complete):
+            return turn
+        if turn.type == "correction" and whole.type == "chitchat":
+            whole = turn  # a value without a subject: ask, rather than let it pass as small talk
+    return whole
+
+
+_ABBREVIATIONS = re.compile(r"(?:\b(?:st|mr|mrs|ms|dr|prof|jr|sr|mt|ft|vs|etc|no|inc|ltd|co|e\.g|i\.e)|\b[a-z])\.$", re.I)
+
+
+def _sentences(text: str) -> list[str]:
+    """Sentences, not split after an abbreviation or an initial ("St. Brennan's", "J. K. Rowling")."""
+    out: list[str] = []
+    for piece in re.split(r"(?<=[.!?])\s+", text.strip()):
+        if out and _ABBREVIATIONS.search(out[-1]):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out
+
+
+def _fact_units(rest: str) -> tuple[list[str], bool, list[str]]:
+    """The sentences of `rest` that may hold a fact, whether a disagreement was set aside,
+    and the kinds of small talk set aside."""
+    from editmind.agent import smalltalk
+
+    units, marked, kinds = [], False, []
+    for sentence_text in _sentences(rest):
+        clauses = [c for c in re.split(r"\s*,\s+|\s+-\s+", sentence_text.strip(" .!?")) if c.strip()]
+
+        def drop(clause: str) -> bool:
+            nonlocal marked
+            kind = smalltalk.clause_kind(clause)
+            if kind:
+                kinds.append(kind)
+                return True
+            if smalltalk.is_disagreement(clause):
+                marked = True
+                return True
+            core, corrected = _strip_front(normalise(clause).lower())
+            if not core.strip(" .,!?"):
+                marked = marked or corrected
+                return True
+            return False
+
+        while clauses and drop(clauses[0]):
+            clauses.pop(0)
+        while clauses and drop(clauses[-1]):
+            clauses.pop()
+        if clauses:
+            units.append(", ".join(clauses))
+    return units, marked, kinds
+
+
+def _statement_unit(original: str, rest: str, last_question: str | None, last_answer: str | None,
+                    small_talk: tuple[str, ...] = (), marked: bool = False, topic: str | None = None) -> Turn:
     """A statement: a personal fact, a world correction, or (no fact in it) chitchat."""
     from editmind.agent.personal import parse_personal, resolve_pronoun
 
@@ -628,6 +802,7 @@ def _statement(original: str, rest: str, last_question: str | None, last_answer:
     lasting = bool(re.search(r"\b" + _LASTING + r"\b", lower))
     cleaned = re.sub(r"\b(?:remember|keep|store|save)\s+" + _LASTING + r"(?:\s+that)?\b", "remember that", lower) if lasting else lower
     core, corrected = _strip_front(cleaned)
+    corrected = corrected or marked
     core_original = _restore_case(core, rest) if core else rest
     if not core.strip(" .,!?"):
         return Turn("chitchat", original, "small talk (disagreement)" if corrected else "small talk", small_talk="disagreement"
@@ -636,17 +811,20 @@ def _statement(original: str, rest: str, last_question: str | None, last_answer:
     from editmind.agent.personal import is_personal_question, parse_personal_question
 
     personal_context = bool(last_question and is_personal_question(last_question))
-    pronoun_about_user = bool(re.match(r"^(?:she|he|they|she's|he's|they're|her|his|their)\b", core) and personal_context)
+    pronoun_about_user = bool(re.match(r"^(?:she|he|they|she's|he's|they're|her|his|their)\b", core)
+                              and (personal_context or (topic or "").startswith("my ")))
     # "just moved to denver", "got a job at Lidl": the user, with the "I" left out
     if re.match(r"^(?:just |recently |finally |also )?(?:moved|relocated|started (?:working|a new job)|got (?:a job|hired|married|engaged)|"
                 r"live in|living in|work at|work for|working at|working for|adopted|bought|married)\b", core):
         core, core_original = "i " + core, "I " + core_original
     if _about_user(core) or pronoun_about_user:
-        if _NO_CONTENT_FIRST_PERSON.match(core):
+        from editmind.agent.personal import states_a_fact
+
+        if _NO_CONTENT_FIRST_PERSON.match(core) or not (pronoun_about_user or states_a_fact(core)):
             return Turn("chitchat", original, "first person, no fact", small_talk="feeling")
-        resolved = resolve_pronoun(core_original, last_question) if pronoun_about_user else core_original
+        resolved = resolve_pronoun(core_original, last_question, topic) if pronoun_about_user else core_original
         trigger = "first person" if not pronoun_about_user else "pronoun about the user's last topic"
-        return Turn("personal_fact", original, trigger, content=_sentence(resolved), statement=parse_personal(resolved),
+        return Turn("personal_fact", original, trigger, content=_sentence(resolved), statement=parse_personal(resolved, topic),
                     lasting=lasting)
     if "agreement" in small_talk and not corrected and last_answer and len(core.split()) <= 4 and re.search(
             r"\b" + re.escape(core.strip(" .!?").lower()) + r"\b", last_answer.lower()):
@@ -712,6 +890,8 @@ def correction_problem(correction: Correction, core: str, corrected: bool, last_
     if low in _NOT_VALUES or smalltalk.clause_kind(low) or smalltalk.is_disagreement(low):
         return "no value"
     if re.match(r"^(?:it|that|this|they|he|she|there)\b", low) and len(low.split()) <= 2:
+        return "no value"
+    if re.match(r"^(?:she|he|they|i|you|we|it)\s+\w+", low) and not re.match(r"^it(?:'s| is| was)\b", low):
         return "no value"
     if not subject or subject.lower() in _NOT_VALUES:
         return "no subject"
