@@ -482,6 +482,13 @@ class EditingAgent:
                     subject = fact.subject
                     break
             fields = {"subject": subject, "relation": statement.relation, "object": statement.object}
+            from editmind.agent.answers import content_words
+            from editmind.agent.personal import render_personal
+
+            if subject.startswith("my ") and not content_words(subject) <= content_words(turn.content or turn.text):
+                # "we renamed him, he's called bisky now": say what the fact is about
+                turn = Turn(turn.type, turn.text, turn.trigger, render_personal(subject, statement.relation, statement.object),
+                            statement=statement, lasting=turn.lasting)
         text = turn.content or turn.text
         result = self.memory.add(text, user_id=self.user_id, source="personal",
                                  metadata={"scope": "personal", "weights": "never"}, **fields)

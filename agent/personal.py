@@ -59,7 +59,7 @@ _PATTERNS: tuple[tuple[str, str | None, str], ...] = (
 _COMPILED = tuple((re.compile(p), s, r) for p, s, r in _PATTERNS)
 
 
-_SYNONYMS = {"favourite": "favorite", "fav": "favorite", "fave": "favorite", "favorit": "favorite", "mum": "mom",
+_SYNONYMS = {"job": "work", "jobs": "work", "employer": "work", "workplace": "work", "employment": "work", "favourite": "favorite", "fav": "favorite", "fave": "favorite", "favorit": "favorite", "mum": "mom",
              "mommy": "mom", "mother": "mom", "daddy": "dad", "father": "dad", "hubby": "husband", "bf": "boyfriend",
              "gf": "girlfriend", "bday": "birthday", "b-day": "birthday", "colour": "color", "neighbour": "neighbor"}
 
@@ -99,6 +99,9 @@ def parse_personal(text: str, topic: str | None = None) -> Statement | None:
             clause = re.sub(r"^(?:now\s+|and\s+|so\s+)?(?:her|his|their|its)\s", first_owner + "'s ", clause, flags=re.I)
         found = _parse_clause(clause)
         if found is not None:
+            if found.relation == "lives in" and re.search(r"(?:'s|\bis|\bare) at\b", normalise(clause).lower()) and re.search(
+                    r"\b(?:job|jobs|work|works|working|hired|employer|company|firm|office)\b", text.lower()):
+                found = Statement(found.subject, "works at", found.object)  # "switched jobs, he's at Glanbia now"
             return found
         owner = re.search(r"\b(?:my|our) ([a-z]+)", normalise(part).lower())
         if owner and first_owner is None:
@@ -180,6 +183,8 @@ _Q_PATTERNS: tuple[tuple[str, str | None, str | None], ...] = (
     (r"^(?:what|which) (?:school|college|university) (?:do|did) i (?:go to|attend)$|^where do i (?:go to school|study)$", "me", "goes to"),
     (r"^(?:what|which) (?:grade|year|class) (?:am i|i am) in$", "me", "grade"),
     (r"^where (?:am i|i am) (?:working|employed)$|^where i (?:work|am working)$", "me", "works at"),
+    (r"^where (?:is )?" + _OWNED + r" (?:is )?(?:working|employed)$", None, "works at"),
+    (r"^where (?:is )?" + _OWNED + r" (?:is )?(?:living|staying)$", None, "lives in"),
     (r"^where (?:am i|i am) (?:living|staying)$|^where i (?:live|am living|stay)$", "me", "lives in"),
     (r"^what (?:do i do|is my job|is my occupation|is my profession|do i do for (?:a living|work))$", "me", "occupation"),
     (r"^(?:when(?:'s| is| was)) (?:my birthday|i born)$|^when was i born$", "my birthday", "is"),

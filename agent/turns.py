@@ -1001,5 +1001,7 @@ def extract_correction(message: str, last_question: str | None = None, last_answ
         old = _restore_case(old, original) if old.lower() in original.lower() else old
     if old and target and old.lower() == target.lower():
         old = None
+    if target:
+        target = _restore_case(target, original)  # "its Benji Carr": the value as the user wrote it
     question = last_question.strip() if last_question and subject and subject in last_question else None
     return Correction(subject or None, relation or None, target or None, old or None, question)
