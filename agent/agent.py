@@ -805,6 +805,12 @@ def _explain(trace: dict[str, Any]) -> str:
     for fact in trace.get("facts_retrieved", []):
         mark = "used" if fact["id"] in trace.get("facts_used", []) else "retrieved"
         lines.append(f"  {mark}: {fact['text']}")
+    if trace.get("turn", {}).get("type") == "question" and not trace.get("facts_used"):
+        lines.append("  used: no stored fact")
+    if trace.get("rewritten_question"):
+        lines.append(f"asked the model: {trace['rewritten_question']}")
+    if trace.get("why"):
+        lines.append(f"because: {trace['why']}")
     if trace.get("edits_in_effect"):
         lines.append("edits in effect: " + ", ".join(trace["edits_in_effect"]))
     return "\n".join(lines)

@@ -112,7 +112,8 @@ def parse_personal(text: str, topic: str | None = None) -> Statement | None:
 def _parse_clause(text: str) -> Statement | None:
     original = text.strip().rstrip(".!")
     lower = normalise(original).lower().rstrip(".!")
-    lower = re.sub(r"^(?:and|also|oh|so|well|btw|fyi|now|but|anyway|ok|okay)[, ]+", "", lower)
+    lower = re.sub(r"^(?:(?:and|also|oh|so|well|btw|fyi|now|but|anyway|ok|okay|actually|no|nope|wait|hmm+|um+|right|"
+                   r"remember that|remember|note that|just so you know)[, ]+)+", "", lower)
     for pattern, subject, relation in _COMPILED:
         match = pattern.match(lower)
         if not match:

@@ -483,7 +483,8 @@ _QUESTION_PATTERNS: tuple[tuple[str, Any], ...] = (
      r"(?P<verb>born|founded|built|made|held|set|created|established|buried|based|headquartered|filmed|written|released|invented)$",
      lambda m: "{} " + ("is" if m.group("verb") in _STATE_PARTICIPLES else "was") + f" {m.group('verb')} in"),
     # "what is the largest planet", "who is the world chess champion", "largest planet?": the description is the subject
-    (r"^(?:what|who|which)(?:'s|\s+is|\s+was|\s+are)\s+(?P<art>the\s+)(?P<subj>[a-z][a-z0-9 ]{2,60})$", lambda m: "The {} is"),
+    (r"^(?:what|who|which)(?:'s|\s+is|\s+was|\s+are)\s+(?P<art>the\s+)(?P<subj>[a-z][a-z0-9 ]{2,60}?)"
+     r"(?<!\blike)(?<!\babout)(?<!\bfor)(?<!\bto)(?<!\bdoing)(?<!\bgoing)(?<!\bnow)(?<!\btoday)(?<!\bwith)$", lambda m: "The {} is"),
     (r"^(?P<art>(?:the\s+)?)(?P<subj>(?:largest|biggest|smallest|tallest|highest|longest|oldest|richest|fastest|best|most|current|"
      r"reigning|world|national|official)\b[a-z0-9 ]{2,60})$", lambda m: "The {} is"),
     # "what language is spoken in Argentina", "what currency is used in Japan"
@@ -602,7 +603,9 @@ def _forget_clause(lower: str, original: str) -> Turn | None:
     match = re.match(r"^" + _ASK_PREFIX + _FORGET_VERBS + r"\b\s*(?P<rest>.*)$", body)
     negative = re.match(r"^(?:please\s+)?(?:don't|do not|stop|never|i don't want you to|i do not want you to|"
                         r"you don't (?:need|have) to|you do not need to|no need to|there's no need to|you needn't|"
-                        r"i'd rather you didn't|please don't)\s+"
+                        r"i'd rather you didn't|please don't|i'd prefer you didn't|i would prefer you didn't|i would rather you didn't|"
+                        r"i prefer you don't|i'd prefer you not|could you not|can you not|i'd like you to stop|i want you to stop|"
+                        r"you shouldn't|you should not|stop)\s+"
                         r"(?:remember(?:ing)?|keep(?:ing)?|stor(?:e|ing)|sav(?:e|ing)|hold on to|track(?:ing)?)\b\s*(?P<rest>.*)$", body)
     found = match or negative
     if not found:
@@ -948,7 +951,8 @@ def _bare_answer(core: str) -> str | None:
         r"^(?:the (?:right |correct )?answer (?:is|should be)|it (?:should|must) be|it's been moved to|it has been moved to|"
         r"it was moved to|it moved to|she speaks|he speaks|they speak|it was|it's|it is|that's|that is|"
         r"he's|she's|they're|he is|she is|they are|he was|she was|they were|he plays for|she plays for|he moved to|she moved to|"
-        r"they use|they speak|it uses|they have|it has)\s+(?:in\s+|at\s+|with\s+|for\s+|now\s+)*(?P<ans>.+)$",
+        r"they use|they speak|it uses|they have|it has)\s+(?:in\s+|at\s+|with\s+|for\s+|now\s+|actually\s+|really\s+|"
+        r"still\s+|in fact\s+|definitely\s+|obviously\s+|clearly\s+)*(?P<ans>.+)$",
         r"^(?P<ans>.+?)\s+(?:did|does|do|was|has|had)(?:\s+(?:it|that|this))?$",
         r"^(?P<ans>.+?)\s+(?:wrote|founded|painted|invented|made|built)\s+(?:it|that|this)$",
         r"^(?P<ans>.+?)\s+is\s+the\s+[a-z]+(?:\s+now)?$",
