@@ -149,11 +149,16 @@ def states_a_fact(core: str) -> bool:
         clause = re.sub(r"^(?:now|also|actually|btw|fyi|oh|well|so)\s+", "", clause.strip())
         if re.search(r"\b(?:my|our)\s+(?!(?:bad|pleasure|god|goodness|gosh|word|apologies|mistake|fault|dear|friend)\b)[a-z]", clause):
             return True
-        if re.match(r"^(?:i|we)\s+(?:(?:just|recently|finally|also|still|now|really|actually|usually|always|never|used to|"
-                    r"don't|do not|can't|cannot)\s+)*" + _FACT_VERBS + r"\b", clause):
+        if re.match(r"^(?:i|we)(?:'ve|'d|'ll| have| had| will)?(?:\s+been)?\s+(?:(?:just|recently|finally|also|still|now|really|"
+                    r"actually|used to|don't|do not|can't|cannot)\s+)*" + _FACT_VERBS + r"\b", clause):
             return True
-        if re.match(r"^(?:i'm|i am|im|we're|we are)\s+(?:(?:also|now|still|actually|originally|currently|a bit|severely|very)\s+)*"
-                    + _I_AM, clause):
+        if re.match(r"^(?:i|we)\s+(?:usually|always|never|often|normally|typically|rarely|sometimes|mostly)\s+\w+", clause):
+            return True  # a habit: "I usually wake up at 6"
+        if re.match(r"^(?:i'm|i am|im|we're|we are)\s+(?:(?:also|now|still|actually|originally|currently|a bit|severely|very|"
+                    r"not|no longer)\s+)*" + _I_AM, clause):
+            return True
+        if re.match(r"^(?:mine|ours)\s+(?:is|are|was)\s+\w+", clause) or re.match(
+                r"^(?:i'm|i am|im)\s+(?:not\s+)?(?:an?\s+)?(?:morning|night|early|late|big|huge)\s+\w+", clause):
             return True
     return False
 

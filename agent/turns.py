@@ -194,7 +194,7 @@ _ASK_PREFIX = (
     r"i need you to\s+|i want to\s+|can we\s+|let's\s+|lets\s+|just\s+)*"
 )
 _LASTING = r"(?:permanent(?:ly)?|forever|for good|for ever|into (?:the|your) (?:model|weights)|to (?:the|your) weights|in(?:to)? (?:the|your) model|in your weights)"
-_LASTING_VERBS = r"(?:remember|keep|save|store|make|commit|burn|write|learn|memori[sz]e|put)"
+_LASTING_VERBS = r"(?:remember|keep|save|store|make|commit|burn|write|learn|memori[sz]e|put|lock|pin|cement|seal|bake|set)"
 _FORGET_VERBS = (r"(?:forget|delete|erase|remove|wipe|scrub|purge|unlearn|clear|drop|get rid of|discard|disregard|scrap|"
                  r"scratch|ditch|toss|lose|nuke|take back|throw away|throw out|wipe out)")
 _QUESTION_START = (
@@ -600,6 +600,10 @@ def _forget_clause(lower: str, original: str) -> Turn | None:
         return None
     if re.match(r"^(?:i\s+)?take\s+(?:it|that|this)\s+back\b", body):
         return Turn("forget", original, "take it back", content="")
+    out_of = re.match(r"^" + _ASK_PREFIX + r"(?:take|get|keep|leave)\s+(?P<rest>.+?)\s+(?:out of|off|away from)\s+(?:your|the)\s+"
+                      r"(?:memory|records?|database|notes|files?|system)\b", body)
+    if out_of:
+        return Turn("forget", original, "take out of memory", content=_restore_case(out_of.group("rest"), original))
     match = re.match(r"^" + _ASK_PREFIX + _FORGET_VERBS + r"\b\s*(?P<rest>.*)$", body)
     negative = re.match(r"^(?:please\s+)?(?:don't|do not|stop|never|i don't want you to|i do not want you to|"
                         r"you don't (?:need|have) to|you do not need to|no need to|there's no need to|you needn't|"
@@ -645,7 +649,7 @@ _INDIRECT_QUESTION = (
     r"no idea|not sure|am not sure|i'm not sure|don't know|do not know|dunno|wonder|was wondering|am wondering|"
     r"need to know|needed to know|want to find out|wanna know|want to know|would love to know|'d love to know|"
     r"am curious|'m curious|curious)\s+(?:about\s+)?(?:where|who|what|when|which|why|how|whether|if|the\s+\w+\s+of)\b"
-    r"|^(?:i'm\s+|i am\s+|im\s+)?(?:looking for|searching for|trying to find|trying to remember|help me find|"
+    r"|^(?:i'm\s+|i am\s+|im\s+|i\s+)?(?:looking for|searching for|trying to find|trying to remember|help me find|"
     r"find out|look up|search for|need|want)\s+(?:the\s+)?(?:name|capital|ceo|president|author|currency|population|"
     r"height|founder|location|language|leader|mayor|address|answer|date|year|owner|director|inventor)\b"
     r"|^(?:guess what|got any idea|any clue|any idea|got a clue)\b"
@@ -656,7 +660,8 @@ _ASKED_NOUNS = (r"(?:capital|ceo|president|author|writer|currency|population|hei
                 r"spouse|wife|husband|age|birthday|date|year|size|area|distance|meaning|definition|price|cost|time|"
                 r"weather|boiling point|speed|chairman|head|coach|capital city|national animal|official language)")
 _FRAGMENT_QUESTION = (r"^(?:the\s+)?(?:current\s+|official\s+)?" + _ASKED_NOUNS + r"\s+of\s+\S+"
-                      r"|^[a-z][\w' ]{1,40}\s+" + _ASKED_NOUNS + r"(?:\s+(?:pls|please|again|now))?[\s.!]*$")
+                      r"|^(?!.*\b(?:i|we|my|our|last|this|next|every|each)\b)(?:[a-z][\w']*\s+){1,3}" + _ASKED_NOUNS
+                      + r"(?:\s+(?:pls|please|again|now))?[\s.!]*$")
 
 
 def _about_user(text: str) -> bool:
@@ -939,8 +944,13 @@ def _split_new_old(core: str) -> tuple[str, str | None]:
             new = match.group("new")
             if "pre" in match.groupdict() and match.group("pre"):
                 new = f"{match.group('pre')} {new}"
-            if match.groupdict().get("role"):
-                new = f"{new} is {match.group('role')}"
+            role = match.groupdict().get("role")
+            if role and re.match(r"^(?:in|at|on|from|located in|based in|part of)\b", role):
+                # "the Eiffel Tower is no longer in Paris; it is in Rome": the subject stays, the place changes
+                place = re.sub(r"^(?:located in|based in|in|at|on|from|part of)\s+", "", role)
+                return f"{match.group('old')} is {new}".strip(), _clean_entity(place)
+            if role:
+                new = f"{new} is {role}"
             return new.strip(), _clean_entity(match.group("old"))
     return core, None
 
@@ -1007,5 +1017,7 @@ def extract_correction(message: str, last_question: str | None = None, last_answ
         old = None
     if target:
         target = _restore_case(target, original)  # "its Benji Carr": the value as the user wrote it
+    if subject and subject.lower() in original.lower():
+        subject = _restore_case(subject, original)
     question = last_question.strip() if last_question and subject and subject in last_question else None
     return Correction(subject or None, relation or None, target or None, old or None, question)

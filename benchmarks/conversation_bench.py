@@ -208,7 +208,7 @@ def main() -> None:
     parser.add_argument("--utterances", type=Path, nargs="*", default=None,
                         help="labelled JSONL files (default: the train, dev and test parts)")
     parser.add_argument("--dialogues", type=Path, nargs="*", default=None,
-                        help="dialogue JSON files (default: the dev and test dialogues)")
+                        help="dialogue JSON files (default: the dev, test and test2 dialogues)")
     parser.add_argument("--utterances-only", action="store_true")
     parser.add_argument("--model", default="default", help="'default' (SmolLM2-135M), a model path, or 'tiny' (random, for quick rule checks)")
     parser.add_argument("--max-new-tokens", type=int, default=32)
@@ -217,7 +217,8 @@ def main() -> None:
 
     from editmind.editors.eval.provenance import run_environment
 
-    utterance_files = args.utterances or [DATA / f"utterances_{part}.jsonl" for part in ("train", "dev", "test")]
+    utterance_files = args.utterances or [DATA / f"utterances_{part}.jsonl" for part in ("train", "dev", "test", "test2")] + [
+        ROOT / "data" / "turns.jsonl", ROOT / "data" / "turns_heldout.jsonl"]  # the earlier five-type sets, as a regression check
     report: dict[str, Any] = {"benchmark": "conversation", "utterances": {}, "dialogues": {}}
     for path in utterance_files:
         part = score_utterances(load_jsonl(path))
@@ -235,7 +236,7 @@ def main() -> None:
         else:
             model = load_model(args.model)
         embedder = default_embedder()
-        for path in args.dialogues or [DATA / "dialogues_dev.json", DATA / "dialogues_test.json"]:
+        for path in args.dialogues or [DATA / f"dialogues_{part}.json" for part in ("dev", "test", "test2")]:
             started = time.perf_counter()
             part = run_dialogues(json.loads(path.read_text(encoding="utf-8")), model, embedder, args.max_new_tokens)
             part["seconds"] = round(time.perf_counter() - started, 1)

@@ -101,7 +101,16 @@ def test_parsers_and_typo_repair():
     assert normalise("there it is") == "there it is"  # a real word is never "repaired"
 
 
-def test_labelled_set_is_large_and_covers_every_type():
-    rows = [json.loads(l) for l in (Path(__file__).parents[2] / "benchmarks/data/turns.jsonl").read_text().splitlines()]
-    assert len(rows) >= 300
-    assert {r["label"] for r in rows} == {"question", "personal_fact", "correction", "forget", "command"}
+def test_labelled_set_is_large_split_and_covers_every_type():
+    folder = Path(__file__).parents[2] / "benchmarks/data/conversation"
+    parts = {part: [json.loads(l) for l in (folder / f"utterances_{part}.jsonl").read_text().splitlines() if l.strip()]
+             for part in ("train", "dev", "test", "test2")}
+    assert sum(len(rows) for rows in parts.values()) >= 600
+    for rows in parts.values():
+        assert {r["label"] for r in rows} == {"question", "chitchat", "personal_fact", "correction", "forget", "command"}
+    texts = [{r["text"] for r in rows} for rows in parts.values()]
+    # the test parts were written apart: they share only the short stock phrases anyone types ("ok", "/help")
+    for test in (texts[2], texts[3]):
+        assert all(len(t.split()) <= 5 for t in (texts[0] | texts[1]) & test)
+    dialogues = [d for part in ("dev", "test", "test2") for d in json.loads((folder / f"dialogues_{part}.json").read_text())]
+    assert len(dialogues) >= 40 and all(8 <= len(d["turns"]) <= 15 for d in dialogues)
