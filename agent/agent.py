@@ -413,6 +413,7 @@ class EditingAgent:
                     trace["facts_used"] = [fact.id, inner.fact.id]
                     return reply
                 text = self.model.chat(rewritten, max_new_tokens=self.config.max_new_tokens)
+                text = f"({_said_back(fact.text)[:-1]}, as you told me.) {text}"  # which part came from memory
                 self._last_fact_ids = [fact.id]
                 trace.update(method="memory+model", memory_used=True, facts_used=[fact.id], rewritten_question=rewritten,
                              facts_retrieved=[{"id": fact.id, "text": fact.text, "score": 1.0}],
