@@ -446,7 +446,11 @@ class EditingAgent:
             if hasattr(get_editor(method, family="retrieval").config, "max_hops"):
                 overrides["max_hops"] = estimated_hops(question)
             editor = get_editor(method, family="retrieval", **overrides)
-            answer = editor.answer(self.model, question, source)
+            try:
+                answer = editor.answer(self.model, question, source)
+            except EditmindError as exc:  # e.g. PokeMQA without its trained scope detector: the next method
+                tried.append({"method": method, "answer": "", "notes": [str(exc)]})
+                continue
             details = answer.trace.to_dict() if hasattr(answer.trace, "to_dict") else dict(answer.trace or {})
             used = list(getattr(answer.trace, "used_fact_ids", None) or _used_fact_ids(details))
             if not answer.answer.strip() or not used:  # nothing from memory: the model alone answers better
