@@ -130,7 +130,8 @@ def _parse_clause(text: str) -> Statement | None:
 # what a statement about the user must do to be a fact: set an attribute, or say what the
 # user (or their own people and things) is, has, does, likes. "I hope I'm not disturbing
 # you", "I knew it", "I'm exhausted" say none of that.
-_FACT_VERBS = (r"(?:renamed|rename|call|named|switched|live|lived|living|moved|move|relocated|work|worked|working|drive|driving|own|owned|have|has|had|got|"
+_FACT_VERBS = (r"(?:main|mains|can't stand|cannot stand|don't like|do not like|don't eat|don't drink|can't live without|"
+               r"am into|'m into|renamed|rename|call|named|switched|live|lived|living|moved|move|relocated|work|worked|working|drive|driving|own|owned|have|has|had|got|"
                r"adopted|bought|sold|rescued|study|studied|studying|go|goes|went|attend|attended|play|played|like|likes|"
                r"love|loves|hate|hates|prefer|prefers|enjoy|enjoys|speak|speaks|was born|grew up|use|uses|support|teach|"
                r"teaches|run|runs|keep|keeps|collect|volunteer|wear|take|takes|need|eat|eats|drink|drinks|cook|ride|"
@@ -152,6 +153,8 @@ def states_a_fact(core: str) -> bool:
         if re.match(r"^(?:i|we)(?:'ve|'d|'ll| have| had| will)?(?:\s+been)?\s+(?:(?:just|recently|finally|also|still|now|really|"
                     r"actually|used to|don't|do not|can't|cannot)\s+)*" + _FACT_VERBS + r"\b", clause):
             return True
+        if re.match(r"^(?:i|we)(?:'ve| have)\s+been\s+(?:an?\s|the\s|\w+ing\b|in\s|at\s|with\s|married|together|vegan|vegetarian)", clause):
+            return True  # "I've been a bus driver for 20 years"
         if re.match(r"^(?:i|we)\s+(?:usually|always|never|often|normally|typically|rarely|sometimes|mostly)\s+\w+", clause):
             return True  # a habit: "I usually wake up at 6"
         if re.match(r"^(?:i'm|i am|im|we're|we are)\s+(?:(?:also|now|still|actually|originally|currently|a bit|severely|very|"
@@ -203,7 +206,8 @@ _Q_COMPILED = tuple((re.compile(p), s, r) for p, s, r in _Q_PATTERNS)
 _FAMILY = (r"(?:mom|mum|mommy|mother|dad|daddy|father|wife|husband|son|daughter|sister|brother|grandma|grandpa|"
            r"granny|boyfriend|girlfriend|partner|fiance|fiancee|wifey|hubby|kids|kid|baby|aunt|uncle|cousin|boss)")
 _PERSONAL_Q = re.compile(
-    r"\bmy\b|\b" + _FAMILY + r"(?:'s|s)\s+\w+|^(?:where|what|when|who|how|which)\b.*\b(?:do|did|am|was|have|had)\s+i\s+(?:live|work|do|study|like|love|own|have|"
+    r"\bmy\b|\b" + _FAMILY + r"(?:'s|s)\s+\w+|^(?:what|which|where|who|when|how many|how long)\b.*\b(?:do|did|am|was|have|had)\s+i\s+"
+    r"(?!need|have to|get to|go about|fix|make|reset|change|find|know|say|spell|pronounce|use it)\w+|^(?:where|what|when|who|how|which)\b.*\b(?:do|did|am|was|have|had)\s+i\s+(?:live|work|do|study|like|love|own|have|"
     r"called|named|allergic|born|tell|say|said|told)\b|\bwho am i\b|\bhow old am i\b|\bwhat did i (?:say|tell)\b|"
     r"\bwhat do you (?:know|remember) about me\b|\bwhat am i\b|^(?:do|did) i (?:have|own|live|work|like|love|study)\b|"
     r"^am i (?:married|allergic|single|\d+)\b"

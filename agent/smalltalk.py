@@ -53,9 +53,12 @@ _NEVERMIND = (r"(?:never ?mind|nvm|nm|forget about it|no worries|no problem|np|a
               r"nothing important|no reason|no comment|pass|moving on|anyway|anyways|anyhow|ok then|oh well|"
               r"i didn't know that|didn't know that|i did not know that|i had no idea|had no idea|never knew that|"
               r"i knew that|i thought so|that's what i thought|thats what i thought|i figured|as i thought|"
-              r"i was wondering|just wondering|no more questions|that's all for now|that is all for now)")
+              r"i was wondering|just wondering|no more questions|that's all for now|that is all for now|not important|"
+              r"it's not important|not that important|doesn't matter much|forget i asked|forget i said anything|"
+              r"never mind that|nevermind that|ignore that|ignore me|scratch that question)")
 _BYE = (r"(?:bye+|goodbye|good bye|bye bye|see you|see ya|see you later|cya|later|laters|good night|goodnight|gn|"
         r"cheerio|ta-ra|tata|ta ta|adios|au revoir|arrivederci|ciao for now|farewell|until next time|catch you later|"
+        r"god bless|bless you|and god bless|sleep well|sweet dreams|night night|nighty night|"
         r"take care|have a (?:nice|good|great) (?:day|night|evening|weekend|one)|talk (?:to you )?later|ttyl|gotta go|i have to go|i'm off|i'm done|im done)")
 _FEELING = (r"(?:i'm|i am|im|i feel|feeling|i'm feeling|i am feeling) (?:so |very |really |a bit |kinda |kind of |pretty |quite |super |just |a little |not )*"
             r"(?:bored|tired|sleepy|happy|sad|glad|confused|lost|sorry|excited|hungry|busy|fine|good|great|ok|okay|alright|"
@@ -93,6 +96,9 @@ _META = (r"(?:let's|lets|let us|can we|could we|shall we) (?:talk about|change|s
          r"anyway|anyways|thank you for listening(?: to me)?(?: ramble)?|thanks for listening(?: to me)?(?: ramble)?|"
          r"ugh mondays|happy (?:monday|friday|new year|holidays|birthday to me)|tgif|i knew it(?: was .{1,30})?|"
          r"i told them so|i told you so|i knew that|called it|knew it|everyone knows that|everybody knows that|"
+         r"how (?:lovely|nice|cool|wonderful|sweet|kind|interesting|funny|sad|awful|great|fun|exciting|cute|odd|weird|strange)|"
+         r"(?:i )?(?:can't|cannot|can not) believe .{0,40}|rip(?: .{0,30})?|oh well|such is life|that's life|c'est la vie|"
+         r"(?:sounds|seems|looks) (?:about )?(?:right|correct|good|fine|great|plausible)|"
          r"everyone knows|obviously|duh|come on|you should know that|look it up|trust me|believe me|for sure|no doubt")
 _DISAGREE = (r"(?:no+|nope|nah|nay|not quite|not true|not really true|wrong|that's wrong|that is wrong|thats wrong|"
              r"incorrect|that's incorrect|that's not right|that is not right|that's not true|that's not correct|"
@@ -135,11 +141,12 @@ _ABOUT_ASSISTANT = re.compile(
     r"are we (?:done|good|ok)|did (?:you|u) (?:get|receive|recieve|see|read|hear) (?:that|it|this|me|my (?:last )?(?:message|question|text))|you (?:get|got) (?:that|it)|really|seriously|are you sure|"
     r"is that (?:so|right|true|correct|it|all)|right|you sure|why not|how come|what do you mean|what|huh|sorry|pardon|come again)"
     r")[\s?!.]*$"
-    r"|^(?:how are (?:you|u)|how r (?:you|u)|how(?:'s| is) it going|how have you been|how do you feel|"
+    r"|^(?:how are (?:you|u)|how r (?:you|u)|how(?:'s| is) it going|how have you been|how do you feel|how(?:'s| is) your (?:day|week|morning|evening)|"
+    r"what are you|who are you|"
     r"are (?:you|u) (?:a |an |really |actually |even )?(?:bot|robot|ai|human|real|person|machine|alive|sentient|conscious|chatgpt|"
     r"gpt|program|computer|language model|llm)|do (?:you|u) (?:ever )?(?:sleep|dream|eat|have (?:feelings|emotions|friends|a name)|"
     r"get (?:tired|bored|lonely)|like (?:me|your job|talking)|enjoy (?:this|talking))|"
-    r"who (?:made|built|created|trained|programmed|designed) (?:you|u)|what(?:'s| is) your (?:name|favou?rite))\b(?: [\w']+){0,6}[\s?!.]*$"
+    r"who (?:made|built|created|trained|programmed|designed) (?:you|u)|what(?:'s| is) your (?:name|favou?rite))\b(?:[ ,]+[\w']+){0,6}[\s?!.]*$"
 )
 
 _EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F\u200D]+")
@@ -194,7 +201,8 @@ def clauses(text: str) -> list[str]:
 
 
 _INTERJECTION = re.compile(
-    r"^(?:oh+|ah+|hm+|ok+|okay|yes+|yeah+|yep|yup|lol+|wow+|haha+|hehe+|um+|uh+|hey+|hi+|hello|alright|aha|ooh+|whoa|"
+    r"^(?:oh+|ah+|aw+|hm+|ok+|okay|yes+|yeah+|yep|yup|lol+|wow+|haha+|hehe+|um+|uh+|hey+|hi+|hello|alright|aha|ooh+|whoa|bruh|"
+    r"dude|yo|welp|ahh+|phew|huh|"
     r"thanks|thank you|thx|ty|nvm|never ?mind|ugh|meh|omg|quick q|quick question|kk+|exactly|yess+|lmao|"
     # words that also start names ("Right now", "True Detective", "Nice is in France") only before a filler
     r"(?:cool|nice|great|awesome|perfect|right|true|sure|correct|k|well|so|wait|and|also)(?=\s+(?:i|i'm|im|that|thats|that's|"

@@ -187,10 +187,13 @@ class Turn:
 # --- patterns ---------------------------------------------------------------------------
 
 _POLITE = (r"(?:(?:ok(?:ay)?|so|hey|hi|well|hmm+|please|kindly|now|just|and|also|wait|oh|ah|um+|uh+|yeah|yes|lol|btw|"
-           r"quick q(?:uestion)?|one more thing|on second thought|actually|no|nvm|never mind|alright|right|sorry|oops)[,!.:]?\s+)*")
+           r"quick q(?:uestion)?|one more thing|on second thought|actually|no|nvm|never mind|alright|right|sorry|oops|bruh|dude|"
+           r"yo|man|welp|aw+|ok so|alright so|right so|hiya|hello)[,!.:]?\s+)*")
 _ASK_PREFIX = (
     r"(?:please\s+|can you\s+|could you\s+|would you\s+|will you\s+|i want you to\s+|i'd like you to\s+|"
     r"i would like you to\s+|you should\s+|you must\s+|go ahead and\s+|you can\s+|you may\s+|feel free to\s+|"
+    r"kindly\s+|could you kindly\s+|would you kindly\s+|could you please\s+|can you please\s+|would you please\s+|"
+    r"please could you\s+|i'd like you to\s+|i'd appreciate it if you (?:would|could)\s+|"
     r"i need you to\s+|i want to\s+|can we\s+|let's\s+|lets\s+|just\s+)*"
 )
 _LASTING = r"(?:permanent(?:ly)?|forever|for good|for ever|into (?:the|your) (?:model|weights)|to (?:the|your) weights|in(?:to)? (?:the|your) model|in your weights)"
@@ -222,7 +225,7 @@ _CORRECTION_MARKERS = (
 _SOFT_MARKERS = (
     r"i think\b", r"i believe\b", r"i'm (?:pretty |quite |fairly )?sure\b", r"i am (?:pretty |quite )?sure\b",
     r"fyi\b", r"by the way\b", r"btw\b", r"for the record\b", r"just so you know\b", r"note that\b",
-    r"please note that\b", r"keep in mind(?: that)?\b", r"remember(?: that)?\b", r"please remember(?: that)?\b",
+    r"please note that\b", r"please note\b", r"note\b(?= i)", r"just so you know\b", r"for your information\b", r"keep in mind(?: that)?\b", r"remember(?: that)?\b", r"please remember(?: that)?\b",
     r"don't forget(?: that)?\b", r"do not forget(?: that)?\b", r"never forget(?: that)?\b", r"hmm+\b", r"well\b",
     r"so\b", r"ok(?:ay)?\b", r"oh\b", r"see\b", r"that\b(?= )", r"wait\b", r"hold on\b", r"um+\b", r"uh+\b", r"ah+\b",
     # an affirmation before a statement ("Yes, the Eiffel Tower is in Rome"); only when
@@ -545,20 +548,23 @@ def _command(lower: str, original: str) -> Turn | None:
     body = re.sub(r"^" + _POLITE, "", lower).rstrip(" .!?")
     body = re.sub(r"^" + _ASK_PREFIX, "", body)
     body = re.sub(r"\s+(?:please|pls|plz|now|thanks|thank you)$", "", body)
-    if re.match(r"^(?:undo|revert|roll ?back)\b", body):
+    if re.match(r"^(?:undo|revert|roll ?back|go back(?: one| an| a)? (?:edit|step|change)|(?:cancel|reverse|take back|drop|remove) "
+                r"(?:the |that |this |my |your )?(?:last |latest |previous )?(?:weight )?(?:edit|change)\b)", body):
         found = re.search(r"\b(?:edit|change)\s+([\w-]*\d[\w-]*|[0-9a-f]{4,})\b", body)
         return Turn("command", original, "undo", command="undo", argument=found.group(1) if found else "")
     if re.match(r"^(?:show|list|display|print|see|view|give me|what are)\b(?:\s+(?:me|all|my|the|your|of|list|a|recent|current|applied))*\s+"
-                r"(?:edits?|edit history|changes|history|weight edits|model edits)\b", body) or re.match(r"^(?:edits|edit list|my edits|the edits)$", body):
+                r"(?:edits?|edit history|changes|history|weight edits|model edits)\b", body) or re.match(r"^(?:edits|edit list|my edits|the edits)$", body) \
+            or re.match(r"^what (?:edits|changes) (?:have|did) you (?:made|make|done|do)\b|^what have you (?:changed|edited)\b", body):
         return Turn("command", original, "list edits", command="edits")
-    if re.match(r"^(?:(?:explain |tell me |so )?why (?:did|do|would) you (?:say|answer|think|reply|respond)|why that answer|"
+    if re.match(r"^(?:(?:explain |tell me |so )?why (?:did|do|would|'d) you (?:say|answer|think|reply|respond)|why that answer|"
+                r"why'd you (?:say|answer|reply|think)|"
                 r"(?:explain|tell me) why you (?:said|answered|think|replied)|explain (?:that|your) answer|explain yourself|"
                 r"why did you (?:tell me|give me|pick|choose|come up with)|"
                 r"how did you (?:get|come up with|know) that|where did (?:you get )?that come from|where did you get that|"
                 r"show (?:me )?(?:the |your )?(?:trace|facts you used|sources|reasoning)|what (?:facts|sources) did you use)", body):
         return Turn("command", original, "why", command="why")
     user = re.match(r"^(?:switch|change|set|swap)\s+(?:to\s+|the\s+)?user(?:\s+to|\s+name\s+to)?\s+(\w+)|"
-                    r"^(?:switch|change) to\s+(\w+)$|^(?:log ?in|sign in|login) as\s+(\w+)|^i'm user\s+(\w+)$|^this is user\s+(\w+)$", body)
+                    r"^(?:switch|change) to\s+(\w+)$|^(?:log ?in|sign in|login|log me in|sign me in) as\s+(?:user\s+)?(\w+)|^i'm user\s+(\w+)$|^this is user\s+(\w+)$", body)
     if user:
         name = next(g for g in user.groups() if g)
         return Turn("command", original, "switch user", command="user", argument=name)
@@ -609,8 +615,10 @@ def _forget_clause(lower: str, original: str) -> Turn | None:
                         r"you don't (?:need|have) to|you do not need to|no need to|there's no need to|you needn't|"
                         r"i'd rather you didn't|please don't|i'd prefer you didn't|i would prefer you didn't|i would rather you didn't|"
                         r"i prefer you don't|i'd prefer you not|could you not|can you not|i'd like you to stop|i want you to stop|"
-                        r"you shouldn't|you should not|stop)\s+"
-                        r"(?:remember(?:ing)?|keep(?:ing)?|stor(?:e|ing)|sav(?:e|ing)|hold on to|track(?:ing)?)\b\s*(?P<rest>.*)$", body)
+                        r"you shouldn't|you should not|stop|i don't want you|i do not want you|i'd rather you not|"
+                        r"i don't want you to|please stop|i'd rather not have you)\s+"
+                        r"(?:remember(?:ing)?|keep(?:ing)?|stor(?:e|ing)|sav(?:e|ing)|hold(?:ing)? on ?to|track(?:ing)?|retain(?:ing)?|"
+                        r"record(?:ing)?|log(?:ging)?|hang(?:ing)? on ?to|note|noting|memori[sz](?:e|ing))\b\s*(?P<rest>.*)$", body)
     found = match or negative
     if not found:
         return None
@@ -775,7 +783,7 @@ def _fact_units(rest: str) -> tuple[list[str], bool, list[str]]:
 
     units, marked, kinds = [], False, []
     for sentence_text in _sentences(rest):
-        clauses = [c for c in re.split(r"\s*,\s+|\s+-\s+", sentence_text.strip(" .!?")) if c.strip()]
+        clauses = [c for c in re.split(r"\s*,\s+|\s+[-\u2013\u2014]\s+", sentence_text.strip(" .!?")) if c.strip()]
 
         def drop(clause: str) -> bool:
             nonlocal marked
@@ -825,6 +833,10 @@ def _statement_unit(original: str, rest: str, last_question: str | None, last_an
     if re.match(r"^(?:just |recently |finally |also )?(?:moved|relocated|started (?:working|a new job)|got (?:a job|hired|married|engaged)|"
                 r"live in|living in|work at|work for|working at|working for|adopted|bought|married)\b", core):
         core, core_original = "i " + core, "I " + core_original
+    if re.match(r"^(?:you|you're|your|ur|u|you've|youre)\b", core) and not corrected:
+        return Turn("chitchat", original, "a remark to the assistant", small_talk="remark")  # "you're quicker than my IT dept"
+    if re.search(r"\b(?:sounds|seems|looks) (?:about )?(?:right|correct|good|plausible)$", core) and not corrected:
+        return Turn("chitchat", original, "agreement", small_talk="agreement")  # "yeah 2004 sounds right"
     if _about_user(core) or pronoun_about_user:
         from editmind.agent.personal import states_a_fact
 
@@ -875,6 +887,14 @@ def corrected_world(core: str) -> bool:
                 and not _about_user(statement.subject.lower()) and statement.relation not in ("{} is", "The {} is"))
 
 
+_OPINION = re.compile(
+    r"\b(?:the (?:best|worst|greatest|coolest|nicest|prettiest|funniest|most beautiful|most overrated|goat)|best|worst|"
+    r"gorgeous|beautiful|lovely|stunning|amazing|awesome|incredible|fantastic|wonderful|brilliant|masterpiece|overrated|"
+    r"underrated|terrible|horrible|awful|boring|ugly|cute|delicious|tasty|yummy|disgusting|fun|funny|hilarious|great|"
+    r"cool|nice|sick|dope|trash|rubbish|garbage|mid|goated|peak|overhyped|so good|so bad|too expensive|pricey|"
+    r"a (?:joke|disaster|vibe|mess|gem|classic|banger)|my favou?rite)\b")
+
+
 _NOT_VALUES = frozenset({
     "it", "that", "this", "there", "here", "them", "him", "her", "they", "he", "she", "one", "something", "so", "too",
     "me", "you", "us", "we", "i", "what", "which", "who", "answer", "the answer", "right", "wrong", "correct",
@@ -903,6 +923,8 @@ def correction_problem(correction: Correction, core: str, corrected: bool, last_
         return "no value"
     if not subject or subject.lower() in _NOT_VALUES:
         return "no subject"
+    if _OPINION.search(low) and not corrected:
+        return "no value"  # "Lisbon is gorgeous in May", "Python is the best language": an opinion, not a fact to edit
     bare_copula = (correction.relation or "") in ("{} is", "The {} is", "{} are", "The {} are")
     if bare_copula and not re.search(r"[A-Z0-9]", target) and not re.match(r"^(?:an?|the)\s", low):
         return "no value"  # "the sky is blue", "paris is beautiful": a description, not a fact to edit
