@@ -24,7 +24,9 @@ from editmind.agent.turns import parse_question
 _STOP = frozenset("""a an the of in on at to for from by with and or is are was were be been being do does did have has had
 what whats what's where wheres where's who whos who's whom whose when which why how tell me please can could would you your
 it its it's that this there their they them my i i'm me we our now again currently these days today still actually
-know remember called named name s about any some just really""".split())
+know remember called named name s about any some just really last latest current present recent reigning""".split())
+_LEAD = frozenset({"run", "lead", "led", "head", "manag", "manager", "chair", "chairs", "direct", "director", "coach", "captain",
+                   "ceo", "chief", "executive", "president", "chairman", "leader", "boss", "principal", "owner"})
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ def match_world(question: str, facts: Sequence[Any]) -> Match | None:
         if not subject_words or not subject_words <= words:
             continue
         rest = words - subject_words
+        if rest and {_stem(w) for w in rest} <= _LEAD and (relation_words & _LEAD):
+            return Match(fact, f"about {fact.subject}; the question asks who leads it and {fact.relation.format('it')} says so")
         located = "located" in fact.relation and re.match(r"^\s*where\b", question.lower())
         if (relation_words and relation_words <= rest and len(rest - relation_words) == 0) or (located and not rest):
             return Match(fact, f"about {fact.subject}, and the question names its relation")

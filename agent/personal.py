@@ -38,7 +38,7 @@ _PATTERNS: tuple[tuple[str, str | None, str], ...] = (
      r"(?:,)? (?:called|named|(?:and|,) (?:her|his|its|their) name is|(?:and|,) (?:she|he|it)(?:'s| is) called) " + _OBJECT + _END, None, "name"),
     (r"^" + _OWNED + r"(?:'s|s)? name is " + _OBJECT + _END, None, "name"),
     (r"^" + _OWNED + r" " + _ADVERB + _LIVE_VERBS + r" (?:in|to|at|near|out in|over in) (?:the city of )?" + _OBJECT + _END, None, "lives in"),
-    (r"^(?:i|we) " + _ADVERB + _LIVE_VERBS + r" (?:in|to|at|near|out in|over in) (?:the city of )?" + _OBJECT + _END, "me", "lives in"),
+    (r"^(?:i|we)(?:'ve|'d| have| had)? " + _ADVERB + _LIVE_VERBS + r" (?:in|to|at|near|out in|over in) (?:the city of )?" + _OBJECT + _END, "me", "lives in"),
     (r"^(?:i'm|i am|im|we're) (?:living|staying|based) (?:in|at) " + _OBJECT + _END, "me", "lives in"),
     (r"^(?:my home|home) is (?:in )?" + _OBJECT + _END, "me", "lives in"),
     (r"^" + _OWNED + r" " + _ADVERB + _WORK_VERBS + r" (?:at|for|in|with) (?:the company |company )?" + _OBJECT + _END, None, "works at"),
@@ -53,8 +53,12 @@ _PATTERNS: tuple[tuple[str, str | None, str], ...] = (
     (r"^(?:i'm|i am|im) (?:an? )(?P<o>[a-z][a-z -]{1,30}?)(?: by (?:profession|trade))?" + _END, "me", "occupation"),
     (r"^(?:i was born on|my birthday is on|my birthday is|my birthday's) " + _OBJECT + _END, "my birthday", "is"),
     (r"^(?:i was born in) " + _OBJECT + _END, "me", "born in"),
-    (r"^" + _OWNED + r" (?:is|are|was|'s) (?:in|at) " + _OBJECT + _END, None, "lives in"),
-    (r"^" + _OWNED + r" (?:is|are|was|'s) " + _OBJECT + _END, None, "is"),
+    (r"^" + _OWNED + r"(?: is| are| was|'s) (?:in|at) " + _OBJECT + _END, None, "lives in"),
+    (r"^" + _OWNED + r"(?: is| works as| is working as|'s)(?: an?)? (?P<o>[a-z -]*?(?:er|or|ist|ian|ant|ent|nurse|doctor|chef|cook|pilot|"
+     r"judge|clerk|vet|surgeon|dentist|architect|lawyer|student|teacher|officer|consultant|analyst|nanny|barista|"
+     r"therapist|paramedic|midwife|carer|coach|tutor|lecturer|professor|secretary|mechanic|electrician|plumber))"
+     r"(?: by (?:trade|profession))?" + _END, None, "occupation"),
+    (r"^" + _OWNED + r"(?: is| are| was|'s) " + _OBJECT + _END, None, "is"),
 )
 _COMPILED = tuple((re.compile(p), s, r) for p, s, r in _PATTERNS)
 
@@ -137,6 +141,7 @@ _FACT_VERBS = (r"(?:main|mains|can't stand|cannot stand|don't like|do not like|d
                r"teaches|run|runs|keep|keeps|collect|volunteer|wear|take|takes|need|eat|eats|drink|drinks|cook|ride|"
                r"married|divorced|engaged|named|called|turned|retired|graduated|started|joined|left|quit|changed)")
 _I_AM = (r"(?:an?\s+\w+|the\s+\w+|\d+|in\s+|from\s+|at\s+|on\s+|allergic|married|single|divorced|engaged|pregnant|retired|"
+         r"doing|training|learning|taking|teaching|running|writing|building|raising|expecting|starting|finishing|"
          r"vegetarian|vegan|left[- ]handed|right[- ]handed|diabetic|lactose|colou?r ?blind|gluten|intolerant|a student|"
          r"studying|working|living|moving|based|originally|half|born|deaf|blind|asthmatic|epileptic|celiac|coeliac)")
 
@@ -148,7 +153,7 @@ def states_a_fact(core: str) -> bool:
         return True
     for clause in re.split(r"\s*[,;.!?]\s*|\s+(?:and|but|so)\s+", lower):
         clause = re.sub(r"^(?:now|also|actually|btw|fyi|oh|well|so)\s+", "", clause.strip())
-        if re.search(r"\b(?:my|our)\s+(?!(?:bad|pleasure|god|goodness|gosh|word|apologies|mistake|fault|dear|friend)\b)[a-z]", clause):
+        if re.match(r"^(?:my|our)\s+(?!(?:bad|pleasure|god|goodness|gosh|word|apologies|mistake|fault|dear|friend)\b)[a-z]", clause):
             return True
         if re.match(r"^(?:i|we)(?:'ve|'d|'ll| have| had| will)?(?:\s+been)?\s+(?:(?:just|recently|finally|also|still|now|really|"
                     r"actually|used to|don't|do not|can't|cannot)\s+)*" + _FACT_VERBS + r"\b", clause):
@@ -196,6 +201,8 @@ _Q_PATTERNS: tuple[tuple[str, str | None, str | None], ...] = (
     (r"^where (?:is )?" + _OWNED + r" (?:is )?(?:living|staying)$", None, "lives in"),
     (r"^where (?:am i|i am) (?:living|staying)$|^where i (?:live|am living|stay)$", "me", "lives in"),
     (r"^what (?:do i do|is my job|is my occupation|is my profession|do i do for (?:a living|work))$", "me", "occupation"),
+    (r"^what (?:does|did) " + _OWNED + r" do(?: for (?:a living|work|a job))?$|^what(?:'s| is) " + _OWNED.replace("<n>", "<n2>")
+     + r"(?:'s|s)? (?:job|occupation|profession|line of work)$", None, "occupation"),
     (r"^(?:when(?:'s| is| was)) (?:my birthday|i born)$|^when was i born$", "my birthday", "is"),
     (r"^where was i born$", "me", "born in"),
     (r"^(?:what(?:'s| is| are| was)|who(?:'s| is| are)|when(?:'s| is)|which is|tell me|remind me(?: of)?|do you (?:know|remember)) "

@@ -49,7 +49,7 @@ TURN_TYPES: tuple[str, ...] = ("question", "chitchat", "personal_fact", "correct
 
 _APOSTROPHES = {
     "its": "it's", "thats": "that's", "whats": "what's", "wheres": "where's", "whos": "who's", "im": "i'm",
-    "dont": "don't", "isnt": "isn't", "youre": "you're", "ive": "i've", "id": "i'd", "didnt": "didn't",
+    "dont": "don't", "isnt": "isn't", "youre": "you're", "ive": "i've", "didnt": "didn't",
     "doesnt": "doesn't", "hows": "how's", "pls": "please", "plz": "please", "u": "you", "ur": "your", "hes": "he's",
     "shes": "she's", "theyre": "they're", "cant": "can't", "wont": "won't", "arent": "aren't", "wasnt": "wasn't",
     "havent": "haven't", "wheres": "where's", "whos": "who's", "thx": "thanks", "abt": "about", "ppl": "people",
@@ -100,6 +100,7 @@ def _repair_word(word: str) -> str:
 def normalise(text: str) -> str:
     """Lower-case, typographic quotes/dashes unified, typos near trigger words repaired."""
     text = text.strip().replace("\u2019", "'").replace("\u2014", ",").replace("\u2013", ",").replace(" - ", ", ")
+    text = re.sub(r"\b[Ii]d (?=(?:like|love|rather|prefer|be|have|want)\b)", "i'd ", text)
     return re.sub(r"[A-Za-z']+", lambda m: _repair_word(m.group(0)), text).strip()
 
 
@@ -223,7 +224,11 @@ _CORRECTION_MARKERS = (
     r"you're (?:wrong|mistaken)\b", r"though\b", r"tho\b", r"but\b", r"you are (?:wrong|mistaken)\b", r"you got it wrong\b", r"you're incorrect\b",
 )
 _SOFT_MARKERS = (
-    r"i think\b", r"i believe\b", r"i'm (?:pretty |quite |fairly )?sure\b", r"i am (?:pretty |quite )?sure\b",
+    r"i think\b", r"i believe\b", r"i'm (?:pretty |quite |fairly )?sure\b", r"i am (?:pretty |quite )?sure\b", r"(?:pretty|fairly|quite) sure\b",
+    r"i reckon\b", r"reckon\b", r"i guess\b", r"i suppose\b", r"i'm told\b", r"i am told\b", r"i was told\b", r"i heard\b",
+    r"i've heard\b", r"i could be wrong,? but\b", r"i might be wrong,? but\b", r"correct me if i'm wrong,? but\b",
+    r"if i remember (?:right|correctly)\b", r"as far as i know\b", r"afaik\b", r"iirc\b", r"i'm fairly certain\b",
+    r"bruh\b", r"dude\b", r"mate\b", r"lol\b", r"on reflection\b",
     r"fyi\b", r"by the way\b", r"btw\b", r"for the record\b", r"just so you know\b", r"note that\b",
     r"please note that\b", r"please note\b", r"note\b(?= i)", r"just so you know\b", r"for your information\b", r"keep in mind(?: that)?\b", r"remember(?: that)?\b", r"please remember(?: that)?\b",
     r"don't forget(?: that)?\b", r"do not forget(?: that)?\b", r"never forget(?: that)?\b", r"hmm+\b", r"well\b",
@@ -446,7 +451,7 @@ _QUESTION_PATTERNS: tuple[tuple[str, Any], ...] = (
     # "what language do they speak in Brazil" -> the language of Brazil
     (r"^(?:what|which)\s+(?P<noun>language|languages|currency|religion|sport|food|team)\s+(?:do|does|did)\s+(?:they|people|you|we)\s+"
      r"(?:speak|use|have|follow|play|eat|support)\s+(?:in|at)\s+(?P<subj>.+)$", lambda m: "The " + m.group("noun") + " of {} is"),
-    (r"^(?:what|who|which)(?:'s|\s+is|\s+was|\s+are)\s+(?:the\s+)?(?:current\s+|present\s+)?(?P<rel>[a-z][a-z ]*?)\s+of\s+(?P<subj>.+)$",
+    (r"^(?:what|who|which)(?:'s|\s+is|\s+was|\s+are)\s+(?:the\s+)?(?:current\s+|present\s+)?(?P<rel>[a-z][a-z -]*?)\s+of\s+(?P<subj>.+)$",
      lambda m: "The " + m.group("rel") + " of {} is"),
     (r"^(?:what|who|which)(?:'s|\s+is|\s+was)\s+(?P<subj>.+?)'s\s+(?P<rel>[a-z ]+)$", lambda m: "The " + m.group("rel") + " of {} is"),
     (r"^where(?:'s|\s+is|\s+was|\s+are)\s+(?P<subj>.+?)(?:\s+located|\s+situated|\s+now|\s+based)*$", lambda m: "{} is located in"),
@@ -473,7 +478,7 @@ _QUESTION_PATTERNS: tuple[tuple[str, Any], ...] = (
      r"graduate|resign|begin|end)\b(?P<rest>(?:\s+[a-z]+){0,3})$",
      lambda m: "{} " + _PAST.get(m.group("verb"), m.group("verb") + "d") + m.group("rest") + " in"),
     # "capital of peru", "the ceo of tesla": a fragment that asks
-    (r"^(?:the\s+)?(?:current\s+)?(?P<rel>(?!(?:who|what|where|when|which|how|is|are|was|did|does|do|tell|name)\b)[a-z]+(?:\s[a-z]+)?)"
+    (r"^(?:the\s+)?(?:current\s+)?(?P<rel>(?!(?:who|what|where|when|which|how|is|are|was|did|does|do|tell|name)\b)[a-z-]+(?:\s[a-z-]+)?)"
      r"\s+of\s+(?P<subj>[^?]+?)$", lambda m: "The " + m.group("rel") + " of {} is"),
     (r"^(?:(?:what|which)\s+[a-z]+(?:\s+[a-z]+)?|who|whom|what)\s+(?:does|do|did)\s+" + _Q_PRONOUNS
      + r"(?P<subj>.+?)\s+(?P<verb>[a-z]+)(?:\s+(?P<prep>" + _PREPS + r"))?$",
@@ -614,6 +619,8 @@ def _forget_clause(lower: str, original: str) -> Turn | None:
     negative = re.match(r"^(?:please\s+)?(?:don't|do not|stop|never|i don't want you to|i do not want you to|"
                         r"you don't (?:need|have) to|you do not need to|no need to|there's no need to|you needn't|"
                         r"i'd rather you didn't|please don't|i'd prefer you didn't|i would prefer you didn't|i would rather you didn't|"
+                        r"i would rather you did not|i'd rather you did not|i would prefer you did not|i'd prefer you did not|"
+                        r"i'd prefer you not to|i would prefer you not to|i'd rather you not|i'd prefer if you didn't|"
                         r"i prefer you don't|i'd prefer you not|could you not|can you not|i'd like you to stop|i want you to stop|"
                         r"you shouldn't|you should not|stop|i don't want you|i do not want you|i'd rather you not|"
                         r"i don't want you to|please stop|i'd rather not have you)\s+"
@@ -835,7 +842,8 @@ def _statement_unit(original: str, rest: str, last_question: str | None, last_an
         core, core_original = "i " + core, "I " + core_original
     if re.match(r"^(?:you|you're|your|ur|u|you've|youre)\b", core) and not corrected:
         return Turn("chitchat", original, "a remark to the assistant", small_talk="remark")  # "you're quicker than my IT dept"
-    if re.search(r"\b(?:sounds|seems|looks) (?:about )?(?:right|correct|good|plausible)$", core) and not corrected:
+    if re.search(r"\b(?:(?:sounds|seems|looks) (?:about )?(?:right|correct|good|plausible)|that's right|thats right|is right|"
+                 r"that is right|that's correct|thought so)$", core) and not corrected:
         return Turn("chitchat", original, "agreement", small_talk="agreement")  # "yeah 2004 sounds right"
     if _about_user(core) or pronoun_about_user:
         from editmind.agent.personal import states_a_fact
@@ -846,10 +854,16 @@ def _statement_unit(original: str, rest: str, last_question: str | None, last_an
         trigger = "first person" if not pronoun_about_user else "pronoun about the user's last topic"
         return Turn("personal_fact", original, trigger, content=_sentence(resolved), statement=parse_personal(resolved, topic),
                     lasting=lasting)
+    if "agreement" in small_talk and not corrected and len(core.split()) <= 3 and not _about_user(core) and not re.search(
+            r"\b(?:is|are|was|were|lives?|works?|moved)\b", core):
+        return Turn("chitchat", original, "agreement with a value", small_talk="agreement")  # "yep, the Transit, that's it"
     if "agreement" in small_talk and not corrected and last_answer and len(core.split()) <= 4 and re.search(
             r"\b" + re.escape(core.strip(" .!?").lower()) + r"\b", last_answer.lower()):
         return Turn("chitchat", original, "agreement that repeats the answer", small_talk="agreement")  # "right, Zoe"
-    if personal_context and not corrected_world(core) and not re.match(r"^(?:you|you're|your|ur|u)\b", core):
+    agent_knew = bool(last_answer and not re.search(r"\b(?:don't know|do not know|haven't told|not sure|no idea)\b",
+                                                    last_answer.lower()))
+    if personal_context and not corrected_world(core) and not re.match(r"^(?:you|you're|your|ur|u)\b", core) \
+            and (not agent_knew or corrected) and _looks_like_a_value(core):
         from editmind.agent.personal import answer_as_statement
 
         return Turn("personal_fact", original, "answer to a question about the user",
@@ -877,6 +891,17 @@ def _statement_unit(original: str, rest: str, last_question: str | None, last_an
     trigger = "correction marker" if corrected else ("short answer after an answer" if last_answer else "world statement")
     return Turn("correction", original, trigger, content=correction.text or _sentence(core_original),
                 correction=correction, lasting=lasting)
+
+
+def _looks_like_a_value(core: str) -> bool:
+    """A short answer that can be stored as a value: not small talk, not a sentence about
+    something else ("ok bet", "that will be all" are not values)."""
+    from editmind.agent import smalltalk
+
+    words = core.split()
+    if not words or len(words) > 8 or smalltalk.is_small_talk(core) or smalltalk.clause_kind(core):
+        return False
+    return not any(smalltalk.clause_kind(w) in ("thanks", "agreement", "goodbye", "greeting") for w in words[-2:])
 
 
 def corrected_world(core: str) -> bool:
@@ -933,6 +958,8 @@ def correction_problem(correction: Correction, core: str, corrected: bool, last_
         return "agrees"  # "yes, Paris is the capital" right after the agent said Paris
     whole = core.lower().strip(" .!?")
     if not corrected and whole == low:
+        if not re.search(r"[A-Z0-9]", target) and len(low.split()) < 2:
+            return "no value"  # "bet", "dear": a word, not a value to store
         return "bare value"
     return None
 
