@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 from editmind.agent.router import SANITATION_NOTE, ConsolidationResult, PendingFact, Router, RouterConfig
+from editmind.agent.turn_guard import TurnGuard, guard_turn
 from editmind.agent.turns import Turn, classify_turn, parse_question, parse_statement
 from editmind.editors.base import EditRequest, available_editors, get_editor
 from editmind.editors.errors import EditmindError
@@ -190,6 +191,7 @@ class EditingAgent:
             self.last_reply = reply
             return reply
         turn = classify_turn(message, self.last_question, self.last_answer, topic=self._topic)
+        turn = guard_turn(turn, getattr(self.memory, "embedder", None), _small_talk_guard())
         awaiting, self._awaiting = self._awaiting, None
         if awaiting is not None and _confirms(turn):
             reply = self._apply_confirmed(awaiting)
@@ -865,3 +867,13 @@ def _topic_of(turn: Turn, current: str | None) -> str | None:
         if found:
             return "my " + found.group(1)
     return current
+
+
+_GUARD: list[TurnGuard | None] = []
+
+
+def _small_talk_guard() -> TurnGuard | None:
+    """The trained small-talk guard, loaded once per process (None when not shipped)."""
+    if not _GUARD:
+        _GUARD.append(TurnGuard.load())
+    return _GUARD[0]

@@ -309,6 +309,7 @@ REPLIES = {
     "assistant": ("I'm editmind's assistant, a small language model running on this machine. Ask me questions, "
                   "tell me about yourself, or correct me; /help lists the commands."),
     "empty": "Say something, or type /help for the commands.",
+    "guarded": "Okay. I haven't stored anything; to correct me, say it like 'no, it's Rome' or 'my dog is called Rex'.",
 }
 
 

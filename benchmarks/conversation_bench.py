@@ -39,16 +39,25 @@ def load_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def score_utterances(rows: list[dict]) -> dict[str, Any]:
+def score_utterances(rows: list[dict], embedder: Any = None, guard: Any = None) -> dict[str, Any]:
+    """Turn types as the agent reads them: the rules, then (with an embedder and the trained
+    guard) the small-talk guard on turns the rules would write. Rules-only accuracy beside it."""
+    from editmind.agent.turn_guard import guard_turn
+
     confusion = {label: {other: 0 for other in TURN_TYPES} for label in TURN_TYPES}
     misses, field_misses = [], []
     fields_checked = fields_right = 0
-    started = time.perf_counter()
-    turns = []
+    turns, rule_types, per_turn_ms = [], [], []
     for row in rows:
         context = row.get("context") or {}
-        turns.append(classify_turn(row["text"], context.get("last_question"), context.get("last_answer")))
-    seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        turn = classify_turn(row["text"], context.get("last_question"), context.get("last_answer"))
+        rule_types.append(turn.type)
+        if embedder is not None:
+            turn = guard_turn(turn, embedder, guard)
+        per_turn_ms.append(1000 * (time.perf_counter() - started))
+        turns.append(turn)
+    seconds = sum(per_turn_ms) / 1000
     for row, turn in zip(rows, turns):
         label = row["label"]
         confusion.setdefault(label, {o: 0 for o in TURN_TYPES})
@@ -83,7 +92,12 @@ def score_utterances(rows: list[dict]) -> dict[str, Any]:
         "correction_fields": {"checked": fields_checked, "right": fields_right,
                               "accuracy": round(fields_right / fields_checked, 4) if fields_checked else None,
                               "misses": field_misses},
-        "ms_per_turn": round(1000 * seconds / max(1, len(rows)), 3), "misses": misses,
+        "ms_per_turn": round(1000 * seconds / max(1, len(rows)), 3),
+        "ms_per_turn_p95": round(float(sorted(per_turn_ms)[int(0.95 * (len(per_turn_ms) - 1))]), 3) if per_turn_ms else None,
+        "ms_per_turn_max": round(max(per_turn_ms), 3) if per_turn_ms else None,
+        "reader": "rules + small-talk guard" if embedder is not None and guard is not None else "rules",
+        "rules_only_accuracy": round(sum(r["label"] == t for r, t in zip(rows, rule_types)) / len(rows), 4) if rows else None,
+        "misses": misses,
     }
 
 
@@ -220,14 +234,19 @@ def main() -> None:
     utterance_files = args.utterances or [DATA / f"utterances_{part}.jsonl" for part in ("train", "dev", "test", "test2")] + [
         ROOT / "data" / "turns.jsonl", ROOT / "data" / "turns_heldout.jsonl"]  # the earlier five-type sets, as a regression check
     report: dict[str, Any] = {"benchmark": "conversation", "utterances": {}, "dialogues": {}}
+    from editmind.agent.turn_guard import TurnGuard
+    from editmind.memory.embedders import default_embedder
+
+    embedder, guard = default_embedder(), TurnGuard.load()
+    embedder.embed(["warm up"])  # the first call loads the model: not a turn's cost
     for path in utterance_files:
-        part = score_utterances(load_jsonl(path))
+        part = score_utterances(load_jsonl(path), embedder, guard)
         report["utterances"][path.stem] = part
-        print(f"{path.name}: n={part['n']} accuracy={part['accuracy']} small talk read as a fact: "
-              f"{part['chitchat_read_as_storing']} ms/turn={part['ms_per_turn']} misses={len(part['misses'])}")
+        print(f"{path.name}: n={part['n']} accuracy={part['accuracy']} (rules alone {part['rules_only_accuracy']}) "
+              f"small talk read as a fact: {part['chitchat_read_as_storing']} ms/turn={part['ms_per_turn']} "
+              f"p95={part['ms_per_turn_p95']} misses={len(part['misses'])}")
     if not args.utterances_only:
         from editmind.editors.model import load_model
-        from editmind.memory.embedders import default_embedder
 
         if args.model == "tiny":  # a random tiny llama: fast, for iterating on the rules (answers are noise)
             from editmind.editors.model.testing import tiny_model
