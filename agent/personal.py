@@ -178,7 +178,7 @@ _PRONOUNS = frozenset({"it", "that", "this", "there", "here", "them", "him", "he
 _Q_PATTERNS: tuple[tuple[str, str | None, str | None], ...] = (
     (r"^(?:what(?:'s| is| was)|tell me|remind me(?: of)?|do you (?:know|remember)) my name$|^who am i$|^what am i called$", "me", "name"),
     (r"^(?:what(?:'s| is| was)|tell me|remind me(?: of)?|do you (?:know|remember)) (?:the name of " + _OWNED + r"|"
-     + _OWNED.replace("<n>", "<n2>") + r"(?:'s| s|s) name)$", None, "name"),
+     + _OWNED.replace("<n>", "<n2>") + r"(?:'s| s|s)? name)$", None, "name"),
     (r"^(?:what(?:'s| is| was)|how is|how's) " + _OWNED + r" (?:called|named)$|^what do i call " + _OWNED.replace("<n>", "<n2>") + r"$",
      None, "name"),
     (r"^(?:where|in which city|which city|what city|in what city|which country|what country) (?:does|did|do|is) " + _OWNED

@@ -230,7 +230,9 @@ _SOFT_MARKERS = (
     r"if i remember (?:right|correctly)\b", r"as far as i know\b", r"afaik\b", r"iirc\b", r"i'm fairly certain\b",
     r"bruh\b", r"dude\b", r"mate\b", r"lol\b", r"on reflection\b",
     r"fyi\b", r"by the way\b", r"btw\b", r"for the record\b", r"just so you know\b", r"note that\b",
-    r"please note that\b", r"please note\b", r"note\b(?= i)", r"just so you know\b", r"for your information\b", r"keep in mind(?: that)?\b", r"remember(?: that)?\b", r"please remember(?: that)?\b",
+    r"please note that\b", r"please note\b", r"i(?:'d| would| should) like you to (?:remember|know|note)(?: that)?\b",
+    r"i want you to (?:remember|know|note)(?: that)?\b", r"(?:can|could|would) you (?:please )?remember(?: that)?\b",
+    r"make a note(?: that)?\b", r"note down(?: that)?\b", r"take note(?: that)?\b", r"for future reference\b", r"note\b(?= i)", r"just so you know\b", r"for your information\b", r"keep in mind(?: that)?\b", r"remember(?: that)?\b", r"please remember(?: that)?\b",
     r"don't forget(?: that)?\b", r"do not forget(?: that)?\b", r"never forget(?: that)?\b", r"hmm+\b", r"well\b",
     r"so\b", r"ok(?:ay)?\b", r"oh\b", r"see\b", r"that\b(?= )", r"wait\b", r"hold on\b", r"um+\b", r"uh+\b", r"ah+\b",
     # an affirmation before a statement ("Yes, the Eiffel Tower is in Rome"); only when
@@ -951,7 +953,7 @@ def correction_problem(correction: Correction, core: str, corrected: bool, last_
     if _OPINION.search(low) and not corrected:
         return "no value"  # "Lisbon is gorgeous in May", "Python is the best language": an opinion, not a fact to edit
     bare_copula = (correction.relation or "") in ("{} is", "The {} is", "{} are", "The {} are")
-    if bare_copula and not re.search(r"[A-Z0-9]", target) and not re.match(r"^(?:an?|the)\s", low):
+    if bare_copula and not corrected and not re.search(r"[A-Z0-9]", target) and not re.match(r"^(?:an?|the)\s", low):
         return "no value"  # "the sky is blue", "paris is beautiful": a description, not a fact to edit
     said = answer_entity(last_answer, subject) if last_answer else None
     if said and said.lower().strip(" .") == low and not corrected:
