@@ -34,6 +34,8 @@ sys.path.insert(0, str(ROOT.parent))
 
 from editmind.agent.turns import TURN_TYPES, classify_turn  # noqa: E402
 
+PARTS = ("train", "train2", "dev", "test", "test2", "test3")
+
 
 def load_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -222,7 +224,7 @@ def main() -> None:
     parser.add_argument("--utterances", type=Path, nargs="*", default=None,
                         help="labelled JSONL files (default: the train, dev and test parts)")
     parser.add_argument("--dialogues", type=Path, nargs="*", default=None,
-                        help="dialogue JSON files (default: the dev, test and test2 dialogues)")
+                        help="dialogue JSON files (default: the dev, test, test2 and test3 dialogues)")
     parser.add_argument("--utterances-only", action="store_true")
     parser.add_argument("--model", default="default", help="'default' (SmolLM2-135M), a model path, or 'tiny' (random, for quick rule checks)")
     parser.add_argument("--max-new-tokens", type=int, default=32)
@@ -231,7 +233,7 @@ def main() -> None:
 
     from editmind.editors.eval.provenance import run_environment
 
-    utterance_files = args.utterances or [DATA / f"utterances_{part}.jsonl" for part in ("train", "dev", "test", "test2")] + [
+    utterance_files = args.utterances or [DATA / f"utterances_{part}.jsonl" for part in PARTS] + [
         ROOT / "data" / "turns.jsonl", ROOT / "data" / "turns_heldout.jsonl"]  # the earlier five-type sets, as a regression check
     report: dict[str, Any] = {"benchmark": "conversation", "utterances": {}, "dialogues": {}}
     from editmind.agent.turn_guard import TurnGuard
@@ -255,7 +257,7 @@ def main() -> None:
         else:
             model = load_model(args.model)
         embedder = default_embedder()
-        for path in args.dialogues or [DATA / f"dialogues_{part}.json" for part in ("dev", "test", "test2")]:
+        for path in args.dialogues or [DATA / f"dialogues_{part}.json" for part in ("dev", "test", "test2", "test3")]:
             started = time.perf_counter()
             part = run_dialogues(json.loads(path.read_text(encoding="utf-8")), model, embedder, args.max_new_tokens)
             part["seconds"] = round(time.perf_counter() - started, 1)
