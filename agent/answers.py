@@ -99,8 +99,6 @@ def match_personal(question: str, facts: Sequence[Any]) -> Match | None:
         if len(same_subject) == 1 and relation == "is":
             return Match(same_subject[0], f"the only fact about {asked[0]}")
     personal_question = is_personal_question(question)
-    if asked:  # the question has a key: only facts without one may still answer it by their words
-        personal = [f for f in personal if not f.subject]
     words = content_words(question)
     best, best_score = None, 0.0
     for fact in personal:

@@ -93,6 +93,8 @@ def parse_personal(text: str, topic: str | None = None) -> Statement | None:
     first clause named ("My son changed schools, he goes to Greenfield Academy now")."""
     parts = [p for p in re.split(r"\s*(?:[;!?]|\.(?=\s|$)|,(?=\s+(?:we|i|he|she|they|and|but|so|because|since|it|which|who|my|"
                                   r"now|then|it's|he's|she's|they're)\b))\s*|\s+(?:because|since|but|and then)\s+", text.strip(), flags=re.I) if p]
+    if len(parts) == 1 and "," in parts[0]:  # "moved to Knoxville last spring, forgot to say": try the first clause too
+        parts = [parts[0]] + [p for p in re.split(r"\s*,\s*", parts[0]) if p][:1]
     first_owner = None
     for index, part in enumerate(parts):
         clause = part
@@ -134,7 +136,7 @@ def _parse_clause(text: str) -> Statement | None:
 # what a statement about the user must do to be a fact: set an attribute, or say what the
 # user (or their own people and things) is, has, does, likes. "I hope I'm not disturbing
 # you", "I knew it", "I'm exhausted" say none of that.
-_FACT_VERBS = (r"(?:main|mains|can't stand|cannot stand|don't like|do not like|don't eat|don't drink|can't live without|"
+_FACT_VERBS = (r"(?:follow|support|root for|watch|listen to|read|play for|cheer for|main|mains|can't stand|cannot stand|don't like|do not like|don't eat|don't drink|can't live without|"
                r"am into|'m into|renamed|rename|call|named|switched|live|lived|living|moved|move|relocated|work|worked|working|drive|driving|own|owned|have|has|had|got|"
                r"adopted|bought|sold|rescued|study|studied|studying|go|goes|went|attend|attended|play|played|like|likes|"
                r"love|loves|hate|hates|prefer|prefers|enjoy|enjoys|speak|speaks|was born|grew up|use|uses|support|teach|"
@@ -213,7 +215,7 @@ _Q_COMPILED = tuple((re.compile(p), s, r) for p, s, r in _Q_PATTERNS)
 _FAMILY = (r"(?:mom|mum|mommy|mother|dad|daddy|father|wife|husband|son|daughter|sister|brother|grandma|grandpa|"
            r"granny|boyfriend|girlfriend|partner|fiance|fiancee|wifey|hubby|kids|kid|baby|aunt|uncle|cousin|boss)")
 _PERSONAL_Q = re.compile(
-    r"\bmy\b|\b" + _FAMILY + r"(?:'s|s)\s+\w+|^(?:what|which|where|who|when|how many|how long)\b.*\b(?:do|did|am|was|have|had)\s+i\s+"
+    r"\bmy\b|\bour\b|^(?:what|which|where|who|when)\b.*\b(?:do|did|are|were)\s+we\s+\w+|\b" + _FAMILY + r"(?:'s|s)\s+\w+|^(?:what|which|where|who|when|how many|how long)\b.*\b(?:do|did|am|was|have|had)\s+i\s+"
     r"(?!need|have to|get to|go about|fix|make|reset|change|find|know|say|spell|pronounce|use it)\w+|^(?:where|what|when|who|how|which)\b.*\b(?:do|did|am|was|have|had)\s+i\s+(?:live|work|do|study|like|love|own|have|"
     r"called|named|allergic|born|tell|say|said|told)\b|\bwho am i\b|\bhow old am i\b|\bwhat did i (?:say|tell)\b|"
     r"\bwhat do you (?:know|remember) about me\b|\bwhat am i\b|^(?:do|did) i (?:have|own|live|work|like|love|study)\b|"

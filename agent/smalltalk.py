@@ -29,7 +29,7 @@ _ACK = (r"(?:ok+|okay+|okey|okie|oki|k+|kk+|alright|all right|aight|fine|got it|
         r"i understand|makes sense|that makes sense|noted|sure|sure thing|cool|coolio|nice|great|awesome|perfect|good|very good|"
         r"excellent|wonderful|brilliant|neat|sweet|fair enough|fair|good to know|nice to know|interesting|how interesting|"
         r"splendid|lovely|marvellous|marvelous|super|fab|fabulous|fantastic|wicked|ace|cracking|grand|magic|sound|"
-        r"fascinating|ha|hah|gg|ez|gg ez|ggs|gg wp|wp|bet|ok bet|k ty|ok ty|cool ty|thanks ty|bless her|bless him|bless them|"
+        r"fascinating|genius|wow genius|real smart|very smart|so smart|smart|clever|nice one genius|ha|hah|gg|ez|gg ez|ggs|gg wp|wp|bet|ok bet|k ty|ok ty|cool ty|thanks ty|bless her|bless him|bless them|"
         r"bless|bruh|based|noice|sick|dope|lit|poggers|pog|rad|mint|champion|top|spot on|right you are|"
         r"i know|i knew it|i knew that|ah+|oh+|ooh+|hm+|huh|wow+|whoa|woah|lol+|lmao|rofl|ha(?:ha)+|he(?:he)+|omg|yay|"
         r"no way|really|seriously|for real|i guess|i suppose|maybe|perhaps|hmm ok|ah ok|oh ok|oh i see|ah i see|"

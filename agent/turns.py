@@ -216,7 +216,8 @@ _THIRD_PRONOUN = r"^(?:it|she|he|they|that|this|its|it's|she's|he's|they're)\b"
 # Markers stripped from the front of a statement; those in _CORRECTION_MARKERS also say
 # "the agent was wrong".
 _CORRECTION_MARKERS = (
-    r"no+\b", r"nope\b", r"nah\b", r"not quite\b", r"not true\b", r"not anymore\b", r"not any more\b",
+    r"no+\b", r"nope\b", r"nah\b", r"naw\b", r"nae\b", r"nay\b", r"nup\b", r"na\b(?=[,.! ])",
+    r"(?:quick|small|one|a|just a|slight) correction\b", r"correction\b", r"not quite\b", r"not true\b", r"not anymore\b", r"not any more\b",
     r"wrong answer\b", r"wrong\b", r"incorrect\b", r"actually\b", r"correction\b", r"update\b", r"mistake\b",
     r"that's (?:not (?:right|correct|true)|wrong|incorrect|outdated|false|old news)\b", r"outdated\b", r"old news\b",
     r"that's old\b", r"not so\b", r"false\b", r"untrue\b", r"nuh uh\b", r"no no\b",
@@ -407,6 +408,16 @@ _PAST = {"become": "became", "join": "joined", "leave": "left", "win": "won", "d
          "graduate": "graduated", "resign": "resigned", "begin": "began", "end": "ended"}
 
 
+def _base_of(gerund: str) -> str:
+    """'coaching' -> 'coach', 'running' -> 'run', 'managing' -> 'manage' (a guess good enough for a key)."""
+    stem = gerund[:-3]
+    if len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] not in "ls":
+        return stem[:-1]
+    if re.search(r"(?:[^aeiou][aeiou][cgvz]|at|ur|ag|iz)$", stem):
+        return stem + "e"
+    return stem
+
+
 def participle(verb: str) -> str:
     """'runs' -> 'run', 'maintains' -> 'maintained', 'won' -> 'won': the verb of "{} was ... by"."""
     verb = verb.lower()
@@ -472,6 +483,8 @@ _QUESTION_PATTERNS: tuple[tuple[str, Any], ...] = (
      lambda m: "{} " + m.group("verb") + " " + m.group("prep")),
     (r"^(?:what|which)\s+language\s+(?:does|did)\s+(?P<subj>.+?)\s+speak$", lambda m: "{} speaks"),
     # "what team does Messi play for", "what currency does Japan use", "who does Messi play for"
+    # "who's coaching the Wallabies" -> the same key as "who coaches the Wallabies"
+    (r"^who(?:'s|\s+is|\s+are)\s+(?P<verb>[a-z]+ing)\s+(?P<subj>.+)$", lambda m: "{} was " + participle(_base_of(m.group("verb"))) + " by"),
     # "who runs Hollenby Rail", "who won the Kestrel Cup", "who maintains X": the passive, as statements say it
     (r"^who\s+(?!(?:is|are|was|were|do|does|did|has|have|had|can|could|would|will|should)\b)(?P<verb>[a-z]+)\s+(?P<subj>.+)$",
      lambda m: "{} was " + participle(m.group("verb")) + " by"),
@@ -511,7 +524,8 @@ def parse_question(question: str) -> tuple[str, str] | None:
                    r"can you tell me|could you tell me|i wonder|i'm wondering|i was wondering|wondering|i'd like to know|"
                    r"i would like to know|i want to know|i need to know|any idea|do you remember|remind me|i forgot|"
                    r"i can't remember|i don't remember)[, ]+)+", "", lower)
-    lower = re.sub(r"\s+(?:again|now|these days|currently|please|pls|today|lol)$", "", lower)
+    lower = re.sub(r"(?:\s+(?:again|now|these days|currently|please|pls|today|lol|then|tell me once more|once more|anyway))+$", "", lower)
+    lower = re.sub(r",\s*(?:tell me|remind me)(?: once more| again)?$", "", lower)
     measure = re.match(r"^how\s+(?P<adj>tall|high|long|old|big|large|far|deep|wide|heavy)\s+(?:is|was|are)\s+(?P<subj>.+)$", lower)
     if measure:
         return (_restore_case(_clean_subject(measure.group("subj")), original),
@@ -832,6 +846,9 @@ def _statement_unit(original: str, rest: str, last_question: str | None, last_an
     if not core.strip(" .,!?"):
         return Turn("chitchat", original, "small talk (disagreement)" if corrected else "small talk", small_talk="disagreement"
                     if corrected else "acknowledgement")
+    core = re.sub(r"[\s,]+(?:i think|i believe|i reckon|i guess|i suppose|i'm told|i heard|if i'm not mistaken|if i remember "
+                  r"(?:right|correctly)|i'm pretty sure|i'm fairly sure)[\s.!]*$", "", core)
+    core_original = _restore_case(core, rest) if core else rest
     context = " ".join(filter(None, (last_question, last_answer)))
     from editmind.agent.personal import is_personal_question, parse_personal_question
 
