@@ -224,7 +224,7 @@ def main() -> None:
     parser.add_argument("--utterances", type=Path, nargs="*", default=None,
                         help="labelled JSONL files (default: the train, dev and test parts)")
     parser.add_argument("--dialogues", type=Path, nargs="*", default=None,
-                        help="dialogue JSON files (default: the dev, test, test2 and test3 dialogues)")
+                        help="dialogue JSON files (default: the dev and the four test dialogue sets)")
     parser.add_argument("--utterances-only", action="store_true")
     parser.add_argument("--model", default="default", help="'default' (SmolLM2-135M), a model path, or 'tiny' (random, for quick rule checks)")
     parser.add_argument("--max-new-tokens", type=int, default=32)
@@ -257,7 +257,7 @@ def main() -> None:
         else:
             model = load_model(args.model)
         embedder = default_embedder()
-        for path in args.dialogues or [DATA / f"dialogues_{part}.json" for part in ("dev", "test", "test2", "test3")]:
+        for path in args.dialogues or [DATA / f"dialogues_{part}.json" for part in ("dev", "test", "test2", "test3", "test4")]:
             started = time.perf_counter()
             part = run_dialogues(json.loads(path.read_text(encoding="utf-8")), model, embedder, args.max_new_tokens)
             part["seconds"] = round(time.perf_counter() - started, 1)
