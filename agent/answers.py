@@ -99,6 +99,8 @@ def match_personal(question: str, facts: Sequence[Any]) -> Match | None:
         if len(same_subject) == 1 and relation == "is":
             return Match(same_subject[0], f"the only fact about {asked[0]}")
     personal_question = is_personal_question(question)
+    if asked:  # a fact stored under another attribute of the same thing never answers ("where does my manager live?")
+        personal = [f for f in personal if not f.subject or (f.relation or "").casefold() in ("is", asked[1].casefold())]
     words = content_words(question)
     best, best_score = None, 0.0
     for fact in personal:

@@ -116,3 +116,11 @@ def test_utterance_parts_meet_the_turn_type_target():
     for part in ("dev", "test"):
         report = bench.score_utterances(bench.load_jsonl(DATA / f"utterances_{part}.jsonl"))
         assert report["accuracy"] >= 0.95 and report["chitchat_read_as_storing"] == 0, (part, report["misses"])
+
+
+def test_another_attribute_of_the_same_person_never_answers(agent):
+    agent.chat("My manager is called Priyanka.")
+    reply = agent.chat("where does my manager live?")
+    assert "Priyanka" not in reply.text and "I don't know" in reply.text
+    agent.chat("My partner is allergic to peanuts.")
+    assert "peanuts" in agent.chat("what's my partner allergic to?").text
