@@ -601,12 +601,12 @@ class EditingAgent:
         from editmind.agent.answers import content_words
 
         words = content_words(target) - {"name", "nam", "info", "thing", "stuff", "fact", "detail", "bit"}
-        hits = self.memory.search(target, user_id=self.user_id, k=8)
-        close = [h for h in hits if h.score >= self.config.forget_min_score * 0.6]
-        overlap = {h.fact.id: len(words & content_words(h.fact.text + " " + (h.fact.subject or ""))) for h in close}
+        facts = self._user_facts()
+        overlap = {f.id: len(words & content_words(f.text + " " + (f.subject or ""))) for f in facts}
         best = max(overlap.values(), default=0)
         if best:  # the facts that share the most words with the request ("drink", not just "favorite")
-            return [h.fact for h in close if overlap[h.fact.id] == best]
+            return [f for f in facts if overlap[f.id] == best]
+        hits = self.memory.search(target, user_id=self.user_id, k=1)
         return [hits[0].fact] if hits and hits[0].score >= max(0.6, self.config.forget_min_score) else []
 
     def _forget_turn(self, turn: Turn) -> Reply:

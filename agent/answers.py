@@ -26,6 +26,7 @@ what whats what's where wheres where's who whos who's whom whose when which why 
 it its it's that this there their they them my i i'm me we our now again currently these days today still actually
 know remember called named name s about any some just really last latest current present recent reigning""".split())
 _LEAD = frozenset({"run", "lead", "led", "head", "manag", "manager", "chair", "chairs", "direct", "director", "coach", "captain",
+                   "conduct", "conductor", "govern", "governor", "mayor", "organist", "bishop", "editor", "dean",
                    "ceo", "chief", "executive", "president", "chairman", "leader", "boss", "principal", "owner"})
 
 

@@ -20,7 +20,8 @@ _OWNED = r"(?:my|our) (?P<n>[a-z][a-z' -]{0,40}?)"
 _OBJECT = r"(?P<o>[^,;!?]+?)"
 _END = (r"(?:\s+(?:now|these days|nowadays|currently|actually|anymore|any more|again|too|by the way|btw|lol|haha|"
         r"last (?:week|month|year|spring|summer|autumn|fall|winter)|this (?:week|month|year)|in the (?:spring|summer|autumn|fall|winter)|"
-        r"recently|yesterday|today|a while ago|a few (?:days|weeks|months|years) ago|\w+ (?:days|weeks|months|years) ago|"
+        r"recently|yesterday|today|a while ago|in (?:january|february|march|april|may|june|july|august|september|october|"
+        r"november|december|\d{4})|a few (?:days|weeks|months|years) ago|\w+ (?:days|weeks|months|years) ago|"
         r"since (?:\w+ ){0,2}\w+|for (?:a|two|three|\w+) (?:years?|months?)))*[\s.!]*$")
 _ADVERB = r"(?:(?:actually|just|recently|finally|now|also|still|currently|already|officially)\s+)*"
 _LIVE_VERBS = (r"(?:lives|live|is living|are living|am living|'s living|'m living|now lives|now live|moved|has moved|"
@@ -136,7 +137,8 @@ def _parse_clause(text: str) -> Statement | None:
 # what a statement about the user must do to be a fact: set an attribute, or say what the
 # user (or their own people and things) is, has, does, likes. "I hope I'm not disturbing
 # you", "I knew it", "I'm exhausted" say none of that.
-_FACT_VERBS = (r"(?:follow|support|root for|watch|listen to|read|play for|cheer for|main|mains|can't stand|cannot stand|don't like|do not like|don't eat|don't drink|can't live without|"
+_FACT_VERBS = (r"(?:grow|bake|knit|paint|sing|dance|swim|cycle|hike|climb|surf|sail|ski|fish|sew|garden|foster|breed|"
+               r"raise|volunteer|coach|train|write|draw|build|brew|collect|follow|support|root for|watch|listen to|read|play for|cheer for|main|mains|can't stand|cannot stand|don't like|do not like|don't eat|don't drink|can't live without|"
                r"am into|'m into|renamed|rename|call|named|switched|live|lived|living|moved|move|relocated|work|worked|working|drive|driving|own|owned|have|has|had|got|"
                r"adopted|bought|sold|rescued|study|studied|studying|go|goes|went|attend|attended|play|played|like|likes|"
                r"love|loves|hate|hates|prefer|prefers|enjoy|enjoys|speak|speaks|was born|grew up|use|uses|support|teach|"

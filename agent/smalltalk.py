@@ -97,6 +97,7 @@ _META = (r"(?:let's|lets|let us|can we|could we|shall we) (?:talk about|change|s
          r"what(?:'s| is) new|how(?:'s| is) it going|how are (?:you|u|things)(?: doing| today)?|how r u|how do you do|"
          r"hope you're well|hope you are well|i hope you're well|i hope you are well|i hope (?:i am|i'm) not (?:disturbing|bothering) you|"
          r"hope (?:i am|i'm) not (?:disturbing|bothering) you|sorry to bother you|sorry for the trouble|"
+         r"i trust you(?:'re| are) (?:well|keeping well)|hope you(?:'re| are) keeping well|i hope this finds you well|"
          r"nice to meet you|pleased to meet you|good to see you|welcome back|are you still there|you still there|"
          r"anyway|anyways|thank you for listening(?: to me)?(?: ramble)?|thanks for listening(?: to me)?(?: ramble)?|"
          r"ugh mondays|happy (?:monday|friday|new year|holidays|birthday to me)|tgif|i knew it(?: was .{1,30})?|"
@@ -119,7 +120,7 @@ _DISAGREE = (r"(?:no+|nope|nah|nay|not quite|not true|not really true|wrong|that
              r"not quite right|not quite correct|no longer (?:true|right|correct))(?: number| info| information| data| answer)?|"
              r"(?:ur|your|the) (?:info|information|data|answer|knowledge)(?: is| was| seems)? (?:outdated|out of date|old|wrong|incorrect|stale)|"
              r"out of date|not up to date|not quite|not quite right|no longer true|that changed|things changed|that's changed|"
-             r"i misspoke|i was wrong|my mistake|i made a mistake|sorry i meant|i meant to say|let me correct (?:that|myself)|"
+             r"i misspoke|i was wrong(?: before| earlier| there| about that)?|i was mistaken(?: before| earlier)?|my mistake|i made a mistake|sorry i meant|i meant to say|let me correct (?:that|myself)|"
              r"i mixed (?:them |those |it )?up(?: .{0,30})?|i mixed up .{0,30}|i keep forgetting|i got (?:that|it) wrong|"
              r"you said .{0,40}|you told me .{0,60}|you got (?:that|it) wrong|not what i said|that's not what i said)")
 

@@ -229,7 +229,9 @@ _SOFT_MARKERS = (
     r"i reckon\b", r"reckon\b", r"i guess\b", r"i suppose\b", r"i'm told\b", r"i am told\b", r"i was told\b", r"i heard\b",
     r"i've heard\b", r"i could be wrong,? but\b", r"i might be wrong,? but\b", r"correct me if i'm wrong,? but\b",
     r"if i remember (?:right|correctly)\b", r"as far as i know\b", r"afaik\b", r"iirc\b", r"i'm fairly certain\b",
-    r"bruh\b", r"dude\b", r"mate\b", r"lol\b", r"on reflection\b",
+    r"bruh\b", r"dude\b", r"mate\b", r"lol\b", r"on reflection\b", r"heads up\b", r"psst\b", r"just fyi\b",
+    r"i forg[eo]t to (?:say|mention|tell you)\b", r"i should (?:say|mention|tell you)\b", r"i should have said\b",
+    r"oh and\b", r"and also\b", r"also\b",
     r"fyi\b", r"by the way\b", r"btw\b", r"for the record\b", r"just so you know\b", r"note that\b",
     r"please note that\b", r"please note\b", r"i(?:'d| would| should) like you to (?:remember|know|note)(?: that)?\b",
     r"i want you to (?:remember|know|note)(?: that)?\b", r"(?:can|could|would) you (?:please )?remember(?: that)?\b",
@@ -263,7 +265,8 @@ def _strip_front(text: str) -> tuple[str, bool]:
 
 def _clean_entity(text: str) -> str:
     text = re.sub(_TRAILING_NOISE, "", text.strip(), flags=re.I)
-    text = re.split(r"\s*(?:[,;!?]|(?<!\b\w)\.)\s+|\s*[;!?]|\s+(?:and|but|which|who|where|because|so)\s+|[.,]$", text, maxsplit=1)[0]
+    text = re.split(r"\s*(?:[,;!?]|(?<!\b\w)\.)\s+|\s*[;!?]|\s+(?:but|which|who|where|because|so)\s+|"
+                    r"\s+and\s+(?=(?:i|it|it's|he|she|they|we|you|that|this|is|was|so|then)\b)|[.,]$", text, maxsplit=1, flags=re.I)[0]
     text = re.sub(r"^(?:the city of|the town of|the country of)\s+", "", text, flags=re.I)
     return text.strip(" .,;:!?\"'")
 
@@ -652,7 +655,8 @@ def _forget_clause(lower: str, original: str) -> Turn | None:
                   r"the fact that|the fact about|all (?:the )?(?:info|information|stuff|details) (?:about|on)|"
                   r"(?:the )?(?:info|information|stuff|details|thing|bit|part) (?:about|on))\s+", "", rest)
     rest = re.sub(r"\s*[,;]\s*(?:my|i|i'm|because|since|he|she|they|we|it's|as|cause|cuz)\b.*$", "", rest)  # a reason
-    rest = re.sub(r"^(?:it|that|this)(?:,.*|\s+(?:i|you).*)$", "", rest)  # "forget it, i don't want that stored"
+    rest = re.sub(r"(?:(?:^|\s+)(?:actually|please|now|then|too|as well|for now|again|ok|okay|thanks))+$", "", rest)
+    rest = re.sub(r"^(?:it|that|this)(?:,.*|\s+(?:i|you).*)?$", "", rest)  # "forget it, i don't want that stored"
     rest = re.sub(r"^the\s+(.+?)\s+(?:thing|stuff|info|part|bit)$", r"\1", rest)  # "the dog thing"
     rest = re.sub(r"^my\s+(.+?)\s+(?:info|information|details|stuff)$", r"my \1", rest)
     return Turn("forget", original, "forget verb" if match else "don't remember", content=_restore_case(rest, original))
@@ -667,7 +671,8 @@ def _is_question(lower: str) -> str | None:
     if re.match(_INDIRECT_QUESTION, body):
         return "indirect question"
     last = re.split(r"\s*[,;:]\s+", body)[-1]
-    if last != body and re.match(r"^(?:but\s+|so\s+|and\s+)?(?:what|where|who|when|which|why|how)\b", last):
+    if last != body and re.match(r"^(?:but\s+|so\s+|and\s+)?(?:what|where|who|when|which|why|how)(?:'s)?\s+(?:is|are|was|were|do|does|"
+                                 r"did|can|could|would|will|should|has|have|about|many|much|long|old|far|come)\b", last):
         return "question in the last clause"
     if re.match(_FRAGMENT_QUESTION, body) and not re.search(r"\b(?:is|are|was|were|has|have|had)\b", body):
         return "question fragment"
@@ -726,6 +731,9 @@ def classify_turn(message: str, last_question: str | None = None, last_answer: s
     if turn:
         return turn
     trigger = _is_question(rest_lower)
+    if trigger == "question word" and re.match(r"^(?:no+|nope|nah|wrong|not)[,.!]?\s+(?:sorry[,]?\s+)?(?:is|was)\s+\S", rest_lower) \
+            and len(rest_lower.split()) <= 6:
+        trigger = None  # "No, is Angel Haro": an answer said without "it"
     if trigger:
         if smalltalk.about_assistant(rest):
             return Turn("chitchat", original, "question about the assistant", small_talk="assistant")
@@ -1032,6 +1040,7 @@ def _bare_answer(core: str) -> str | None:
         r"they use|they speak|it uses|they have|it has)\s+(?:in\s+|at\s+|with\s+|for\s+|now\s+|actually\s+|really\s+|"
         r"still\s+|in fact\s+|definitely\s+|obviously\s+|clearly\s+)*(?P<ans>.+)$",
         r"^(?P<ans>.+?)\s+(?:did|does|do|was|has|had)(?:\s+(?:it|that|this))?$",
+        r"^(?:is|was|it's|its)\s+(?P<ans>.+)$",
         r"^(?P<ans>.+?)\s+(?:wrote|founded|painted|invented|made|built)\s+(?:it|that|this)$",
         r"^(?P<ans>.+?)\s+is\s+the\s+[a-z]+(?:\s+now)?$",
         r"^(?P<ans>[^\s].{0,40}?)$",
