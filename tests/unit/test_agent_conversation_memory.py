@@ -124,3 +124,21 @@ def test_another_attribute_of_the_same_person_never_answers(agent):
     assert "Priyanka" not in reply.text and "I don't know" in reply.text
     agent.chat("My partner is allergic to peanuts.")
     assert "peanuts" in agent.chat("what's my partner allergic to?").text
+
+
+def test_a_retrieval_method_that_cannot_run_hands_over_instead_of_failing_the_turn(agent, monkeypatch):
+    """PokeMQA without its trained scope detector raised out of chat() on a multi-hop question."""
+    from editmind.agent import agent as agent_module
+    from editmind.editors.errors import EditmindError
+
+    class Broken:
+        config = object()
+
+        def answer(self, *args):
+            raise EditmindError("no trained scope detector")
+
+    monkeypatch.setattr(agent_module, "get_editor", lambda *a, **k: Broken())
+    agent.chat("The Eiffel Tower is located in Rome.")
+    reply = agent.chat("What is the capital of the country where the Eiffel Tower is?")
+    assert reply.turn_type == "question" and reply.trace["method"] == "model"
+    assert any("scope detector" in " ".join(t["notes"]) for t in reply.trace["tried_first"])
