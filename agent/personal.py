@@ -64,7 +64,7 @@ _PATTERNS: tuple[tuple[str, str | None, str], ...] = (
 _COMPILED = tuple((re.compile(p), s, r) for p, s, r in _PATTERNS)
 
 
-_SYNONYMS = {"job": "work", "jobs": "work", "employer": "work", "workplace": "work", "employment": "work", "favourite": "favorite", "fav": "favorite", "fave": "favorite", "favorit": "favorite", "mum": "mom",
+_SYNONYMS = {"car": "drive", "cars": "drive", "vehicle": "drive", "drives": "drive", "driving": "drive", "job": "work", "jobs": "work", "employer": "work", "workplace": "work", "employment": "work", "favourite": "favorite", "fav": "favorite", "fave": "favorite", "favorit": "favorite", "mum": "mom",
              "mommy": "mom", "mother": "mom", "daddy": "dad", "father": "dad", "hubby": "husband", "bf": "boyfriend",
              "gf": "girlfriend", "bday": "birthday", "b-day": "birthday", "colour": "color", "neighbour": "neighbor"}
 
@@ -204,7 +204,8 @@ _Q_PATTERNS: tuple[tuple[str, str | None, str | None], ...] = (
     (r"^where (?:is )?" + _OWNED + r" (?:is )?(?:working|employed)$", None, "works at"),
     (r"^where (?:is )?" + _OWNED + r" (?:is )?(?:living|staying)$", None, "lives in"),
     (r"^where (?:am i|i am) (?:living|staying)$|^where i (?:live|am living|stay)$", "me", "lives in"),
-    (r"^what (?:do i do|is my job|is my occupation|is my profession|do i do for (?:a living|work))$", "me", "occupation"),
+    (r"^what(?:'s| is)? (?:my job|my occupation|my profession|my line of work)$|^what (?:do i do|do i do for (?:a living|work))$",
+     "me", "occupation"),
     (r"^what (?:does|did) " + _OWNED + r" do(?: for (?:a living|work|a job))?$|^what(?:'s| is) " + _OWNED.replace("<n>", "<n2>")
      + r"(?:'s|s)? (?:job|occupation|profession|line of work)$", None, "occupation"),
     (r"^(?:when(?:'s| is| was)) (?:my birthday|i born)$|^when was i born$", "my birthday", "is"),

@@ -128,7 +128,8 @@ KINDS: tuple[tuple[str, str], ...] = (
     ("greeting", _HELLO), ("thanks", _THANKS), ("agreement", _AGREE), ("acknowledgement", _ACK),
     ("never mind", _NEVERMIND), ("goodbye", _BYE), ("feeling", _FEELING), ("remark", _REMARK), ("meta", _META),
 )
-_ADDRESS = (r"(?:\s+(?:there|everyone|all|bot|buddy|friend|my friend|my dear|dear|love|hun|rn|mate|man|dude|pal|assistant|again|then|too|as well|now|so much|"
+_ADDRESS = (r"(?:\s+(?:there|everyone|all|bot|buddy|friend|my friend|my dear|dear|love|hun|rn|mate|y'all|yall|folks|guys|"
+            r"you all|team|fam|bud|man|dude|pal|assistant|again|then|too|as well|now|so much|"
             r"today|tonight|right now|lol|lmao|haha|hehe|tbh|honestly|ngl|though|tho|anyway|anyways|i guess|for sure|"
             r"for real|man|bro|sis|ok|okay|then|haha+|lol+|xd|please|pls|mate|a lot|so much|very much|really|indeed))*")
 _COMPILED = tuple((kind, re.compile(r"^(?:" + pattern + r")" + _ADDRESS + r"$")) for kind, pattern in KINDS)

@@ -18,6 +18,7 @@ file, or with another embedder, the rules decide alone.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,12 @@ def guard_turn(turn: Any, embedder: Any, guard: "TurnGuard | None") -> Any:
     if guard is None or turn.type not in GUARDED_TYPES or not guard.fits(embedder):
         return turn
     probability = guard.small_talk_probability(np.asarray(embedder.embed([turn.text]))[0])
-    if probability < guard.threshold_for(turn.type):
+    threshold = guard.threshold_for(turn.type)
+    correction = getattr(turn, "correction", None)
+    if correction is not None and correction.complete and re.fullmatch(r"(?:[A-Z0-9][\w.'-]*\s+){1,4}[A-Z0-9][\w.'-]*",
+                                                                      correction.target_new or ""):
+        threshold = max(threshold, 0.6)  # a full name as the value ("It is Salil Parekh."): the guard must be surer
+    if probability < threshold:
         return turn
     return Turn("chitchat", turn.text, f"guard: small talk (p={probability:.2f}) though the rules read {turn.type}",
                 small_talk="guarded")

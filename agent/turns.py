@@ -229,7 +229,7 @@ _SOFT_MARKERS = (
     r"i reckon\b", r"reckon\b", r"i guess\b", r"i suppose\b", r"i'm told\b", r"i am told\b", r"i was told\b", r"i heard\b",
     r"i've heard\b", r"i could be wrong,? but\b", r"i might be wrong,? but\b", r"correct me if i'm wrong,? but\b",
     r"if i remember (?:right|correctly)\b", r"as far as i know\b", r"afaik\b", r"iirc\b", r"i'm fairly certain\b",
-    r"bruh\b", r"dude\b", r"mate\b", r"lol\b", r"on reflection\b", r"heads up\b", r"psst\b", r"just fyi\b",
+    r"bruh\b", r"dude\b", r"mate\b", r"lol\b", r"on reflection\b", r"sorry\b", r"oops\b", r"my bad\b", r"whoops\b", r"heads up\b", r"psst\b", r"just fyi\b",
     r"i forg[eo]t to (?:say|mention|tell you)\b", r"i should (?:say|mention|tell you)\b", r"i should have said\b",
     r"oh and\b", r"and also\b", r"also\b",
     r"fyi\b", r"by the way\b", r"btw\b", r"for the record\b", r"just so you know\b", r"note that\b",
@@ -508,6 +508,9 @@ _QUESTION_PATTERNS: tuple[tuple[str, Any], ...] = (
     (r"^(?:where|when|in which\s+\w+|in what\s+\w+|what\s+year)\s+(?:was|is|were)\s+(?P<subj>.+?)\s+"
      r"(?P<verb>born|founded|built|made|held|set|created|established|buried|based|headquartered|filmed|written|released|invented)$",
      lambda m: "{} " + ("is" if m.group("verb") in _STATE_PARTICIPLES else "was") + f" {m.group('verb')} in"),
+    # "who is the organist at Wells Cathedral", "what is the tallest tower in Rome"
+    (r"^(?:what|who|which)(?:'s|\s+is|\s+was|\s+are)\s+(?:the\s+)?(?P<rel>[a-z][a-z -]*?)\s+(?P<prep>at|for|on)\s+(?P<subj>[^,]+?)$",
+     lambda m: "The " + m.group("rel") + " " + m.group("prep") + " {} is"),
     # "what is the largest planet", "who is the world chess champion", "largest planet?": the description is the subject
     (r"^(?:what|who|which)(?:'s|\s+is|\s+was|\s+are)\s+(?P<art>the\s+)(?P<subj>[a-z][a-z0-9 ]{2,60}?)"
      r"(?<!\blike)(?<!\babout)(?<!\bfor)(?<!\bto)(?<!\bdoing)(?<!\bgoing)(?<!\bnow)(?<!\btoday)(?<!\bwith)$", lambda m: "The {} is"),
@@ -520,7 +523,15 @@ _QUESTION_PATTERNS: tuple[tuple[str, Any], ...] = (
 
 
 def parse_question(question: str) -> tuple[str, str] | None:
-    """(subject, relation) asked about by a simple factual question, or None."""
+    """(subject, relation) asked about by a simple factual question, or None. A greeting or
+    remark in front ("Hey y'all, what's the capital of Tennessee?") is skipped."""
+    found = _parse_question(question)
+    if found is None and "," in question:
+        found = _parse_question(question.rsplit(",", 1)[1])
+    return found
+
+
+def _parse_question(question: str) -> tuple[str, str] | None:
     original = question.strip().rstrip("?.! ")
     lower = normalise(original).lower().rstrip("?.! ")
     lower = re.sub(r"^(?:(?:and|so|ok|okay|hey|please|wait|hmm+|um+|also|quick q(?:uestion)?|tell me|do you know|"
@@ -1034,7 +1045,8 @@ def _split_new_old(core: str) -> tuple[str, str | None]:
 def _bare_answer(core: str) -> str | None:
     """'it's Rome' / 'the answer is Rome' / 'Rome' / 'it was X' / 'X wrote it' -> the answer."""
     patterns = (
-        r"^(?:the (?:right |correct )?answer (?:is|should be)|it (?:should|must) be|it's been moved to|it has been moved to|"
+        r"^(?:the (?:right |correct )?answer (?:is|should be)|it (?:should|must|might|may|could|would) be|(?:might|may|could) be|"
+        r"it's probably|it is probably|probably|maybe|perhaps|it's been moved to|it has been moved to|"
         r"it was moved to|it moved to|she speaks|he speaks|they speak|it was|it's|it is|that's|that is|"
         r"he's|she's|they're|he is|she is|they are|he was|she was|they were|he plays for|she plays for|he moved to|she moved to|"
         r"they use|they speak|it uses|they have|it has)\s+(?:in\s+|at\s+|with\s+|for\s+|now\s+|actually\s+|really\s+|"
