@@ -858,7 +858,7 @@ def _topic_of(turn: Turn, current: str | None) -> str | None:
     from editmind.agent.personal import parse_personal_question
 
     if turn.type == "personal_fact" and turn.statement is not None and turn.statement.subject.startswith("my "):
-        return turn.statement.subject
+        return turn.statement.subject.split("'s ")[0]  # "my son's pediatrician" speaks of my son
     if turn.type == "question":
         asked = parse_personal_question(turn.content or turn.text)
         if asked and asked[0].startswith("my "):

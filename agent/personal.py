@@ -64,14 +64,19 @@ _PATTERNS: tuple[tuple[str, str | None, str], ...] = (
 _COMPILED = tuple((re.compile(p), s, r) for p, s, r in _PATTERNS)
 
 
-_SYNONYMS = {"car": "drive", "cars": "drive", "vehicle": "drive", "drives": "drive", "driving": "drive", "job": "work", "jobs": "work", "employer": "work", "workplace": "work", "employment": "work", "favourite": "favorite", "fav": "favorite", "fave": "favorite", "favorit": "favorite", "mum": "mom",
+_SYNONYMS = {"car": "drive", "cars": "drive", "vehicle": "drive", "roadster": "drive", "van": "drive", "truck": "drive",
+             "suv": "drive", "minivan": "drive", "motorbike": "drive", "motorcycle": "drive", "drives": "drive", "driving": "drive", "job": "work", "jobs": "work", "employer": "work", "workplace": "work", "employment": "work", "favourite": "favorite", "fav": "favorite", "fave": "favorite", "favorit": "favorite", "mum": "mom",
              "mommy": "mom", "mother": "mom", "daddy": "dad", "father": "dad", "hubby": "husband", "bf": "boyfriend",
              "gf": "girlfriend", "bday": "birthday", "b-day": "birthday", "colour": "color", "neighbour": "neighbor"}
 
 
+_DROPPED = frozenset({"rn", "now", "currently", "atm", "nowadays"})
+
+
 def canonical(noun: str) -> str:
-    """One spelling per key word, so "my fav band" and "my favourite band" are one key."""
-    return " ".join(_SYNONYMS.get(w, w) for w in noun.split())
+    """One spelling per key word, so "my fav band" and "my favourite band" are one key
+    ("my fav game rn" too: time words are not part of the key)."""
+    return " ".join(_SYNONYMS.get(w, w) for w in noun.split() if w not in _DROPPED)
 
 
 def _owner(match: re.Match) -> str:

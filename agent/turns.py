@@ -189,7 +189,7 @@ class Turn:
 
 _POLITE = (r"(?:(?:ok(?:ay)?|so|hey|hi|well|hmm+|please|kindly|now|just|and|also|wait|oh|ah|um+|uh+|yeah|yes|lol|btw|"
            r"quick q(?:uestion)?|one more thing|on second thought|actually|no|nvm|never mind|alright|right|sorry|oops|bruh|dude|"
-           r"yo|man|welp|aw+|ok so|alright so|right so|hiya|hello)[,!.:]?\s+)*")
+           r"yo|man|welp|aw+|ok so|alright so|right so|hiya|hello|abeg|biko|please o|oya|jor)[,!.:]?\s+)*")
 _ASK_PREFIX = (
     r"(?:please\s+|can you\s+|could you\s+|would you\s+|will you\s+|i want you to\s+|i'd like you to\s+|"
     r"i would like you to\s+|you should\s+|you must\s+|go ahead and\s+|you can\s+|you may\s+|feel free to\s+|"
@@ -354,8 +354,9 @@ def _sound_third_person(match: re.Match, original: str) -> bool:
     """The any-verb pattern guesses the verb from a final "s"; a name ending in s ("Elias
     Crane") or a subject holding a copula ("it was Elias Crane") means it guessed wrong."""
     subject, verb = match.group("subj"), match.group("verb")
-    if re.search(r"\b(?:is|was|are|were|has|had|been|it|he|she|they|there)\b", subject):
-        return False
+    if re.search(r"\b(?:is|was|are|were|has|had|been|it|he|she|they|there)\b", subject) or re.fullmatch(
+            r"(?:the|a|an|my|our|this|that|these|those|some|all|lol|so|and|but)", subject.strip()):
+        return False  # "the kids named him": "the" is no subject
     found = re.search(r"\b" + re.escape(verb) + r"\b", original, flags=re.I)
     return not (found and original[found.start()].isupper())
 
@@ -939,6 +940,8 @@ def _looks_like_a_value(core: str) -> bool:
     words = core.split()
     if not words or len(words) > 8 or smalltalk.is_small_talk(core) or smalltalk.clause_kind(core):
         return False
+    if re.search(r"\b(?:forget|delete|remove|erase|undo)\b|\b(?:that|it|this)[\s.!]*$", core.lower()):
+        return False  # "abeg forget that" answers nothing
     return not any(smalltalk.clause_kind(w) in ("thanks", "agreement", "goodbye", "greeting") for w in words[-2:])
 
 
@@ -982,6 +985,8 @@ def correction_problem(correction: Correction, core: str, corrected: bool, last_
         return "no value"
     if re.match(r"^(?:it|that|this|they|he|she|there)\b", low) and len(low.split()) <= 2:
         return "no value"
+    if re.search(r"\b(?:him|her|it|them|that|this|one|us|me|you)$", low) and not re.search(r"[A-Z0-9]", target):
+        return "no value"  # "named him": the value is a pronoun
     if re.match(r"^(?:she|he|they|i|you|we|it)\s+\w+", low) and not re.match(r"^it(?:'s| is| was)\b", low):
         return "no value"
     if not subject or subject.lower() in _NOT_VALUES:
