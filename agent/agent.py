@@ -221,7 +221,10 @@ class EditingAgent:
         A question answered without memory facts streams token by token from the model;
         replies built by a retrieval editor or an action arrive as one piece."""
         turn = classify_turn(message, self.last_question, self.last_answer) if message.strip() else None
-        if turn is not None and turn.type == "question" and not self._memory_has_facts():
+        from editmind.agent.personal import is_personal_question
+
+        if turn is not None and turn.type == "question" and not self._memory_has_facts() \
+                and not (self.config.use_memory and is_personal_question(turn.content or turn.text)):
             started = time.perf_counter()
             pieces: list[str] = []
             for piece in self.model.stream_chat(message.strip(), max_new_tokens=self.config.max_new_tokens):

@@ -142,3 +142,8 @@ def test_a_retrieval_method_that_cannot_run_hands_over_instead_of_failing_the_tu
     reply = agent.chat("What is the capital of the country where the Eiffel Tower is?")
     assert reply.turn_type == "question" and reply.trace["method"] == "model"
     assert any("scope detector" in " ".join(t["notes"]) for t in reply.trace["tried_first"])
+
+
+def test_streaming_a_question_about_the_user_with_an_empty_memory_says_i_dont_know(agent):
+    pieces = list(agent.stream_chat("What is my dog called?"))
+    assert "I don't know" in "".join(pieces) and agent.last_reply.trace["method"] == "memory-lookup"
