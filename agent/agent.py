@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
+from editmind.agent.answers import to_second_person
 from editmind.agent.router import SANITATION_NOTE, ConsolidationResult, PendingFact, Router, RouterConfig
 from editmind.agent.turn_guard import TurnGuard, guard_turn
 from editmind.agent.turns import Turn, classify_turn, parse_question, parse_statement
@@ -379,9 +380,7 @@ class EditingAgent:
     def _answer(self, turn: Turn, use_memory: bool | None = None) -> Reply:
         """Answer from the user's memory when a stored fact is about what was asked, else
         from the model; a question about the user that no fact answers gets "I don't know"."""
-        from editmind.agent.answers import (
-            is_personal_question, match_personal, match_world, nested_rewrite, to_second_person, unknown_reply,
-        )
+        from editmind.agent.answers import is_personal_question, match_personal, match_world, nested_rewrite, unknown_reply
 
         question = turn.content or turn.text
         use = self.config.use_memory if use_memory is None else use_memory
@@ -418,7 +417,7 @@ class EditingAgent:
                     trace["facts_used"] = [fact.id, inner.fact.id]
                     return reply
                 text = self.model.chat(rewritten, max_new_tokens=self.config.max_new_tokens)
-                text = f"({_said_back(fact.text)[:-1]}, as you told me.) {text}"  # which part came from memory
+                text = f"({to_second_person(fact.text)[:-1]}, as you told me.) {text}"  # which part came from memory
                 self._last_fact_ids = [fact.id]
                 trace.update(method="memory+model", memory_used=True, facts_used=[fact.id], rewritten_question=rewritten,
                              facts_retrieved=[{"id": fact.id, "text": fact.text, "score": 1.0}],
@@ -426,7 +425,7 @@ class EditingAgent:
                                  f"'{rewritten}'")
                 return Reply(text, "question", trace=trace)
         if facts:
-            answered = self._answer_by_retrieval(question, multi, trace)
+            answered = self._answer_by_retrieval(question, facts, trace)
             if answered is not None:
                 return answered
         text = self.model.chat(question, max_new_tokens=self.config.max_new_tokens)
@@ -436,11 +435,11 @@ class EditingAgent:
                          if facts else "your memory is empty (or off): answered from the model's weights")
         return Reply(text, "question", trace=trace)
 
-    def _answer_by_retrieval(self, question: str, multi: bool, trace: dict[str, Any]) -> Reply | None:
+    def _answer_by_retrieval(self, question: str, facts: Sequence[Any], trace: dict[str, Any]) -> Reply | None:
         """The registered retrieval editors (hopwalk first), for what the direct lookups do not
         cover: paraphrased relations and multi-hop questions. The answer they give is said
         with the facts it came from, as a sentence."""
-        from editmind.agent.answers import sentence, to_second_person
+        from editmind.agent.answers import sentence
         from editmind.editors.retrieval import MemoryFactSource
 
         methods, _ = self._retrieval_methods(question)
@@ -461,7 +460,7 @@ class EditingAgent:
             if not answer.answer.strip() or not used:  # nothing from memory: the model alone answers better
                 tried.append({"method": method, "answer": answer.answer.strip(), "notes": details.get("notes", [])})
                 continue
-            used_facts = [f for f in self._user_facts() if f.id in used]
+            used_facts = [f for f in facts if f.id in used]
             if not _grounded(question, used_facts):
                 tried.append({"method": method, "answer": answer.answer.strip(),
                               "notes": ["the fact it followed is not about anything the question names: not used"]})
@@ -507,10 +506,10 @@ class EditingAgent:
                   "superseded": [f.id for f in result.superseded]}
         note = " (kept in your memory only: personal facts never go into the shared weights)" if turn.lasting else ""
         verb = "I already knew that" if result.event == "NOOP" else "Noted"
-        replaced = f" (instead of: {_said_back(result.superseded[0].text)})" if result.superseded else ""
+        replaced = f" (instead of: {to_second_person(result.superseded[0].text)})" if result.superseded else ""
         why = "a fact about you: kept in your memory only" + (f", replacing {len(result.superseded)} older fact(s) with the same key"
                                                               if result.superseded else "")
-        return Reply(f"{verb}: {_said_back(result.fact.text)}{replaced}{note}", "personal_fact",
+        return Reply(f"{verb}: {to_second_person(result.fact.text)}{replaced}{note}", "personal_fact",
                      trace={"facts_used": [], "why": why}, actions=[action])
 
     def _correct_turn(self, turn: Turn, confirmed: bool = False) -> Reply:
@@ -596,7 +595,7 @@ class EditingAgent:
         fact = self.memory.get(fact_id)
         self.memory.update(fact_id, metadata={**_metadata(fact), **changes})
 
-    def _facts_named_by(self, target: str) -> list[Any]:
+    def _facts_named_by(self, target: str, facts: Sequence[Any]) -> list[Any]:
         """The facts a forget request names. A fact must share a content word with the
         request ("cat" for "forget my cat's name"): embeddings alone put "my cat's name" next
         to "my dog's name", and a forget must never take a fact the user did not name. Only
@@ -604,7 +603,6 @@ class EditingAgent:
         from editmind.agent.answers import content_words
 
         words = content_words(target) - {"name", "nam", "info", "thing", "stuff", "fact", "detail", "bit"}
-        facts = self._user_facts()
         overlap = {f.id: len(words & content_words(f.text + " " + (f.subject or ""))) for f in facts}
         best = max(overlap.values(), default=0)
         if best:  # the facts that share the most words with the request ("drink", not just "favorite")
@@ -621,7 +619,7 @@ class EditingAgent:
                           r"|my memory|everything you know about me)", target, flags=re.I):
             chosen = facts
         else:
-            chosen = self._facts_named_by(target)
+            chosen = self._facts_named_by(target, facts)
         if not chosen:
             return Reply(f"I found nothing in your memory matching {target or 'that'!r}; nothing was changed.",
                          "forget", trace={"facts_used": []}, actions=[])
@@ -756,13 +754,6 @@ class EditingAgent:
 
 HELP = ("Commands: /remember STATEMENT, /forget WHAT, /edits, /undo ID, /why, /user NAME, /reset, /quit. "
         "Correct me in plain words ('no, it's Rome'); say 'remember this permanently' to write it into the weights.")
-
-
-def _said_back(text: str) -> str:
-    """A stored sentence said back to its user ("My dog is Rex." -> "Your dog is Rex.")."""
-    from editmind.agent.answers import to_second_person
-
-    return to_second_person(text)
 
 
 def _used_fact_ids(details: dict[str, Any]) -> list[str]:

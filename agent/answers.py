@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from editmind.agent.personal import is_personal_question, parse_personal_question
-from editmind.agent.turns import parse_question
+from editmind.agent.turns import _sentence, parse_question
 
 _STOP = frozenset("""a an the of in on at to for from by with and or is are was were be been being do does did have has had
 what whats what's where wheres where's who whos who's whom whose when which why how tell me please can could would you your
@@ -74,11 +74,8 @@ def to_second_person(text: str) -> str:
 
 
 def sentence(text: str) -> str:
-    text = re.sub(r"\s*\(answering: .*\)\s*$", "", text.strip())
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text[-1] in ".!?" else text + "."
+    """`text` as a sentence, without the "(answering: ...)" note a stored answer may carry."""
+    return _sentence(re.sub(r"\s*\(answering: .*\)\s*$", "", text.strip()))
 
 
 def _key(fact: Any) -> tuple[str, str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from editmind.agent.turns import Statement, normalise
+from editmind.agent.turns import Statement, _restore_case, normalise
 
 _OWNED = r"(?:my|our) (?P<n>[a-z][a-z' -]{0,40}?)"
 _OBJECT = r"(?P<o>[^,;!?]+?)"
@@ -86,11 +86,6 @@ def _owner(match: re.Match) -> str:
     return "me"
 
 
-def _restore(fragment: str, original: str) -> str:
-    index = original.lower().find(fragment.lower())
-    return original[index:index + len(fragment)] if index >= 0 else fragment
-
-
 def parse_personal(text: str, topic: str | None = None) -> Statement | None:
     """The (subject, relation, object) key of a statement about the user, or None.
 
@@ -135,7 +130,7 @@ def _parse_clause(text: str) -> Statement | None:
         if not obj or obj in _PRONOUNS:
             continue
         owner = subject if subject is not None else _owner(match)
-        return Statement(owner, relation, _restore(obj, original))
+        return Statement(owner, relation, _restore_case(obj, original))
     return None
 
 

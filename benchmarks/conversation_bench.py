@@ -179,7 +179,7 @@ def run_dialogues(dialogues: list[dict], model: Any, embedder: Any, max_new_toke
             # holds only as superseded, while the same fact is active with another value
             final = dialogue["turns"][-1]["memory"]
             active = memory.get_all("user")
-            everything = memory.get_all("user", include_inactive=True) if _takes_inactive(memory) else active
+            everything = memory.get_all("user", include_inactive=True)
             for want in final:
                 if not any(_matches(want, f.text) for f in active) and any(
                         _matches(want, f.text) and f.status == "superseded" for f in everything):
@@ -211,12 +211,6 @@ def _git_state() -> dict[str, Any]:
             return ""
 
     return {"commit": git("rev-parse", "HEAD") or None, "dirty": bool(git("status", "--porcelain", "--", "agent", "memory", "editors"))}
-
-
-def _takes_inactive(memory: Any) -> bool:
-    import inspect
-
-    return "include_inactive" in inspect.signature(memory.get_all).parameters
 
 
 def main() -> None:

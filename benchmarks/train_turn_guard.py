@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from conversation_bench import load_jsonl  # noqa: E402
 
-from editmind.agent.turn_guard import GUARDED_TYPES, TurnGuard, fit  # noqa: E402
+from editmind.agent.turn_guard import GUARDED_TYPES, fit  # noqa: E402
 from editmind.agent.turns import classify_turn  # noqa: E402
 from editmind.memory.embedders import default_embedder  # noqa: E402
 
@@ -61,7 +61,6 @@ def main() -> None:
     dev = load_jsonl(DATA / "utterances_dev.jsonl")
     x = np.asarray(embedder.embed([r["text"] for r in train]))
     labels = [r["label"] for r in train]
-    chat = TurnGuard.load  # noqa: F841 (kept for readers: the agent loads the saved guard)
     # out-of-fold chitchat probabilities for every training row
     folds = np.arange(len(train)) % 5
     np.random.default_rng(0).shuffle(folds)
