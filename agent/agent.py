@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace as _replaced
 from typing import Any, Callable, Iterator, Sequence
 
 from editmind.agent.answers import to_second_person
@@ -122,6 +122,7 @@ class EditingAgent:
         self.last_answer: str | None = None
         self.last_reply: Reply | None = None
         self._last_fact_ids: list[str] = []
+        self._answer_fact_ids: list[str] = []  # the stored facts the answer to last_question came from
         self._previous_turn: Turn | None = None  # the user's last turn, whatever it was
         self._awaiting: Turn | None = None  # a correction the agent asked the user to confirm
         self._topic: str | None = None  # the user's own person or thing last spoken of ("my ferret")
@@ -210,6 +211,7 @@ class EditingAgent:
                        "user_id": self.user_id, "seconds": round(time.perf_counter() - started, 3)}
         if turn.type == "question":
             self.last_question, self.last_answer = turn.content or message.strip(), reply.text
+            self._answer_fact_ids = list(self._last_fact_ids)
         self._previous_turn = turn
         self._topic = _topic_of(turn, self._topic)
         if not (turn.type == "command" and turn.command == "why"):
@@ -326,7 +328,7 @@ class EditingAgent:
         defaults = EDITORS[method].Config()
         stats = getattr(defaults, "stats", None)
         if stats is not None and dataclasses.is_dataclass(stats) and getattr(stats, "home", "") is None:
-            return {"stats": dataclasses.replace(stats, home=str(self.home))}
+            return {"stats": _replaced(stats, home=str(self.home))}
         return {}
 
     def edits(self) -> list[dict[str, Any]]:
@@ -513,6 +515,8 @@ class EditingAgent:
                      trace={"facts_used": [], "why": why}, actions=[action])
 
     def _correct_turn(self, turn: Turn, confirmed: bool = False) -> Reply:
+        if not confirmed:
+            turn = self._aimed_at_last_answer(turn)
         correction = turn.correction
         assert correction is not None and correction.complete
         request = correction.to_edit_request(user_id=self.user_id, lasting=True)
@@ -693,6 +697,27 @@ class EditingAgent:
         text += self._run_consolidation(actions, explicit=True)
         return Reply(text, "command", trace={"facts_used": [f.id for f in chosen]}, actions=actions)
 
+    def _aimed_at_last_answer(self, turn: Turn) -> Turn:
+        """"No, it's X" corrects the answer the agent gave: when that answer came from a
+        stored world fact, the correction takes that fact's subject and relation, so it
+        replaces it, however the question was worded ("Who is mayor of Braila?" answered
+        from "The mayor of Braila city is ...")."""
+        correction = turn.correction
+        if correction is None or not correction.subject or correction.subject.lower() in turn.text.lower():
+            return turn  # the user named the subject: the correction says what it is about
+        world = [f for f in self._user_facts() if _metadata(f).get("scope") == "world" and f.subject and f.relation]
+        used = [f for f in world if f.id in self._answer_fact_ids]
+        if not used:  # the answer did not come from memory: a stored fact on the same subject and relation, worded otherwise
+            used = [f for f in world if _same_key(f.subject, f.relation, correction.subject, correction.relation or "")]
+        if len(used) != 1 or (used[0].subject.lower(), used[0].relation.lower()) == (
+                correction.subject.lower(), (correction.relation or "").lower()):
+            return turn
+        fact = used[0]
+        question = correction.question if correction.question and fact.subject in correction.question else None
+        aimed = _replaced(correction, subject=fact.subject, relation=fact.relation, question=question,
+                          target_true=correction.target_true or fact.object)
+        return _replaced(turn, correction=aimed, content=aimed.text)
+
     def _needs_confirmation(self, turn: Turn) -> str | None:
         """The question to ask before writing `turn`'s correction, or None to write it now.
 
@@ -712,8 +737,8 @@ class EditingAgent:
         if not replaced:
             return None
         previous = self._previous_turn
-        if previous is not None and (correction.subject or "").lower() in previous.text.lower():
-            return None
+        if previous is not None and (previous.type == "question" or (correction.subject or "").lower() in previous.text.lower()):
+            return None  # right after the question it corrects (however it was worded): the context is fresh
         return (f"Just to check: should I replace \"{replaced[-1].text}\" with \"{correction.text}\"? "
                 "Say yes to confirm; anything else leaves your memory as it is.")
 
@@ -815,6 +840,24 @@ def _explain(trace: dict[str, Any]) -> str:
     if trace.get("edits_in_effect"):
         lines.append("edits in effect: " + ", ".join(trace["edits_in_effect"]))
     return "\n".join(lines)
+
+
+_KEY_STOPWORDS = frozenset({"the", "of", "is", "was", "are", "were", "by", "at", "in", "on", "for", "a", "an", "to", "{}", "and", "&"})
+
+
+def _stems(text: str) -> set[str]:
+    """Four-letter stems of the content words ("coached"/"coach", "owned"/"owner" meet)."""
+    return {w[:4] for w in re.findall(r"[a-z0-9{}&]+", text.lower()) if w not in _KEY_STOPWORDS and len(w) >= 3}
+
+
+def _same_key(subject_a: str, relation_a: str, subject_b: str, relation_b: str) -> bool:
+    """Two wordings of one (subject, relation): the content stems of one whole key ("The vet
+    at Tullamore clinic is") are all in the other's ("The vet at Tullamore Animal Clinic is"),
+    however each was split into subject and relation; at least two of them."""
+    a = _stems(relation_a.replace("{}", subject_a)) if "{}" in relation_a else _stems(relation_a + " " + subject_a)
+    b = _stems(relation_b.replace("{}", subject_b)) if "{}" in relation_b else _stems(relation_b + " " + subject_b)
+    small, large = sorted((a, b), key=len)
+    return len(small) >= 2 and small <= large
 
 
 def _confirms(turn: Turn) -> bool:

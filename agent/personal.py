@@ -59,7 +59,11 @@ _PATTERNS: tuple[tuple[str, str | None, str], ...] = (
      r"judge|clerk|vet|surgeon|dentist|architect|lawyer|student|teacher|officer|consultant|analyst|nanny|barista|"
      r"therapist|paramedic|midwife|carer|coach|tutor|lecturer|professor|secretary|mechanic|electrician|plumber))"
      r"(?: by (?:trade|profession))?" + _END, None, "occupation"),
+    # "my son's pediatrician is Dr. Aguilar-Frost": the possessed thing is the key, not "my son"
+    (r"^(?:my|our) (?P<n>[a-z][a-z-]{0,20}(?:'s|s') [a-z][a-z' -]{0,30}?) (?:is|are|was) " + _OBJECT + _END, None, "is"),
     (r"^" + _OWNED + r"(?: is| are| was|'s) " + _OBJECT + _END, None, "is"),
+    # "changed my gamertag to DuskRunner99": the attribute, updated
+    (r"^(?:i(?:'ve| have)? )?" + _ADVERB + r"(?:changed|switched|updated|renamed|set) " + _OWNED + r" to " + _OBJECT + _END, None, "is"),
 )
 _COMPILED = tuple((re.compile(p), s, r) for p, s, r in _PATTERNS)
 
@@ -76,7 +80,12 @@ _DROPPED = frozenset({"rn", "now", "currently", "atm", "nowadays"})
 def canonical(noun: str) -> str:
     """One spelling per key word, so "my fav band" and "my favourite band" are one key
     ("my fav game rn" too: time words are not part of the key)."""
-    return " ".join(_SYNONYMS.get(w, w) for w in noun.split() if w not in _DROPPED)
+    words = [w for w in noun.split() if w not in _DROPPED]
+    # a possessive inside the key, with or without its apostrophe: "son's pediatrician" = "sons pediatrician"
+    words = [re.sub(r"(?:'s|s')$", "", w) if i < len(words) - 1 else w for i, w in enumerate(words)]
+    words = [w[:-1] if i < len(words) - 1 and len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "ses", "us", "is")) else w
+             for i, w in enumerate(words)]
+    return " ".join(_SYNONYMS.get(w, w) for w in words)
 
 
 def _owner(match: re.Match) -> str:
@@ -92,8 +101,9 @@ def parse_personal(text: str, topic: str | None = None) -> Statement | None:
     Each clause is tried in turn ("I finally sold the Volvo! Now I drive a Polestar 2."
     keys on the second); a pronoun at the front of a later clause stands for the owner the
     first clause named ("My son changed schools, he goes to Greenfield Academy now")."""
-    parts = [p for p in re.split(r"\s*(?:[;!?]|\.(?=\s|$)|,(?=\s+(?:we|i|he|she|they|and|but|so|because|since|it|which|who|my|"
-                                  r"now|then|it's|he's|she's|they're)\b))\s*|\s+(?:because|since|but|and then)\s+", text.strip(), flags=re.I) if p]
+    parts = [p for p in re.split(r"\s*(?:[;!?]|(?<!\bmr)(?<!\bmrs)(?<!\bms)(?<!\bdr)(?<!\bst)(?<!\bprof)(?<!\bjr)(?<!\bsr)(?<!\b[a-z])\.(?=\s|$)|,(?=\s+(?:we|i|he|she|they|and|but|so|because|since|it|which|who|my|"
+                                  r"now|then|it's|he's|she's|they're|her|his|their)\b))\s*|\s+(?:because|since|but|and then)\s+"
+                                  r"|\s+and\s+(?=(?:she|he|they|it|i|we)(?:'s|'re|'m|\s)|(?:she's|he's|it's|they're|i'm)\b)", text.strip(), flags=re.I) if p]
     if len(parts) == 1 and "," in parts[0]:  # "moved to Knoxville last spring, forgot to say": try the first clause too
         parts = [parts[0]] + [p for p in re.split(r"\s*,\s*", parts[0]) if p][:1]
     first_owner = None
@@ -121,24 +131,51 @@ def _parse_clause(text: str) -> Statement | None:
     lower = normalise(original).lower().rstrip(".!")
     lower = re.sub(r"^(?:(?:and|also|oh|so|well|btw|fyi|now|but|anyway|ok|okay|actually|no|nope|wait|hmm+|um+|right|"
                    r"remember that|remember|note that|just so you know)[, ]+)+", "", lower)
+    inner = re.search(r"\s(?=(?:my|our)\s)", lower)  # "kindly note that my desk extension is 4417"
+    candidates = [lower] + ([lower[inner.end():]] if inner else [])
     for pattern, subject, relation in _COMPILED:
-        match = pattern.match(lower)
+        match = next((m for m in (pattern.match(c) for c in candidates) if m), None)
         if not match:
             continue
         obj = match.group("o").strip(" .,'\"")
         obj = re.sub(r"^(?:the city of|the town of)\s+", "", obj)
+        obj = re.sub(r"^(?:(?:now|still|currently|actually|also|officially)\s+)+", "", obj)
         if not obj or obj in _PRONOUNS:
             continue
         owner = subject if subject is not None else _owner(match)
-        return Statement(owner, relation, _restore_case(obj, original))
+        if re.search(r"\b(?:what|who|where|when|why|how|which|if|whether)\b", owner):
+            continue  # "I asked my friend what is ...": a question reported, not an attribute
+        value = _restore_case(obj, original)
+        if relation in ("is", "occupation") and _is_proper_name(value):
+            relation = "name"  # "my landlord is Mr. Dunne" and "my landlord's name is Mr. Farrow" set one attribute
+        return Statement(owner, relation, value)
     return None
+
+
+_NOT_NAMES = frozenset({
+    "american", "canadian", "mexican", "german", "italian", "indian", "australian", "brazilian", "russian", "nigerian",
+    "kenyan", "korean", "african", "european", "asian", "catholic", "muslim", "jewish", "christian", "hindu", "buddhist",
+    "protestant", "atheist", "vegan", "vegetarian", "gay", "trans", "english", "british", "irish", "scottish", "welsh",
+    "french", "spanish", "polish", "dutch", "swedish", "danish", "finnish", "turkish", "chinese", "japanese", "portuguese",
+})
+
+
+def _is_proper_name(value: str) -> bool:
+    """"Mr. Dunne", "Annika", "Dr Okafor": capitalised words, no article, not a nationality or creed."""
+    words = value.replace(".", " ").split()
+    if not 1 <= len(words) <= 4 or words[0].lower() in ("a", "an", "the", "my", "our"):
+        return False
+    def named(word: str) -> bool:  # "Annika", "xDuskRunner", "R2D2": a capital anywhere, or letters mixed with digits
+        return any(c.isupper() for c in word) or (any(c.isdigit() for c in word) and any(c.isalpha() for c in word))
+
+    return all(named(w) for w in words) and not any(w.lower() in _NOT_NAMES for w in words)
 
 
 # what a statement about the user must do to be a fact: set an attribute, or say what the
 # user (or their own people and things) is, has, does, likes. "I hope I'm not disturbing
 # you", "I knew it", "I'm exhausted" say none of that.
 _FACT_VERBS = (r"(?:grow|bake|knit|paint|sing|dance|swim|cycle|hike|climb|surf|sail|ski|fish|sew|garden|foster|breed|"
-               r"raise|volunteer|coach|train|write|draw|build|brew|collect|follow|support|root for|watch|listen to|read|play for|cheer for|main|mains|can't stand|cannot stand|don't like|do not like|don't eat|don't drink|can't live without|"
+               r"raise|farm|farmed|keep bees|volunteer|coach|train|write|draw|build|brew|collect|follow|support|root for|watch|listen to|read|play for|cheer for|main|mains|can't stand|cannot stand|don't like|do not like|don't eat|don't drink|can't live without|"
                r"am into|'m into|renamed|rename|call|named|switched|live|lived|living|moved|move|relocated|work|worked|working|drive|driving|own|owned|have|has|had|got|"
                r"adopted|bought|sold|rescued|study|studied|studying|go|goes|went|attend|attended|play|played|like|likes|"
                r"love|loves|hate|hates|prefer|prefers|enjoy|enjoys|speak|speaks|was born|grew up|use|uses|support|teach|"
@@ -150,15 +187,46 @@ _I_AM = (r"(?:an?\s+\w+|the\s+\w+|\d+|in\s+|from\s+|at\s+|on\s+|allergic|married
          r"studying|working|living|moving|based|originally|half|born|deaf|blind|asthmatic|epileptic|celiac|coeliac)")
 
 
+# "my X ... <verb>": the user's person or thing is, has or does something ("my sister moved
+# to Whitby", "my son plays rugby", "my mum's 70"); "my nephew kept going on about them" is talk.
+_OWNER_STATES = re.compile(
+    r"^(?:my|our)\s+(?:(?!(?:what|who|where|when|why|how|which|if|whether)\b)[\w'-]+\s+){0,3}?"
+    r"(?:(?:is|are|was|were|isn't|aren't|wasn't|'s|has|have|had|hasn't|will be|'ll be|share|shares|leaves|starts|"
+    r"just|now|also|recently|still|finally|never|always|already|gets|got|turns|turned|became|becomes)\b|"
+    + _FACT_VERBS + r"(?:s|es|ed|d|ing)?\b)"
+    r"|^(?:my|our)\s+[\w-]+'s\s+(?:\d|an?\s|the\s|in\s|at\s|from\s|called|named|now|still|moving|getting|turning|been|got)"
+    # any verb in -s before its object: "my mum sells fabrics at Balogun Market", "my son repairs bikes"
+    r"|^(?:my|our)\s+[\w'-]+(?:\s+[\w'-]+)?\s+(?!(?:is|was|has|does)\b)[a-z]{3,}s\s+(?:at|in|for|on|with|to|from|as|an?|the|\d|[a-z]{3,})\b")
+
+
+# intentions, wishes and reports of talk are not lasting facts ("I've been meaning to try
+# one of these", "my nephew kept going on about them")
+_TALK = re.compile(r"\b(?:been (?:meaning|wanting|trying|planning|thinking|hoping|dying|waiting|looking) to|"
+                   r"been (?:thinking|wondering|hearing|reading) about|going on about|go on about|went on about|banging on about|"
+                   r"told me about|telling me about|talking about|keeps? saying|kept saying|wants? me to|suggested i|"
+                   r"i (?:was|am|'m) (?:just )?(?:going to|gonna|about to) (?:ask|say|try|test)|"
+                   r"i (?:had|have) a (?:feeling|hunch|suspicion)|i (?:thought|knew|figured|guessed|suspected) (?:it|that|so)|"
+                   r"(?:it|that) would be)\b")
+
+
 def states_a_fact(core: str) -> bool:
     """Whether a first-person statement says something lasting about the user."""
     lower = normalise(core).lower()
     if parse_personal(core) is not None:
         return True
+    owner_named = False
     for clause in re.split(r"\s*[,;.!?]\s*|\s+(?:and|but|so)\s+", lower):
+        if owner_named and re.match(r"^(?:her|his|their|its)\s+[\w-]+\s+(?:is|was|'s)\s+\w|^(?:she|he|they)(?:'s|'re| is| are| was)"
+                                    r"\s+(?:called|named|an?\s+\w+|\d|in\s|at\s|from\s)", clause.strip()):
+            return True  # "my neighbour, lovely woman, her name is Gwen"
+        owner_named = owner_named or bool(re.search(r"\b(?:my|our)\s+[a-z]", clause))
         clause = re.sub(r"^(?:now|also|actually|btw|fyi|oh|well|so)\s+", "", clause.strip())
-        if re.match(r"^(?:my|our)\s+(?!(?:bad|pleasure|god|goodness|gosh|word|apologies|mistake|fault|dear|friend)\b)[a-z]", clause):
-            return True
+        if _TALK.search(clause):
+            continue
+        for owned in re.finditer(r"(?:^|\s)(?=(?:my|our)\s+(?!(?:bad|pleasure|god|goodness|gosh|word|apologies|mistake|fault|"
+                                 r"dear|friend)\b)[a-z])", clause):  # "what happened is my brother moved to Leeds"
+            if _OWNER_STATES.match(clause[owned.end():]):
+                return True
         if re.match(r"^(?:i|we)(?:'ve|'d|'ll| have| had| will)?(?:\s+been)?\s+(?:(?:just|recently|finally|also|still|now|really|"
                     r"actually|used to|don't|do not|can't|cannot)\s+)*" + _FACT_VERBS + r"\b", clause):
             return True
@@ -266,9 +334,14 @@ def resolve_pronoun(text: str, last_question: str | None, topic: str | None = No
     if last_question and is_personal_question(last_question):
         asked = parse_personal_question(last_question)
         owner = asked[0] if asked and asked[0].startswith("my ") else None
-        if owner is None:
-            found = re.search(r"\bmy ([a-z]+(?:'s [a-z]+)?)", normalise(last_question).lower())
-            owner = "my " + found.group(1) if found else None
+        said = re.search(r"\bmy ([a-z-]+)", normalise(last_question).lower())
+        if owner and said and len(owner.split()) == 2 and canonical(said.group(1)) == owner.split()[1]:
+            owner = "my " + said.group(1)  # the user's own word ("mother"), not the key's ("mom")
+        if owner is None:  # "where does my younger brother school?": the owner's words up to the verb
+            found = re.search(r"\bmy ((?:(?!(?:live|lives|living|work|works|working|school|go|goes|study|studies|is|are|was|"
+                              r"called|named|do|does|did|get|gets|have|has|drive|drives|play|plays)\b)[a-z'-]+\s?){1,3})",
+                              normalise(last_question).lower())
+            owner = "my " + found.group(1).strip() if found else None
     if owner is None and topic and topic.startswith("my "):
         owner = topic
     match = _PRONOUN_SUBJECT.match(text.strip())
@@ -276,6 +349,9 @@ def resolve_pronoun(text: str, last_question: str | None, topic: str | None = No
         return text
     rest = text.strip()[match.end():]
     if match.group("p").lower() in ("her", "his", "their"):  # "her name is Maria" -> "My mom's name is Maria"
+        noun = rest.split(" ", 1)[0].lower()
+        if noun and owner.endswith(" " + noun):  # "his pediatrician is ..." after "who is my son's pediatrician": that attribute
+            return f"{owner[0].upper()}{owner[1:]}{rest[len(noun):]}".replace("  ", " ")
         return f"{owner[0].upper()}{owner[1:]}'s {rest}".replace("  ", " ")
     verb = {"'s": " is", "'re": " is"}.get(match.group("v"), " ")
     resolved = f"{owner[0].upper()}{owner[1:]}{verb}{'' if verb == ' ' else ' '}{rest}".replace("  ", " ")

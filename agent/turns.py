@@ -54,6 +54,8 @@ _APOSTROPHES = {
     "shes": "she's", "theyre": "they're", "cant": "can't", "wont": "won't", "arent": "aren't", "wasnt": "wasn't",
     "havent": "haven't", "wheres": "where's", "whos": "who's", "thx": "thanks", "abt": "about", "ppl": "people",
     "hav": "have", "hve": "have", "wat": "what", "wats": "what's", "wut": "what", "wht": "what", "whr": "where", "caled": "called", "calld": "called", "clled": "called", "naemd": "named", "nmaed": "named", "teh": "the",
+    "wrk": "work", "wrks": "works", "wrking": "working", "liv": "live", "lvs": "lives", "nme": "name", "nam": "name",
+    "mums": "mum's", "dads": "dad's",
 }
 _TRIGGER_WORDS = (
     "forget", "delete", "remove", "erase", "remember", "permanently", "permanent", "where", "which", "what",
@@ -232,6 +234,8 @@ _SOFT_MARKERS = (
     r"bruh\b", r"dude\b", r"mate\b", r"lol\b", r"on reflection\b", r"sorry\b", r"oops\b", r"my bad\b", r"whoops\b", r"heads up\b", r"psst\b", r"just fyi\b",
     r"i forg[eo]t to (?:say|mention|tell you)\b", r"i should (?:say|mention|tell you)\b", r"i should have said\b",
     r"oh and\b", r"and also\b", r"also\b",
+    r"ngl\b", r"tbh\b", r"honestly\b", r"lowkey\b", r"highkey\b", r"basically\b", r"fr\b(?= )", r"real talk\b", r"fun fact\b",
+    r"side note\b", r"random(?:ly)?(?: but| question| fact)?\b(?=[ ,:])", r"quick update\b", r"anyway(?:s)?\b", r"so yeah\b", r"plus\b",
     r"fyi\b", r"by the way\b", r"btw\b", r"for the record\b", r"just so you know\b", r"note that\b",
     r"please note that\b", r"please note\b", r"i(?:'d| would| should) like you to (?:remember|know|note)(?: that)?\b",
     r"i want you to (?:remember|know|note)(?: that)?\b", r"(?:can|could|would) you (?:please )?remember(?: that)?\b",
@@ -265,8 +269,9 @@ def _strip_front(text: str) -> tuple[str, bool]:
 
 def _clean_entity(text: str) -> str:
     text = re.sub(_TRAILING_NOISE, "", text.strip(), flags=re.I)
-    text = re.split(r"\s*(?:[,;!?]|(?<!\b\w)\.)\s+|\s*[;!?]|\s+(?:but|which|who|where|because|so)\s+|"
+    text = re.split(r"\s*(?:[,;!?]|(?<!\b\w)(?<!\bmr)(?<!\bmrs)(?<!\bms)(?<!\bdr)(?<!\bst)(?<!\bprof)(?<!\bjr)(?<!\bsr)\.)\s+|\s*[;!?]|\s+(?:but|which|who|where|because|so)\s+|"
                     r"\s+and\s+(?=(?:i|it|it's|he|she|they|we|you|that|this|is|was|so|then)\b)|[.,]$", text, maxsplit=1, flags=re.I)[0]
+    text = re.sub(_TRAILING_NOISE, "", text, flags=re.I)  # "Alan Pertwee now, old Frank stepped down": after the cut too
     text = re.sub(r"^(?:the city of|the town of|the country of)\s+", "", text, flags=re.I)
     return text.strip(" .,;:!?\"'")
 
@@ -536,11 +541,17 @@ def _parse_question(question: str) -> tuple[str, str] | None:
     original = question.strip().rstrip("?.! ")
     lower = normalise(original).lower().rstrip("?.! ")
     lower = re.sub(r"^(?:(?:and|so|ok|okay|hey|please|wait|hmm+|um+|also|quick q(?:uestion)?|tell me|do you know|"
-                   r"can you tell me|could you tell me|i wonder|i'm wondering|i was wondering|wondering|i'd like to know|"
+                   r"can you tell me|could you tell me|would you tell me|(?:would|could|can) you (?:kindly|please) tell me|please tell me|"
+                   r"i wonder|i'm wondering|i was wondering|wondering|i'd like to know|"
                    r"i would like to know|i want to know|i need to know|any idea|do you remember|remind me|i forgot|"
                    r"i can't remember|i don't remember)[, ]+)+", "", lower)
     lower = re.sub(r"(?:\s+(?:again|now|these days|currently|please|pls|today|lol|then|tell me once more|once more|anyway))+$", "", lower)
     lower = re.sub(r",\s*(?:tell me|remind me)(?: once more| again)?$", "", lower)
+    # an embedded question: "(remind me) who the jets captain is" -> "who is the jets captain"
+    lower = re.sub(r"^(who|what|where|when|which)\s+((?:the|a|an|my|our)\s.+?|[a-z0-9' -]+?)\s+(is|was|are|were)$", r"\1 \3 \2", lower)
+    lower = re.sub(r"^how many (?:people|inhabitants|residents|persons) (?:live|reside|are there|are living) in (.+)$|"
+                   r"^what(?:'s| is) the number of (?:people|inhabitants|residents) (?:of|in) (.+)$",
+                   lambda m: "what is the population of " + (m.group(1) or m.group(2)), lower)
     measure = re.match(r"^how\s+(?P<adj>tall|high|long|old|big|large|far|deep|wide|heavy)\s+(?:is|was|are)\s+(?P<subj>.+)$", lower)
     if measure:
         return (_restore_case(_clean_subject(measure.group("subj")), original),
@@ -638,6 +649,10 @@ def _forget_clauses(lower: str) -> list[str]:
 
 def _forget_clause(lower: str, original: str) -> Turn | None:
     body = re.sub(r"^" + _POLITE, "", lower)
+    # "I guess you can forget where I was born": a hedge and a permission before the verb
+    body = re.sub(r"^(?:(?:i guess|i think|i suppose|maybe|perhaps|honestly|you know what|on second thought|actually)[,]?\s+)*"
+                  r"(?:you can|you could|you may|you might as well|feel free to|i'd like you to|i want you to)\s+(?=" + _FORGET_VERBS + r"\b)",
+                  "", body)
     if re.match(r"^(?:don't|do not|never)\s+forget\b", body):
         return None
     if re.match(r"^(?:i\s+)?take\s+(?:it|that|this)\s+back\b", body):
@@ -660,7 +675,7 @@ def _forget_clause(lower: str, original: str) -> Turn | None:
     found = match or negative
     if not found:
         return None
-    rest = found.group("rest")
+    rest = re.split(r"(?<=[?!.])\s+(?=\w)", found.group("rest"), maxsplit=1)[0]  # "...my cafe's name? Sorry, it's private."
     rest = re.sub(r"\s*(?:from|in|out of)\s+(?:your|the)\s+memory\b|\bplease\b|\b(?:anymore|any more|for me|now)\b|[?.!]+$",
                   "", rest).strip(" ,")
     rest = re.sub(r"^(?:about|that|what i (?:said|told you|mentioned) (?:about|regarding)|everything (?:about|on)|"
@@ -734,10 +749,11 @@ def classify_turn(message: str, last_question: str | None = None, last_answer: s
     if lower.startswith("/"):
         return _command(lower, original)  # type: ignore[return-value]
     whole = smalltalk.is_small_talk(original)
-    if whole and (whole == "never mind" or not (_forget(lower, original) or _command(lower, original))):
+    if whole and not _holds_personal_fact(original) and (whole == "never mind" or not (_forget(lower, original) or _command(lower, original))):
         return Turn("chitchat", original, f"small talk ({whole})", small_talk=whole)
     kinds, rest = smalltalk.split_small_talk(original)
     rest = re.sub(r"^(?:but|and|so|though|tho)\s+", "", rest or original, flags=re.I)
+    rest = re.sub(r"^(?:the\s+)?name'?s\s+(?=[A-Za-z])", "my name's ", rest, flags=re.I)  # "name's Tomasz"
     rest_lower = normalise(rest).lower()
     turn = _command(rest_lower, original) or _forget(rest_lower, original)
     if turn:
@@ -750,9 +766,18 @@ def classify_turn(message: str, last_question: str | None = None, last_answer: s
         if smalltalk.about_assistant(rest):
             return Turn("chitchat", original, "question about the assistant", small_talk="assistant")
         return Turn("question", original, trigger, content=rest.strip())
-    if smalltalk.about_assistant(rest):
+    if smalltalk.about_assistant(rest) and not _holds_personal_fact(rest):
         return Turn("chitchat", original, "question about the assistant", small_talk="assistant")
     return _statement(original, rest, last_question, last_answer, tuple(kinds), topic)
+
+
+def _holds_personal_fact(text: str) -> bool:
+    """Some sentence or clause states a fact about the user ("let's test your memory: my
+    parrot is called Captain Fluff"): a remark to the assistant around it does not hide it."""
+    from editmind.agent.personal import states_a_fact
+
+    units, _, _ = _fact_units(text)
+    return any(_about_user(u.lower()) and states_a_fact(u) for u in units)
 
 
 _NO_CONTENT_FIRST_PERSON = re.compile(
@@ -770,6 +795,9 @@ def _statement(original: str, rest: str, last_question: str | None, last_answer:
     """A statement, read sentence by sentence: small talk, disagreement ("I'm afraid that
     is not correct") and self-corrections ("I misspoke") around the fact are set aside, and
     the first part that holds a fact decides."""
+    # "the chair of the Marlow club, that's Alan Pertwee now": the subject said first, then its value
+    rest = re.sub(r"^(?:(?:now|and|oh|so|well)[,]?\s+)?(the\s+[^,]{3,60}?),\s+(?:that's|that is|thats|it's|it is|its|that'll be)\s+",
+                  r"\1 is ", rest, flags=re.I)
     units, marked, kinds = _fact_units(rest)
     small_talk = small_talk + tuple(kinds)
     if not units:
@@ -826,7 +854,7 @@ def _fact_units(rest: str) -> tuple[list[str], bool, list[str]]:
 
     units, marked, kinds = [], False, []
     for sentence_text in _sentences(rest):
-        clauses = [c for c in re.split(r"\s*,\s+|\s+[-\u2013\u2014]\s+", sentence_text.strip(" .!?")) if c.strip()]
+        clauses = [c for c in re.split(r"\s*[,:;]\s+|\s+[-\u2013\u2014]\s+", sentence_text.strip(" .!?")) if c.strip()]
 
         def drop(clause: str) -> bool:
             nonlocal marked
@@ -891,8 +919,15 @@ def _statement_unit(original: str, rest: str, last_question: str | None, last_an
             return Turn("chitchat", original, "first person, no fact", small_talk="feeling")
         resolved = resolve_pronoun(core_original, last_question, topic) if pronoun_about_user else core_original
         trigger = "first person" if not pronoun_about_user else "pronoun about the user's last topic"
-        return Turn("personal_fact", original, trigger, content=_sentence(resolved), statement=parse_personal(resolved, topic),
-                    lasting=lasting)
+        statement = parse_personal(resolved, topic)
+        if statement is None and "," in core_original:  # "ok we switched, his pediatrician is Dr. Banerjee now"
+            for clause in re.split(r"\s*,\s+", core_original)[1:]:
+                candidate = resolve_pronoun(clause, last_question, topic)
+                found = parse_personal(candidate, topic)
+                if found is not None:
+                    resolved, statement = candidate, found
+                    break
+        return Turn("personal_fact", original, trigger, content=_sentence(resolved), statement=statement, lasting=lasting)
     if "agreement" in small_talk and not corrected and len(core.split()) <= 3 and not _about_user(core) and not re.search(
             r"\b(?:is|are|was|were|lives?|works?|moved)\b", core):
         return Turn("chitchat", original, "agreement with a value", small_talk="agreement")  # "yep, the Transit, that's it"
@@ -1071,6 +1106,16 @@ def _bare_answer(core: str) -> str | None:
     return None
 
 
+def _same_relation(stated: str, asked: str) -> bool:
+    """The user's relation and the question's name the same thing ("The CEO of {} is" /
+    "Who is the CEO of {}"); "the prime minister of" after "the capital of" does not."""
+    def words(relation: str) -> set[str]:
+        return {w[:4] for w in re.findall(r"[a-z]+", relation.lower()) if w not in {"the", "of", "is", "was", "are", "by", "in", "at"}}
+
+    a, b = words(stated), words(asked)
+    return not a or not b or bool(a & b)
+
+
 def extract_correction(message: str, last_question: str | None = None, last_answer: str | None = None) -> Correction:
     """The edit a correction asks for: subject + relation from the sentence when it is a full
     statement, else from the last question; the new target from the sentence; the old
@@ -1088,9 +1133,10 @@ def extract_correction(message: str, last_question: str | None = None, last_answ
     subject = relation = target = None
     if statement and asked and statement.relation in ("{} is", "The {} is") and statement.subject.lower() in asked[1].lower():
         subject, relation, target = asked[0], asked[1], statement.object  # "the CEO is X" after "who is the CEO of Y?"
-    elif statement and not re.match(_THIRD_PRONOUN, statement.subject.lower()) and statement.subject:
+    elif statement and statement.subject and not (re.match(_THIRD_PRONOUN, statement.subject.lower())
+                                                  and not statement.subject[:2].isupper()):  # "IT at Marrow & Finch" is no pronoun
         subject, relation, target = statement.subject, statement.relation, statement.object
-        if asked and relation.lower().endswith(" of {} is") and asked[0].lower() == subject.lower():
+        if asked and relation.lower().endswith(" of {} is") and asked[0].lower() == subject.lower() and _same_relation(relation, asked[1]):
             relation = asked[1]
     elif statement and asked and statement.relation.startswith("The ") and " of {} is" in statement.relation:
         subject, relation, target = asked[0], statement.relation, statement.object  # "X is the CEO now"
@@ -1101,8 +1147,9 @@ def extract_correction(message: str, last_question: str | None = None, last_answ
         target = _restore_case(target, original) if target else None
         if asked:
             subject, relation = asked
-    if relation and relation.startswith("The ") and subject and asked and asked[0].lower() == subject.lower():
-        relation = asked[1]
+    if relation and relation.startswith("The ") and subject and asked and asked[0].lower() == subject.lower() \
+            and _same_relation(relation, asked[1]):
+        relation = asked[1]  # one wording for the relation the question asked
     if target and old is None and last_answer:
         old = answer_entity(last_answer, subject)
     if old is not None:
@@ -1113,5 +1160,6 @@ def extract_correction(message: str, last_question: str | None = None, last_answ
         target = _restore_case(target, original)  # "its Benji Carr": the value as the user wrote it
     if subject and subject.lower() in original.lower():
         subject = _restore_case(subject, original)
-    question = last_question.strip() if last_question and subject and subject in last_question else None
+    question = last_question.strip() if last_question and subject and subject in last_question and (
+        not asked or not relation or _same_relation(relation, asked[1])) else None
     return Correction(subject or None, relation or None, target or None, old or None, question)

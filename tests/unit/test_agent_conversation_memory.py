@@ -147,3 +147,40 @@ def test_a_retrieval_method_that_cannot_run_hands_over_instead_of_failing_the_tu
 def test_streaming_a_question_about_the_user_with_an_empty_memory_says_i_dont_know(agent):
     pieces = list(agent.stream_chat("What is my dog called?"))
     assert "I don't know" in "".join(pieces) and agent.last_reply.trace["method"] == "memory-lookup"
+
+
+def test_a_context_correction_replaces_the_stored_fact_however_the_question_was_worded(agent):
+    agent.chat("The vet at Tullamore Animal Clinic is Dr. Siobhan Keane now.")
+    agent.chat("Who's the vet at the Tullamore clinic?")
+    reply = agent.chat("nope, it's Dr. Eamon Farrell")  # right after the question: no confirmation needed
+    assert reply.turn_type == "correction"
+    assert texts(agent) == ["The vet at Tullamore Animal Clinic is Dr. Eamon Farrell."]
+
+
+def test_a_stale_reworded_context_correction_asks_first_and_never_crashes(agent):
+    agent.chat("The mayor of Braila city is Dorin Pascu.")
+    agent.chat("Who is mayor of Braila?")
+    agent.chat("Thank you very much.")
+    asked = agent.chat("No, sorry, is Radu Matei.")
+    assert "Dorin Pascu" in asked.text and texts(agent) == ["The mayor of Braila city is Dorin Pascu."]
+    agent.chat("yes")
+    assert texts(agent) == ["The mayor of Braila city is Radu Matei."]
+
+
+def test_personal_facts_said_around_small_talk_are_kept(agent):
+    agent.chat("sure, let's test your famous memory: my parrot is called Captain Fluff.")
+    agent.chat("And my neighbour, lovely woman, a bit nosy mind you, her name is Gwen.")
+    agent.chat("Hello hello, okay so I've been meaning to try one of these assistant things, my nephew kept going on about them")
+    agent.chat("Goodness, that long ago.")
+    assert texts(agent) == ["My neighbour, lovely woman, a bit nosy mind you, her name is Gwen.",
+                            "My parrot is called Captain Fluff."]
+    agent.chat("My head baker is called Lorenzo.")
+    agent.chat("Lorenzo left, sorry, my head baker is now Annika.")
+    assert not any("Lorenzo is" in t or t == "My head baker is called Lorenzo." for t in texts(agent))
+
+
+def test_a_forget_names_only_what_its_sentence_names(agent):
+    agent.chat("I run a small cafe called The Copper Kettle.")
+    agent.chat("My head baker is called Annika, sorry for the spam.")
+    agent.chat("Could you forget my cafe's name? Sorry, it's a bit private.")
+    assert texts(agent) == ["My head baker is called Annika, sorry for the spam."]

@@ -64,7 +64,17 @@ def test_a_bare_value_is_a_correction_to_confirm():
     ("My sister actually moved to Flagstaff last month, I keep forgetting.", ("my sister", "lives in", "Flagstaff")),
     ("I finally sold the Volvo! Now I drive a Polestar 2.", ("me", "drives", "Polestar 2")),
     ("My son changed schools, he goes to Greenfield Academy now.", ("my son", "goes to", "Greenfield Academy")),
-    ("my fav band is Radiohead", ("my favorite band", "is", "Radiohead")),
+    ("my fav band is Radiohead", ("my favorite band", "name", "Radiohead")),  # a proper name: what the band is called
+    ("my favourite band is called Radiohead", ("my favorite band", "name", "Radiohead")),
+    ("my landlord is Mr. Dunne now", ("my landlord", "name", "Mr. Dunne")),
+    ("ok so my landlord's name is Mr. Dunne", ("my landlord", "name", "Mr. Dunne")),
+    ("changed my gamertag to DuskRunner99", ("my gamertag", "name", "DuskRunner99")),
+    ("My gamertag is xDuskRunner.", ("my gamertag", "name", "xDuskRunner")),
+    ("my son is Oliver", ("my son", "name", "Oliver")),
+    ("my sister is Irish", ("my sister", "is", "Irish")),
+    ("My son's pediatrician is Dr. Aguilar-Frost.", ("my son pediatrician", "name", "Dr. Aguilar-Frost")),
+    ("my sons pediatrician is Dr. Banerjee", ("my son pediatrician", "name", "Dr. Banerjee")),
+    ("ngl my cat is called Noodle and she's lowkey a menace", ("my cat", "name", "Noodle")),
 ])
 def test_personal_facts_land_on_one_key_however_they_are_said(text, key):
     statement = parse_personal(text)
