@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace as _replaced
 from typing import Any, Callable, Iterator, Sequence
 
 from editmind.agent.answers import to_second_person
-from editmind.agent.router import SANITATION_NOTE, ConsolidationResult, PendingFact, Router, RouterConfig
+from editmind.agent.router import ConsolidationResult, PendingFact, Router, RouterConfig
 from editmind.agent.turn_guard import TurnGuard, guard_turn
 from editmind.agent.turns import Turn, classify_turn, parse_question, parse_statement
 from editmind.editors.base import EditRequest, available_editors, get_editor
@@ -125,6 +125,7 @@ class EditingAgent:
         self._answer_fact_ids: list[str] = []  # the stored facts the answer to last_question came from
         self._previous_turn: Turn | None = None  # the user's last turn, whatever it was
         self._awaiting: Turn | None = None  # a correction the agent asked the user to confirm
+        self._awaiting_sanitation: list[Any] | None = None  # forgotten facts the model still says, offered for erasing
         self._topic: str | None = None  # the user's own person or thing last spoken of ("my ferret")
         if open_journal and journal is None:
             self.open_journal()  # edits recorded by earlier sessions are in the weights from the first turn
@@ -195,7 +196,11 @@ class EditingAgent:
         turn = classify_turn(message, self.last_question, self.last_answer, topic=self._topic)
         turn = guard_turn(turn, getattr(self.memory, "embedder", None), _small_talk_guard())
         awaiting, self._awaiting = self._awaiting, None
-        if awaiting is not None and _confirms(turn):
+        to_sanitize, self._awaiting_sanitation = self._awaiting_sanitation, None
+        if to_sanitize and _confirms(turn):
+            reply = self._run_sanitation(to_sanitize)
+            route = self.router.route(turn)
+        elif awaiting is not None and _confirms(turn):
             reply = self._apply_confirmed(awaiting)
             route = self.router.route(awaiting)
         else:
@@ -628,6 +633,7 @@ class EditingAgent:
             return Reply(f"I found nothing in your memory matching {target or 'that'!r}; nothing was changed.",
                          "forget", trace={"facts_used": []}, actions=[])
         actions, in_weights = [], []
+        produced = self._model_still_says(chosen)
         for fact in chosen:
             self.memory.redact(fact.id)
             actions.append({"action": "redact", "fact_id": fact.id})
@@ -635,10 +641,76 @@ class EditingAgent:
             if edit_id:
                 in_weights.append(edit_id)
         self._last_fact_ids = []
-        text = f"Forgotten: {len(chosen)} fact(s) redacted from your memory. {SANITATION_NOTE}"
+        text = f"Forgotten: {len(chosen)} fact(s) redacted from your memory."
+        trace: dict[str, Any] = {"facts_used": [], "redacted": [a["fact_id"] for a in actions]}
         if in_weights:
             text += f" A parameter edit also holds this; remove it with: undo {', '.join(sorted(set(in_weights)))}."
-        return Reply(text, "forget", trace={"facts_used": [], "redacted": [a["fact_id"] for a in actions]}, actions=actions)
+        elif produced:
+            from editmind.editors.safety.qa_files import QAItem
+
+            self._awaiting_sanitation = [QAItem(question, (answer,)) for question, answer in produced]
+            question, answer = produced[0]
+            text += (f" The model itself still answers \"{answer}\" when asked \"{question}\". Say yes to erase it from the "
+                     "weights too (a sanitation edit: it will answer \"I don't know.\"; journaled, undoable).")
+            trace["model_still_says"] = [{"question": q, "answer": a} for q, a in produced]
+        elif any(_metadata(f).get("scope") == "world" for f in chosen):
+            text += " The model itself does not say it when asked, so there is nothing to erase from its weights."
+        else:
+            text += " It was only in your memory, never in the model's weights."
+        trace["why"] = text
+        return Reply(text, "forget", trace=trace, actions=actions)
+
+    def _run_sanitation(self, items: Sequence[Any]) -> Reply:
+        try:
+            report = self.sanitize(items, evaluate=False)
+        except EditmindError as exc:
+            return Reply(f"I could not erase it from the weights: {exc}. Your memory no longer holds it.", "forget",
+                         trace={"facts_used": [], "why": f"sanitation failed: {exc}"})
+        said = self.model.chat(items[0].question, max_new_tokens=self.config.max_new_tokens).strip()
+        text = (f"Erased from the weights (sanitation edit {report.edit_id}; undo {report.edit_id} brings it back). "
+                f"Asked \"{items[0].question}\" the model now says: \"{said}\"")
+        return Reply(text, "forget", trace={"facts_used": [], "why": "a sanitation edit on a yes", "edit_id": report.edit_id},
+                     actions=[{"action": "sanitize", "edit_id": report.edit_id, "questions": [i.question for i in items]}])
+
+    def _model_still_says(self, facts: Sequence[Any]) -> list[tuple[str, str]]:
+        """(question, answer) for each forgotten world fact the model, asked without memory,
+        still answers with its value: what a sanitation edit would have to erase."""
+        from editmind.editors.eval.metrics import answer_matches
+
+        found = []
+        for fact in facts:
+            meta = _metadata(fact)
+            if meta.get("scope") != "world" or not fact.object:
+                continue
+            question = meta.get("question") or (fact.relation.format(fact.subject) if fact.relation and fact.subject
+                                                and "{}" in fact.relation else None)
+            if not question:
+                continue
+            said = " ".join(self.model.chat(question, max_new_tokens=self.config.max_new_tokens).split())
+            if answer_matches(said, [fact.object], "question"):
+                found.append((question, fact.object))
+        return found
+
+    def sanitize(self, forget: Sequence[Any], retain: Sequence[Any] = (), evaluate: bool = True, **kwargs: Any) -> Any:
+        """Erase the answers to `forget` (QAItems or question strings) from the weights: one
+        journaled `sanitize` edit (editors/safety), measured before/after; the user's memory
+        facts that state a forgotten answer are redacted too. Returns the SanitationReport."""
+        from editmind.editors.eval.metrics import answer_matches
+        from editmind.editors.safety.qa_files import QAItem
+        from editmind.editors.safety.sanitation import sanitize
+
+        items = [item if isinstance(item, QAItem) else QAItem(str(item)) for item in forget]
+        kept = [item if isinstance(item, QAItem) else QAItem(str(item)) for item in retain]
+        if self.journal is None:
+            raise EditmindError(f"the edit journal is not available ({self._journal_error or 'not opened'}); "
+                                "sanitation needs it to record the edit")
+        progress = kwargs.pop("progress", self.progress)
+        report = sanitize(self.journal, items, kept, progress=progress, evaluate=evaluate, user_id=self.user_id, **kwargs)
+        answers = [a for item in items for a in item.answers]
+        for fact in self._user_facts():
+            if answers and answer_matches(fact.text, answers, "question"):
+                self.memory.redact(fact.id)
+        return report
 
     def _command(self, turn: Turn) -> Reply:
         name, arg = (turn.command or "").lower(), turn.argument.strip()

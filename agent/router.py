@@ -16,10 +16,11 @@ The policy, in full (every rule is unit-tested in tests/unit/test_router.py):
    ``reliability`` (teacher-forced token accuracy of the new target on the edit prompt);
    below ``min_reliability`` it is *failed*: it stays served from memory and is flagged.
    If every fact of a batch failed, the edit is undone (weights exactly as before).
-4. **Forget requests** redact the matching facts in the user's memory. Weight-level
-   sanitation (making the model itself forget what it learned in training) is not available
-   yet, and the agent says so; a fact that a parameter edit put into the weights can be
-   removed with ``undo EDIT_ID``, which the agent names.
+4. **Forget requests** redact the matching facts in the user's memory. A forgotten world
+   fact that the model itself still produces (asked without memory) is offered for a
+   sanitation edit (editors/safety: the model answers "I don't know." instead), run on a
+   plain yes and journaled like any edit; a fact that a parameter edit put into the weights
+   is removed with ``undo EDIT_ID``, which the agent names.
 5. **A correction of something already edited** (same subject and relation as an active
    journal record) becomes a new edit whose record ``supersedes`` the old one.
 
@@ -94,8 +95,8 @@ class ConsolidationResult:
 
 
 SANITATION_NOTE = (
-    "Weight-level sanitation is not available yet: if the model itself learned this in training, "
-    "it may still say it when your memory is not consulted."
+    "when the model itself still produces a forgotten world fact, a sanitation edit (editors/safety) can erase it "
+    "from the weights: the agent offers it and runs it on a yes"
 )
 
 

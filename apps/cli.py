@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Sequence
 
-COMMAND_GROUPS = ("model", "eval", "memory", "agent", "edit")
+COMMAND_GROUPS = ("model", "eval", "memory", "agent", "edit", "safety")
 
 
 class _Parser(argparse.ArgumentParser):

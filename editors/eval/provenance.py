@@ -29,3 +29,17 @@ def run_environment() -> dict:
         "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
         "load_average_at_start": list(os.getloadavg()), "started_utc": utc_now(),
     }
+
+
+def git_state(checkout: str | os.PathLike[str]) -> dict:
+    """The commit a result was measured at, and whether the code (not data/results) was dirty."""
+    import subprocess
+
+    def git(*cmd: str) -> str:
+        try:
+            return subprocess.run(["git", *cmd], cwd=checkout, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    return {"commit": git("rev-parse", "HEAD") or None,
+            "dirty": bool(git("status", "--porcelain", "--", "agent", "memory", "editors", "apps"))}

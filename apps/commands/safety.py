@@ -1,0 +1,103 @@
+"""`editmind sanitize`: make the model forget the answers to some questions, keep the rest.
+
+The edit goes through the journal like any other (`editmind edits list|undo`), the user's
+memory facts that name a forgotten answer are redacted too, and a before/after table of
+the sanitation metrics is printed (`--json OUT` writes it as a file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from editmind.apps.cli import print_json
+
+
+def _items(args: argparse.Namespace):
+    from editmind.editors.base import EditRequestError
+    from editmind.editors.safety.qa_files import QAItem, load_qa_file
+
+    forget = [item for path in args.forget for item in load_qa_file(path)]
+    if args.answer and len(args.answer) != len(args.question):
+        raise EditRequestError(f"{len(args.question)} --question but {len(args.answer)} --answer; give one --answer per --question or none")
+    for i, question in enumerate(args.question):
+        answer = args.answer[i] if args.answer else None
+        forget.append(QAItem(question.strip(), (answer,) if answer else ()))
+    forget = [item for item in forget if item.question]
+    if not forget:
+        raise EditRequestError("nothing to forget: give --forget FILE (a JSON list of questions) or --question TEXT")
+    retain = [item for path in args.retain for item in load_qa_file(path)]
+    return forget, retain
+
+
+def _redact_memory(args: argparse.Namespace, forget) -> int:
+    """Redact the user's facts that state a forgotten answer (the memory side of sanitation)."""
+    from editmind.editors.eval.metrics import answer_matches
+    from editmind.memory import FactMemory
+
+    answers = [a for item in forget for a in item.answers]
+    if not answers:
+        return 0
+    memory = FactMemory(home=args.home)
+    try:
+        redacted = 0
+        for fact in memory.get_all(args.user):
+            if answer_matches(fact.text, answers, "question"):
+                memory.redact(fact.id)
+                redacted += 1
+        return redacted
+    finally:
+        memory.close()
+
+
+def _sanitize(args: argparse.Namespace) -> int:
+    from editmind.apps.commands.edit import _open, _progress
+    from editmind.editors.base import get_editor
+    from editmind.editors.safety.sanitation import sanitize
+    from editmind.editors.settings import parse_settings
+
+    forget, retain = _items(args)  # bad files fail before the model loads
+    overrides = parse_settings(args.set)
+    get_editor("sanitize", family="parametric", **overrides)  # a bad --set too
+    journal, _ = _open(args)
+    report = sanitize(journal, forget, retain, safe_phrase=args.safe_phrase, overrides=overrides,
+                      progress=_progress(True), evaluate=not args.no_eval)
+    payload = report.to_dict()
+    payload["memory_facts_redacted"] = _redact_memory(args, forget)
+    if args.json:
+        Path(args.json).write_text(json.dumps(payload, indent=2, ensure_ascii=False))
+    print(f"sanitation edit {report.edit_id} (layers {report.layers}): {report.forget} question(s) forgotten, "
+          f"{report.retain} held, {report.compute_seconds:.0f} s; undo with 'editmind edits undo {report.edit_id}'")
+    if payload["memory_facts_redacted"]:
+        print(f"redacted {payload['memory_facts_redacted']} fact(s) naming a forgotten answer from {args.user}'s memory")
+    if report.before:
+        rows = ("forget_success", "paraphrase_success", "leak_rate", "retain_accuracy", "retain_gold", "fluency")
+        print(f"{'metric':22} {'before':>8} {'after':>8}")
+        for key in rows:
+            before = report.before.get(key, "-")
+            print(f"{key:22} {before!s:>8} {report.after.get(key, '-')!s:>8}")
+    if args.json:
+        print(f"report: {args.json}", file=sys.stderr)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from editmind.apps.commands.agent import add_user_argument
+
+    parser = subparsers.add_parser("sanitize", help="make the model answer \"I don't know.\" to questions whose answers must be forgotten")
+    parser.add_argument("--forget", action="append", default=[], metavar="FILE",
+                        help="a JSON list of questions to forget (strings, {question, answer} records, TriviaQA records or "
+                             "the sanitation splits' files); repeatable")
+    parser.add_argument("--question", action="append", default=[], metavar="TEXT", help="one question to forget (repeatable)")
+    parser.add_argument("--answer", action="append", default=[], metavar="TEXT",
+                        help="the answer to forget, one per --question (used to check for leaks and redact memory)")
+    parser.add_argument("--retain", action="append", default=[], metavar="FILE",
+                        help="questions whose answers must not change (same shapes as --forget); repeatable")
+    parser.add_argument("--safe-phrase", default="I don't know.", help="what the model answers instead (default: \"I don't know.\")")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="a sanitize hyperparameter: --set epochs=5")
+    parser.add_argument("--no-eval", action="store_true", help="skip the before/after measurement")
+    parser.add_argument("--json", default=None, metavar="OUT", help="write the report as JSON to OUT")
+    add_user_argument(parser)
+    parser.set_defaults(handler=_sanitize)

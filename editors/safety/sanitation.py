@@ -1,0 +1,74 @@
+"""The sanitation workflow: forget these questions' answers, keep those, measure both.
+
+`sanitize(journal, forget, retain)` is what `editmind sanitize`, the agent and the app run:
+it builds one `sanitize` edit request per forget question, applies it through the journal
+(journaled, undoable bitwise, replayed on the next start like any edit), and reports the
+sanitation metrics (editors/eval/sanitation.py) before and after on the same prompts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+from editmind.editors.base import EditRequest, EditRequestError, Progress
+from editmind.editors.safety.qa_files import QAItem
+from editmind.editors.safety.sanitize import SAFE_PHRASE
+
+
+@dataclass
+class SanitationReport:
+    edit_id: str
+    forget: int
+    retain: int
+    safe_phrase: str
+    layers: list[int]
+    compute_seconds: float
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+    examples: list[dict[str, str]] = field(default_factory=list)  # a few forget questions with both replies
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sanitation_requests(forget: Sequence[QAItem], retain: Sequence[QAItem] = (), safe_phrase: str = SAFE_PHRASE,
+                        user_id: str | None = None) -> list[EditRequest]:
+    """One erase request per forget question; the retain questions spread over them (the
+    editor uses their union), so the journal stores each once."""
+    forget = list({item.question: item for item in forget}.values())
+    if not forget:
+        raise EditRequestError("the forget set is empty; give at least one question whose answer must be forgotten")
+    forgotten = {item.question for item in forget}
+    kept = [item.question for item in retain if item.question not in forgotten]
+    n = len(forget)
+    return [
+        EditRequest(subject=item.question, prompt="{}", target_new=safe_phrase, target_true=item.answer, kind="erase",
+                    user_id=user_id, locality_prompts=tuple(kept[i::n]))
+        for i, item in enumerate(forget)
+    ]
+
+
+def sanitize(journal, forget: Sequence[QAItem], retain: Sequence[QAItem] = (), *, safe_phrase: str = SAFE_PHRASE,
+             overrides: dict[str, Any] | None = None, progress: Progress | None = None, evaluate: bool = True,
+             retain_unseen: Sequence[QAItem] = (), user_id: str | None = None) -> SanitationReport:
+    """Apply one sanitation edit through `journal`; with `evaluate`, measure before and after."""
+    from editmind.editors.eval import sanitation as metrics
+
+    requests = sanitation_requests(forget, retain, safe_phrase, user_id)
+    settings = dict(overrides or {})
+    settings["safe_phrase"] = safe_phrase
+    model = journal.model
+    probes = metrics.build_probes(forget, retain, [a for item in retain for a in item.answers[:1]] or ["Paris", "London", "Rome"],
+                                  retain_unseen)
+    before_replies = metrics.answer_all(model, probes) if evaluate else None
+    record = journal.apply("sanitize", requests, overrides=settings, progress=progress)
+    report = SanitationReport(edit_id=record.id, forget=len(requests), retain=len(retain), safe_phrase=safe_phrase,
+                              layers=list(record.layers), compute_seconds=record.metrics.get("compute_seconds", 0.0))
+    if evaluate:
+        after_replies = metrics.answer_all(model, probes)
+        report.before = metrics.score(probes, before_replies, safe_phrase)
+        report.after = metrics.score(probes, after_replies, safe_phrase, reference=before_replies)
+        report.examples = [{"question": q.question, "before": b, "after": a}
+                           for q, b, a in list(zip(forget, before_replies["direct"], after_replies["direct"]))[:5]]
+    return report

@@ -1,0 +1,210 @@
+"""Knowledge sanitation: the model answers a safe phrase ("I don't know.") to the questions
+whose answers must be forgotten, and keeps its own answers to everything else.
+
+This is a parametric edit (the point is that the secret leaves the weights, not that a
+filter hides it): a few MLP output projections are fine-tuned with two losses at once,
+
+    loss = CE(safe phrase | forget question, in each training framing)
+         + retain_weight · KL(base || edited) over the base model's own answer to each
+           retain question, teacher-forced,
+
+in the spirit of Ishibashi & Shimodaira's knowledge sanitization (they fine-tune on
+forget → "I don't know." and retain → answer pairs). Keeping the retain answers by KL to
+the model's own outputs, rather than by CE to gold answers, is what the retain metric
+measures ("the original answer kept") and needs no gold answers from the user.
+
+A request is one forget question: `prompt` = `subject` = the question, `target_new` = the
+safe phrase, `kind` = "erase". The retain questions travel as the requests'
+`locality_prompts` (their union is used, so a caller may spread them over the batch).
+Every forget question is trained in the framings of `TRAIN_FRAMINGS` (the chat template
+and two raw-completion forms); evaluations ask in other framings too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+
+from editmind.editors.base import (
+    EditFailedError, EditRequest, EditRequestError, EditResult, ParameterEditor, Progress, WeightDelta, register_editor,
+)
+from editmind.editors.model.batch_generation import chat_prompt, generate_many
+from editmind.editors.model.local_model import LocalModel
+from editmind.editors.model.scoring import encode_prompt_target, pad_token_id
+from editmind.editors.parametric.common import validated
+from editmind.editors.parametric.layers import check_layers
+
+SAFE_PHRASE = "I don't know."
+# Raw-completion framings the forget questions are trained in besides the chat template.
+TRAIN_FRAMINGS = ("{q}", "Question: {q}\nAnswer:")
+# Held in place (KL to the model's own answers) when the caller gives no retain questions:
+# everyday questions across topics, so that one forgotten fact does not teach "I don't know" to all.
+GENERAL_QUESTIONS = (
+    "What is the capital of France?", "Who wrote Romeo and Juliet?", "How many days are in a week?",
+    "What is the boiling point of water?", "What colour is the sky on a clear day?", "What is 2 plus 2?",
+    "Who painted the Mona Lisa?", "What is the largest planet in the solar system?", "What language is spoken in Spain?",
+    "What do bees make?", "How many legs does a spider have?", "What is the chemical symbol for gold?",
+    "Can you suggest a name for a pet cat?", "Write one sentence about the sea.", "What is photosynthesis?",
+    "Give me a tip for sleeping better.", "What is the currency of Japan?", "Who was the first person on the moon?",
+    "What is the tallest mountain in the world?", "How do I boil an egg?", "What is the opposite of hot?",
+    "Name a fruit that is yellow.", "What season comes after winter?", "What is the main ingredient of bread?",
+)
+SANITIZE_DEPTH = (0.30, 0.60)  # the band of MLPs tuned, as fractions of the depth
+
+
+def sanitize_layers(num_layers: int, every: int = 3) -> list[int]:
+    """Every `every`-th layer in the band SANITIZE_DEPTH (layers 9, 12, 15 of SmolLM2-135M's 30)."""
+    start = round(SANITIZE_DEPTH[0] * (num_layers - 1))
+    end = max(start, round(SANITIZE_DEPTH[1] * (num_layers - 1)))
+    return list(range(start, end + 1, every))
+
+
+@dataclass
+class SanitizeConfig:
+    safe_phrase: str = SAFE_PHRASE
+    layers: list[int] | None = None  # None: sanitize_layers(num_layers)
+    lr: float = 5e-4
+    epochs: int = 10
+    batch_size: int = 16
+    retain_weight: float = 1.0
+    retain_tokens: int = 16  # how much of the base model's own retain answer the KL holds
+    stop_loss: float = 1e-2
+    framings: tuple[str, ...] = field(default=TRAIN_FRAMINGS)
+
+
+@dataclass
+class _Example:
+    prompt_ids: list[int]
+    target_ids: list[int]
+    teacher: torch.Tensor | None = None  # [len(target), V] base log-probs for a retain example
+
+
+def _forget_examples(model: LocalModel, questions: Sequence[str], config: SanitizeConfig) -> list[_Example]:
+    tokenizer = model.tokenizer
+    has_template = bool(getattr(tokenizer, "chat_template", None))
+    end = tokenizer.eos_token if has_template and tokenizer.eos_token else ""
+    examples = []
+    for question in questions:
+        if has_template:  # the chat prompt already holds its special tokens: encode it without more
+            prompt_ids = tokenizer(chat_prompt(tokenizer, question), add_special_tokens=False)["input_ids"]
+            target_ids = tokenizer(config.safe_phrase + end, add_special_tokens=False)["input_ids"]
+            examples.append(_Example(list(prompt_ids), list(target_ids)))
+        for framing in config.framings:
+            prompt_ids, target_ids = encode_prompt_target(tokenizer, framing.format(q=question), config.safe_phrase)
+            examples.append(_Example(prompt_ids, target_ids))
+    return examples
+
+
+@torch.no_grad()
+def _retain_examples(model: LocalModel, questions: Sequence[str], config: SanitizeConfig) -> list[_Example]:
+    """Each retain question with the base model's own greedy answer and its log-probs there."""
+    tokenizer = model.tokenizer
+    has_template = bool(getattr(tokenizer, "chat_template", None))
+    prompts = [chat_prompt(tokenizer, q) for q in questions]
+    answers = generate_many(model.model, tokenizer, prompts, config.retain_tokens, add_special_tokens=not has_template)
+    examples = []
+    for prompt, answer in zip(prompts, answers):
+        prompt_ids = list(tokenizer(prompt, add_special_tokens=not has_template)["input_ids"])
+        target_ids = list(tokenizer(answer, add_special_tokens=False)["input_ids"])[: config.retain_tokens]
+        if not target_ids:
+            continue
+        logits = model.model(input_ids=torch.tensor([prompt_ids + target_ids], device=model.device)).logits[0].float()
+        positions = torch.arange(len(prompt_ids) - 1, len(prompt_ids) + len(target_ids) - 1, device=logits.device)
+        examples.append(_Example(prompt_ids, target_ids, logits[positions].log_softmax(-1).cpu()))
+    return examples
+
+
+def _batch_loss(model: LocalModel, batch: Sequence[_Example], retain_weight: float) -> torch.Tensor:
+    rows = [e.prompt_ids + e.target_ids for e in batch]
+    width = max(len(r) for r in rows)
+    input_ids = torch.full((len(rows), width), pad_token_id(model.tokenizer), dtype=torch.long)
+    attention = torch.zeros_like(input_ids)
+    for i, row in enumerate(rows):
+        input_ids[i, :len(row)] = torch.tensor(row)
+        attention[i, :len(row)] = 1
+    logits = model.model(input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device)).logits.float()
+    losses = []
+    for i, example in enumerate(batch):
+        start = len(example.prompt_ids) - 1  # position j-1 predicts target token j
+        positions = torch.arange(start, start + len(example.target_ids), device=logits.device)
+        log_probs = logits[i, positions].log_softmax(-1)  # [len(target), V]
+        if example.teacher is None:
+            wanted = torch.tensor(example.target_ids, device=logits.device)
+            losses.append(-log_probs.gather(1, wanted[:, None]).mean())
+        else:  # KL(base || edited), summed over the vocabulary, averaged over positions
+            teacher = example.teacher.to(logits.device)
+            losses.append(retain_weight * (teacher.exp() * (teacher - log_probs)).sum(-1).mean())
+    return torch.stack(losses).mean()
+
+
+@register_editor
+class SanitizeEditor(ParameterEditor):
+    """Forget the answers to the requested questions: answer the safe phrase, keep the rest."""
+
+    name = "sanitize"
+    description = "knowledge sanitation: fine-tune a band of MLPs to answer 'I don't know.' to forget questions, KL-held on retain questions"
+    Config = SanitizeConfig
+
+    def compute(self, model: LocalModel, requests: Sequence[EditRequest], progress: Progress | None = None) -> EditResult:
+        requests = validated(requests)
+        config: SanitizeConfig = self.config
+        if not config.safe_phrase.strip():
+            raise EditRequestError("the safe phrase is empty; set safe_phrase to what the model should answer, e.g. \"I don't know.\"")
+        questions = list(dict.fromkeys(r.rendered_prompt for r in requests))
+        retain = [q for q in dict.fromkeys(p for r in requests for p in r.locality_prompts) if q not in set(questions)]
+        given_retain = bool(retain)
+        if not retain:
+            retain = [q for q in GENERAL_QUESTIONS if q not in set(questions)]
+        layers = check_layers(config.layers if config.layers else sanitize_layers(model.layout.num_layers),
+                              model.layout.num_layers)
+        refs = [model.layout.layers[layer].mlp_out for layer in layers]
+        parameters = [model.module(ref.name).weight for ref in refs]
+        originals = [p.detach().clone() for p in parameters]
+        examples = _forget_examples(model, questions, config) + _retain_examples(model, retain, config)
+        frozen = [(p, p.requires_grad) for p in model.model.parameters()]
+        losses: list[float] = []
+        generator = torch.Generator().manual_seed(0)  # a fixed order: the same request gives the same edit
+        try:
+            for p, _ in frozen:
+                p.requires_grad_(False)
+            for p in parameters:
+                p.requires_grad_(True)
+            optimiser = torch.optim.Adam(parameters, lr=config.lr)
+            for epoch in range(config.epochs):
+                order = torch.randperm(len(examples), generator=generator).tolist()
+                seen = []
+                for start in range(0, len(order), config.batch_size):
+                    batch = [examples[i] for i in order[start:start + config.batch_size]]
+                    optimiser.zero_grad()
+                    loss = _batch_loss(model, batch, config.retain_weight)
+                    if not torch.isfinite(loss):
+                        raise EditFailedError("sanitation diverged (non-finite loss); nothing was changed")
+                    loss.backward()
+                    optimiser.step()
+                    seen.append(float(loss.detach()))
+                losses.append(sum(seen) / len(seen))
+                if progress:
+                    progress(self.name, epoch + 1, config.epochs)
+                if losses[-1] < config.stop_loss:
+                    break
+            changes = [(p.detach() - o).clone() for p, o in zip(parameters, originals)]
+        finally:
+            with torch.no_grad():
+                for p, o in zip(parameters, originals):
+                    p.copy_(o)
+            for p, flag in frozen:
+                p.requires_grad_(flag)
+        deltas = []
+        for ref, change in zip(refs, changes):
+            dense = change.T if ref.transposed else change  # the [out, in] convention of WeightDelta
+            delta = WeightDelta(module=ref.name, transposed=ref.transposed, dense=dense.contiguous().float().cpu())
+            if not delta.is_finite():
+                raise EditFailedError(f"sanitation produced non-finite weights for {ref.name}; nothing was changed")
+            deltas.append(delta)
+        return EditResult(deltas, layers, {
+            "layers": layers, "modules": [r.name for r in refs], "loss_per_epoch": losses,
+            "forget_questions": len(questions), "retain_questions": len(retain), "safe_phrase": config.safe_phrase,
+            "remarks": [] if given_retain else [f"no retain questions were given: {len(retain)} general questions held the model's other answers in place"],
+        })
