@@ -778,7 +778,8 @@ class EditingAgent:
         if correction is None or not correction.subject or correction.subject.lower() in turn.text.lower():
             return turn  # the user named the subject: the correction says what it is about
         world = [f for f in self._user_facts() if _metadata(f).get("scope") == "world" and f.subject and f.relation]
-        used = [f for f in world if f.id in self._answer_fact_ids]
+        # the answer's fact, only when it is about the relation the user asked ("captain" is not "head coach")
+        used = [f for f in world if f.id in self._answer_fact_ids and _relation_meets(f.relation, correction.relation or "")]
         if not used:  # the answer did not come from memory: a stored fact on the same subject and relation, worded otherwise
             used = [f for f in world if _same_key(f.subject, f.relation, correction.subject, correction.relation or "")]
         if len(used) != 1 or (used[0].subject.lower(), used[0].relation.lower()) == (
@@ -920,6 +921,12 @@ _KEY_STOPWORDS = frozenset({"the", "of", "is", "was", "are", "were", "by", "at",
 def _stems(text: str) -> set[str]:
     """Four-letter stems of the content words ("coached"/"coach", "owned"/"owner" meet)."""
     return {w[:4] for w in re.findall(r"[a-z0-9{}&]+", text.lower()) if w not in _KEY_STOPWORDS and len(w) >= 3}
+
+
+def _relation_meets(stored: str, asked: str) -> bool:
+    """The relations share a content stem, or the asked one names none ("{} is")."""
+    a, b = _stems(stored.replace("{}", "")), _stems(asked.replace("{}", ""))
+    return not b or bool(a & b)
 
 
 def _same_key(subject_a: str, relation_a: str, subject_b: str, relation_b: str) -> bool:

@@ -18,7 +18,7 @@ from editmind.agent.turns import Statement, _restore_case, normalise
 
 _OWNED = r"(?:my|our) (?P<n>[a-z][a-z' -]{0,40}?)"
 _OBJECT = r"(?P<o>[^,;!?]+?)"
-_END = (r"(?:\s+(?:now|these days|nowadays|currently|actually|anymore|any more|again|too|by the way|btw|lol|haha|"
+_END = (r"(?:\s+(?:now|these days|nowadays|currently|presently|actually|anymore|any more|again|too|only|by the way|btw|lol|haha|"
         r"last (?:week|month|year|spring|summer|autumn|fall|winter)|this (?:week|month|year)|in the (?:spring|summer|autumn|fall|winter)|"
         r"recently|yesterday|today|a while ago|in (?:january|february|march|april|may|june|july|august|september|october|"
         r"november|december|\d{4})|a few (?:days|weeks|months|years) ago|\w+ (?:days|weeks|months|years) ago|"
@@ -26,7 +26,7 @@ _END = (r"(?:\s+(?:now|these days|nowadays|currently|actually|anymore|any more|a
 _ADVERB = r"(?:(?:actually|just|recently|finally|now|also|still|currently|already|officially)\s+)*"
 _LIVE_VERBS = (r"(?:lives|live|is living|are living|am living|'s living|'m living|now lives|now live|moved|has moved|"
                r"have moved|'ve moved|just moved|recently moved|relocated|has relocated|is based|am based|'m based|"
-               r"is staying|am staying|'m staying|resides|reside)")
+               r"is staying|am staying|'m staying|resides|reside|stay|stays|staying)")
 _WORK_VERBS = (r"(?:works|work|is working|am working|'m working|are working|started working|now works|now work|"
                r"got a job|has a job|have a job|just started|started a new job|is employed|am employed|'m employed|is interning|'m interning)")
 
@@ -34,13 +34,14 @@ _WORK_VERBS = (r"(?:works|work|is working|am working|'m working|are working|star
 _PATTERNS: tuple[tuple[str, str | None, str], ...] = (
     (r"^(?:my name is|my name's|i'm called|i am called|call me|i go by|you can call me|people call me) " + _OBJECT + _END, "me", "name"),
     (r"^(?:the name of " + _OWNED + r" is|" + _OWNED.replace("<n>", "<n2>") + r"(?:'s| s|s) name is|"
-     + _OWNED.replace("<n>", "<n3>") + r"(?:'s| is| are| s)? (?:called|named)) " + _OBJECT + _END, None, "name"),
+     + _OWNED.replace("<n>", "<n3>") + r"(?:'s| is| are| s)? " + _ADVERB + r"(?:called|named)) " + _OBJECT + _END, None, "name"),
     (r"^(?:i|we)(?:'ve|'d| have| had)? " + _ADVERB + r"(?:have|got|own|keep|adopted|bought|rescued|found|have got|named|called|renamed) (?:an? |two |three |the )?(?P<n4>[a-z][a-z -]{0,30}?)"
      r"(?:,)? (?:called|named|(?:and|,) (?:her|his|its|their) name is|(?:and|,) (?:she|he|it)(?:'s| is) called) " + _OBJECT + _END, None, "name"),
     (r"^" + _OWNED + r"(?:'s|s)? name is " + _OBJECT + _END, None, "name"),
     (r"^" + _OWNED + r" " + _ADVERB + _LIVE_VERBS + r" (?:in|to|at|near|out in|over in) (?:the city of )?" + _OBJECT + _END, None, "lives in"),
     (r"^(?:i|we)(?:'ve|'d| have| had)? " + _ADVERB + _LIVE_VERBS + r" (?:in|to|at|near|out in|over in) (?:the city of )?" + _OBJECT + _END, "me", "lives in"),
     (r"^(?:i'm|i am|im|we're) (?:living|staying|based) (?:in|at) " + _OBJECT + _END, "me", "lives in"),
+    (r"^(?:i'm|i am|im) (?:now )?at " + _OBJECT + _END, "me", "lives in"),  # "I'm at Brightwater Freight now" (work, below)
     (r"^(?:my home|home) is (?:in )?" + _OBJECT + _END, "me", "lives in"),
     (r"^" + _OWNED + r" " + _ADVERB + _WORK_VERBS + r" (?:at|for|in|with) (?:the company |company )?" + _OBJECT + _END, None, "works at"),
     (r"^(?:i|i am|i'm) " + _ADVERB + _WORK_VERBS + r" (?:at|for|in|with) (?:the company |company )?" + _OBJECT + _END, "me", "works at"),
@@ -74,7 +75,7 @@ _SYNONYMS = {"car": "drive", "cars": "drive", "vehicle": "drive", "roadster": "d
              "gf": "girlfriend", "bday": "birthday", "b-day": "birthday", "colour": "color", "neighbour": "neighbor"}
 
 
-_DROPPED = frozenset({"rn", "now", "currently", "atm", "nowadays"})
+_DROPPED = frozenset({"rn", "now", "currently", "atm", "nowadays", "new", "current", "latest", "present"})
 
 
 def canonical(noun: str) -> str:
@@ -116,19 +117,24 @@ def parse_personal(text: str, topic: str | None = None) -> Statement | None:
             clause = re.sub(r"^(?:now\s+|and\s+|so\s+)?(?:her|his|their|its)\s", first_owner + "'s ", clause, flags=re.I)
         found = _parse_clause(clause)
         if found is not None:
-            if found.relation == "lives in" and re.search(r"(?:'s|\bis|\bare) at\b", normalise(clause).lower()) and re.search(
+            if found.relation == "lives in" and re.search(r"(?:'s|'m|\bis|\bam|\bare) at\b", normalise(clause).lower()) and re.search(
                     r"\b(?:job|jobs|work|works|working|hired|employer|company|firm|office)\b", text.lower()):
                 found = Statement(found.subject, "works at", found.object)  # "switched jobs, he's at Glanbia now"
             return found
-        owner = re.search(r"\b(?:my|our) ([a-z]+)", normalise(part).lower())
-        if owner and first_owner is None:
-            first_owner = "my " + owner.group(1)
+        owner = re.search(r"\b(?:my|our) ([a-z]+)", normalise(part).lower()) or re.search(
+            r"^(?:i|we)(?:'ve| have)?\s+(?:also\s+)?(?:got|have|own|adopted|bought|rescued)\s+(?:an?|the|two|three)\s+([a-z]+)",
+            normalise(part).lower())
+        if owner and (first_owner is None or first_owner == topic):
+            first_owner = "my " + canonical(owner.group(1))
     return None
 
 
 def _parse_clause(text: str) -> Statement | None:
     original = text.strip().rstrip(".!")
     lower = normalise(original).lower().rstrip(".!")
+    if re.match(r"^(?:i|we|my \w+|our \w+)\s+(?:don't|do not|doesn't|does not|no longer|never|didn't)\s", lower) or \
+            re.search(r"\b(?:anymore|any more|no longer)\b", lower):
+        return None  # "I don't work at Kestrel anymore": what is no longer so, not the new value
     lower = re.sub(r"^(?:(?:and|also|oh|so|well|btw|fyi|now|but|anyway|ok|okay|actually|no|nope|wait|hmm+|um+|right|"
                    r"remember that|remember|note that|just so you know)[, ]+)+", "", lower)
     inner = re.search(r"\s(?=(?:my|our)\s)", lower)  # "kindly note that my desk extension is 4417"
@@ -175,7 +181,7 @@ def _is_proper_name(value: str) -> bool:
 # user (or their own people and things) is, has, does, likes. "I hope I'm not disturbing
 # you", "I knew it", "I'm exhausted" say none of that.
 _FACT_VERBS = (r"(?:grow|bake|knit|paint|sing|dance|swim|cycle|hike|climb|surf|sail|ski|fish|sew|garden|foster|breed|"
-               r"raise|farm|farmed|keep bees|volunteer|coach|train|write|draw|build|brew|collect|follow|support|root for|watch|listen to|read|play for|cheer for|main|mains|can't stand|cannot stand|don't like|do not like|don't eat|don't drink|can't live without|"
+               r"raise|farm|farmed|keep bees|taught|stay|stays|volunteer|coach|train|write|draw|build|brew|collect|follow|support|root for|watch|listen to|read|play for|cheer for|main|mains|can't stand|cannot stand|don't like|do not like|don't eat|don't drink|can't live without|"
                r"am into|'m into|renamed|rename|call|named|switched|live|lived|living|moved|move|relocated|work|worked|working|drive|driving|own|owned|have|has|had|got|"
                r"adopted|bought|sold|rescued|study|studied|studying|go|goes|went|attend|attended|play|played|like|likes|"
                r"love|loves|hate|hates|prefer|prefers|enjoy|enjoys|speak|speaks|was born|grew up|use|uses|support|teach|"

@@ -32,6 +32,7 @@ _ACK = (r"(?:ok+|okay+|okey|okie|oki|k+|kk+|alright|all right|aight|fine|got it|
         r"fascinating|genius|wow genius|real smart|very smart|so smart|smart|clever|nice one genius|ha|hah|gg|ez|gg ez|ggs|gg wp|wp|bet|ok bet|k ty|ok ty|cool ty|thanks ty|bless her|bless him|bless them|"
         r"bless|bruh|based|noice|sick|dope|lit|poggers|pog|rad|mint|champion|top|spot on|right you are|"
         r"i know|i knew it|i knew that|ah+|oh+|ooh+|hm+|huh|wow+|whoa|woah|lol+|lmao|rofl|ha(?:ha)+|he(?:he)+|omg|yay|"
+        r"shocking|typical|unbelievable|pathetic|ridiculous|figures|classic|come on|"
         r"goodness|my goodness|goodness me|oh my goodness|gosh|oh gosh|golly|blimey|crikey|heavens|good heavens|good grief|"
         r"oh my|oh my god|oh dear|dear me|my word|jeez|geez|yikes|whoa there|well well|fancy that|cor|strewth|"
         r"no way|really|seriously|for real|i guess|i suppose|maybe|perhaps|hmm ok|ah ok|oh ok|oh i see|ah i see|"
@@ -78,7 +79,8 @@ _FEELING = (r"(?:i'm|i am|im|i feel|feeling|i'm feeling|i am feeling) (?:so |ver
 # remarks about the answer or the assistant, good or bad, with no value in them
 _REMARK = (r"(?:that's|that is|thats|this is|that was|it's|it is|its|you're|you are|youre|ur|u r|what a|such a|so|"
            r"(?:that|your|the|this) answer (?:was|is)|that reply (?:was|is)|you've been|you have been)"
-           r"(?: not| so| very| really| pretty| quite| super| too| a bit| kinda| totally| actually| just| an?)*"
+           r"(?: not| so| very| really| pretty| quite| super| too| a bit| kinda| totally| actually| just| an?| most| extremely|"
+           r" incredibly| awfully| terribly| ever so| truly| rather| most kind| immensely| hugely)*"
            r" (?:helpful|unhelpful|useful|useless|great|amazing|awesome|cool|funny|hilarious|smart|clever|brilliant|"
            r"weird|strange|odd|bad|terrible|awful|annoying|interesting|boring|stupid|dumb|silly|nice|good|kind|sweet|"
            r"impressive|confusing|fascinating|cute|lovely|wonderful|perfect|fine|okay|ok|fast|slow|quick|"
@@ -91,6 +93,7 @@ _REMARK = (r"(?:that's|that is|thats|this is|that was|it's|it is|its|you're|you 
            r"the answer i (?:wanted|was looking for|needed)|right|correct|true|it|good at this|good at that|good at it)"
            r"(?: at (?:this|that|it))?(?:,? (?:thanks|thank you|thx))?")
 _META = (r"(?:let's|lets|let us|can we|could we|shall we) (?:talk about|change|switch|move on|discuss|chat about|try|start|test|see|check)(?: [^:;]*)?|"
+         r"(?:you|u) (?:don't|do not|didn't|did not) (?:even )?know(?: (?:that|this|it))?|(?:you|u) should know (?:that|this)|"
          r"that (?:long ago|old|recent|recently|many|much|far|early|late|young|big|small|expensive|cheap|long|soon|quickly)|"
          r"(?:so|okay so|ok so|well) here i am|here i am|here we are|here we go|"
          r"(?:i have|i've got|got|one more|another|quick|a quick|i had) (?:a )?(?:question|thing)(?: for you)?|"

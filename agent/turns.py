@@ -245,7 +245,7 @@ _SOFT_MARKERS = (
     # an affirmation before a statement ("Yes, the Eiffel Tower is in Rome"); only when
     # punctuation follows, so "Right now ..." or "True Detective is ..." keep their first word
     r"(?:yes|yeah|yep|yup|right|correct|exactly|indeed|sure|true)\b(?=\s*[,;:.!\-])",
-    r"(?:right now|currently|nowadays|these days)\b", r"now\b(?=\s)",
+    r"(?:right now|currently|presently|nowadays|these days)\b", r"now\b(?=\s)",
 )
 _TRAILING_NOISE = (r"(?:[\s,;:.!]+(?:now|actually|anymore|any more|these days|nowadays|though|tho|please|pls|instead|then|"
                    r"again|lol+|haha+|lmao|tbh|obviously|of course|i think|i believe|right|ok|okay|btw|fyi|dude|man|mate))+[\s.!?]*$")
@@ -619,7 +619,7 @@ def _command(lower: str, original: str) -> Turn | None:
                 r"new conversation|new chat|clear (?:the )?(?:history|chat|conversation)|restart(?: the conversation)?|"
                 r"start (?:a )?(?:new|fresh) (?:conversation|chat|session)|begin again)$", body):
         return Turn("command", original, "reset", command="reset")
-    if body in ("quit", "exit", "bye bye", "stop"):
+    if body in ("quit", "exit", "stop"):  # "bye bye" is a goodbye (small talk), not a command
         return Turn("command", original, "quit", command="quit")
     if body in ("help", "what can you do", "commands", "help me", "show help", "show commands", "list commands",
                 "what are the commands", "what commands are there", "how does this work", "how do i use this") or re.match(

@@ -11,6 +11,7 @@ For each forget question (with its true answer and aliases):
 For each retain question:
 - `retain_accuracy`: the chat reply is the unedited model's reply (same first line,
   normalised) — "the original answer kept", whether or not it was right;
+  `retain_first_words` the looser reading (the same first five words);
 - `retain_gold`: the reply names the gold answer, before and after (informative: a small
   model knows few TriviaQA answers).
 `fluency`: ROME's weighted bi/tri-gram entropy of the retain replies (bits).
@@ -124,6 +125,9 @@ def score(probes: SanitationProbes, replies: dict[str, list[str]], safe_phrase: 
         for key in ("retain", "retain_unseen"):
             out[f"{key}_accuracy"] = _pct([normalize(first_line(a)) == normalize(first_line(b))
                                            for a, b in zip(replies[key], reference[key])])
+            # looser, to read the strict number by: the reply starts with the same five words
+            out[f"{key}_first_words"] = _pct([normalize(a).split()[:5] == normalize(b).split()[:5]
+                                              for a, b in zip(replies[key], reference[key])])
     return out
 
 

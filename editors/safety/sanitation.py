@@ -33,9 +33,11 @@ class SanitationReport:
 
 
 def sanitation_requests(forget: Sequence[QAItem], retain: Sequence[QAItem] = (), safe_phrase: str = SAFE_PHRASE,
-                        user_id: str | None = None) -> list[EditRequest]:
+                        user_id: str | None = None, template: str = "{}") -> list[EditRequest]:
     """One erase request per forget question; the retain questions spread over them (the
-    editor uses their union), so the journal stores each once."""
+    editor uses their union), so the journal stores each once. `template` frames the
+    question for key-value editors (ROME/MEMIT/AlphaEdit edit at the subject's last token:
+    the question is the subject, the chat template around it the prompt)."""
     forget = list({item.question: item for item in forget}.values())
     if not forget:
         raise EditRequestError("the forget set is empty; give at least one question whose answer must be forgotten")
@@ -43,7 +45,7 @@ def sanitation_requests(forget: Sequence[QAItem], retain: Sequence[QAItem] = (),
     kept = [item.question for item in retain if item.question not in forgotten]
     n = len(forget)
     return [
-        EditRequest(subject=item.question, prompt="{}", target_new=safe_phrase, target_true=item.answer, kind="erase",
+        EditRequest(subject=item.question, prompt=template, target_new=safe_phrase, target_true=item.answer, kind="erase",
                     user_id=user_id, locality_prompts=tuple(kept[i::n]))
         for i, item in enumerate(forget)
     ]
@@ -51,18 +53,25 @@ def sanitation_requests(forget: Sequence[QAItem], retain: Sequence[QAItem] = (),
 
 def sanitize(journal, forget: Sequence[QAItem], retain: Sequence[QAItem] = (), *, safe_phrase: str = SAFE_PHRASE,
              overrides: dict[str, Any] | None = None, progress: Progress | None = None, evaluate: bool = True,
-             retain_unseen: Sequence[QAItem] = (), user_id: str | None = None) -> SanitationReport:
-    """Apply one sanitation edit through `journal`; with `evaluate`, measure before and after."""
+             retain_unseen: Sequence[QAItem] = (), user_id: str | None = None, method: str = "sanitize") -> SanitationReport:
+    """Apply one sanitation edit through `journal`; with `evaluate`, measure before and after.
+    `method` "sanitize" is the fine-tuning editor; a key-value editor ("memit", "alphaedit",
+    "rome") edits the chat-framed question's last token toward the safe phrase instead."""
     from editmind.editors.eval import sanitation as metrics
+    from editmind.editors.model.batch_generation import chat_prompt
 
-    requests = sanitation_requests(forget, retain, safe_phrase, user_id)
-    settings = dict(overrides or {})
-    settings["safe_phrase"] = safe_phrase
     model = journal.model
+    settings = dict(overrides or {})
+    if method == "sanitize":
+        requests = sanitation_requests(forget, retain, safe_phrase, user_id)
+        settings["safe_phrase"] = safe_phrase
+    else:
+        end = model.tokenizer.eos_token if getattr(model.tokenizer, "chat_template", None) and model.tokenizer.eos_token else ""
+        requests = sanitation_requests(forget, (), safe_phrase + end, user_id, template=chat_prompt(model.tokenizer, "{}"))
     probes = metrics.build_probes(forget, retain, [a for item in retain for a in item.answers[:1]] or ["Paris", "London", "Rome"],
                                   retain_unseen)
     before_replies = metrics.answer_all(model, probes) if evaluate else None
-    record = journal.apply("sanitize", requests, overrides=settings, progress=progress)
+    record = journal.apply(method, requests, overrides=settings, progress=progress)
     report = SanitationReport(edit_id=record.id, forget=len(requests), retain=len(retain), safe_phrase=safe_phrase,
                               layers=list(record.layers), compute_seconds=record.metrics.get("compute_seconds", 0.0))
     if evaluate:

@@ -65,10 +65,11 @@ def sanitize_layers(num_layers: int, every: int = 3) -> list[int]:
 class SanitizeConfig:
     safe_phrase: str = SAFE_PHRASE
     layers: list[int] | None = None  # None: sanitize_layers(num_layers)
-    lr: float = 5e-4
+    rank: int = 8
+    lr: float = 1e-3
     epochs: int = 10
     batch_size: int = 16
-    retain_weight: float = 1.0
+    retain_weight: float = 3.0
     retain_tokens: int = 16  # how much of the base model's own retain answer the KL holds
     stop_loss: float = 1e-2
     framings: tuple[str, ...] = field(default=TRAIN_FRAMINGS)
@@ -125,18 +126,36 @@ def _batch_loss(model: LocalModel, batch: Sequence[_Example], retain_weight: flo
         input_ids[i, :len(row)] = torch.tensor(row)
         attention[i, :len(row)] = 1
     logits = model.model(input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device)).logits.float()
-    losses = []
+    forget, kept = [], []
     for i, example in enumerate(batch):
         start = len(example.prompt_ids) - 1  # position j-1 predicts target token j
         positions = torch.arange(start, start + len(example.target_ids), device=logits.device)
         log_probs = logits[i, positions].log_softmax(-1)  # [len(target), V]
         if example.teacher is None:
             wanted = torch.tensor(example.target_ids, device=logits.device)
-            losses.append(-log_probs.gather(1, wanted[:, None]).mean())
+            forget.append(-log_probs.gather(1, wanted[:, None]).mean())
         else:  # KL(base || edited), summed over the vocabulary, averaged over positions
             teacher = example.teacher.to(logits.device)
-            losses.append(retain_weight * (teacher.exp() * (teacher - log_probs)).sum(-1).mean())
-    return torch.stack(losses).mean()
+            kept.append((teacher.exp() * (teacher - log_probs)).sum(-1).mean())
+    # the two means, weighted: however many forget framings a batch holds, the retain term keeps its say
+    loss = torch.stack(forget).mean() if forget else logits.new_zeros(())
+    return loss + retain_weight * torch.stack(kept).mean() if kept else loss
+
+
+class _LowRank:
+    """ΔW = up @ down of rank r, trained through a forward hook while the weight stays
+    untouched: Adam on a full matrix moves every entry by ~lr per step, noise included, and
+    with it every other answer; a low-rank change (as LoRA) moves only what the losses need."""
+
+    def __init__(self, shape: torch.Size, rank: int, seed: int) -> None:
+        out_features, in_features = shape
+        generator = torch.Generator().manual_seed(1234 + seed)
+        self.down = (torch.randn(rank, in_features, generator=generator) / in_features ** 0.5).requires_grad_(True)
+        self.up = torch.zeros(out_features, rank, requires_grad=True)  # starts as no change
+
+    def hook(self, module: torch.nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+        x = inputs[0]
+        return output + ((x.to(self.down.dtype) @ self.down.T) @ self.up.T).to(output.dtype)
 
 
 @register_editor
@@ -160,18 +179,16 @@ class SanitizeEditor(ParameterEditor):
         layers = check_layers(config.layers if config.layers else sanitize_layers(model.layout.num_layers),
                               model.layout.num_layers)
         refs = [model.layout.layers[layer].mlp_out for layer in layers]
-        parameters = [model.module(ref.name).weight for ref in refs]
-        originals = [p.detach().clone() for p in parameters]
         examples = _forget_examples(model, questions, config) + _retain_examples(model, retain, config)
+        adapters = [_LowRank(model.weight(ref).shape, config.rank, seed=i) for i, ref in enumerate(refs)]
+        hooks = [model.module(ref.name).register_forward_hook(adapter.hook) for ref, adapter in zip(refs, adapters)]
         frozen = [(p, p.requires_grad) for p in model.model.parameters()]
         losses: list[float] = []
         generator = torch.Generator().manual_seed(0)  # a fixed order: the same request gives the same edit
         try:
             for p, _ in frozen:
                 p.requires_grad_(False)
-            for p in parameters:
-                p.requires_grad_(True)
-            optimiser = torch.optim.Adam(parameters, lr=config.lr)
+            optimiser = torch.optim.Adam([t for a in adapters for t in (a.down, a.up)], lr=config.lr)
             for epoch in range(config.epochs):
                 order = torch.randperm(len(examples), generator=generator).tolist()
                 seen = []
@@ -189,17 +206,15 @@ class SanitizeEditor(ParameterEditor):
                     progress(self.name, epoch + 1, config.epochs)
                 if losses[-1] < config.stop_loss:
                     break
-            changes = [(p.detach() - o).clone() for p, o in zip(parameters, originals)]
         finally:
-            with torch.no_grad():
-                for p, o in zip(parameters, originals):
-                    p.copy_(o)
+            for hook in hooks:
+                hook.remove()
             for p, flag in frozen:
                 p.requires_grad_(flag)
         deltas = []
-        for ref, change in zip(refs, changes):
-            dense = change.T if ref.transposed else change  # the [out, in] convention of WeightDelta
-            delta = WeightDelta(module=ref.name, transposed=ref.transposed, dense=dense.contiguous().float().cpu())
+        for ref, adapter in zip(refs, adapters):  # ΔW = up @ down: rank `config.rank`, stored as factors
+            delta = WeightDelta(module=ref.name, transposed=ref.transposed, left=adapter.up.detach().float().cpu().clone(),
+                                right=adapter.down.detach().T.float().cpu().clone())
             if not delta.is_finite():
                 raise EditFailedError(f"sanitation produced non-finite weights for {ref.name}; nothing was changed")
             deltas.append(delta)

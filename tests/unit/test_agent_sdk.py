@@ -61,11 +61,11 @@ def test_explicit_lasting_without_parameter_editing_stays_served_from_memory(age
     assert fact.metadata["weights"] == "failed" and fact.status == "active"
 
 
-def test_forget_redacts_and_says_sanitation_is_not_available(agent):
+def test_forget_redacts_and_says_where_the_fact_was(agent):
     phone = agent.chat("My phone number is 555-0192.").actions[0]["fact_id"]
     sister = agent.chat("My sister lives in Lyon.").actions[0]["fact_id"]
     reply = agent.chat("Please forget my phone number.")
-    assert reply.turn_type == "forget" and "sanitation is not available" in reply.text
+    assert reply.turn_type == "forget" and "only in your memory, never in the model's weights" in reply.text
     assert [a["fact_id"] for a in reply.actions] == [phone]
     assert agent.memory.get(phone).status == "redacted" and "555" not in agent.memory.get(phone).text
     assert agent.memory.get(sister).status == "active"

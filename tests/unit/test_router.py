@@ -32,7 +32,7 @@ def test_world_correction_goes_to_memory_and_to_weights_only_when_lasting():
 def test_incomplete_correction_is_clarified_and_forget_mentions_sanitation():
     assert route("No, it's Rome.").action == "clarify"
     r = route("Forget my address.")
-    assert r.action == "forget" and any("sanitation is not available" in reason for reason in r.reasons)
+    assert r.action == "forget" and any("sanitation edit" in reason for reason in r.reasons)
 
 
 def test_confirmations_and_batch_rule():
