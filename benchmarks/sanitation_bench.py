@@ -44,6 +44,7 @@ def main() -> int:
     parser.add_argument("--splits", type=int, nargs="*", default=list(range(1, 8)))
     parser.add_argument("--forget-file", default="test_forget_gold.json")
     parser.add_argument("--unseen", type=int, default=50)
+    parser.add_argument("--method", default="sanitize", help="sanitize (fine-tuning, default) or a key-value editor: memit, alphaedit")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="a sanitize hyperparameter")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "sanitation.json")
     args = parser.parse_args()
@@ -58,7 +59,7 @@ def main() -> int:
 
     torch.manual_seed(0)
     overrides = parse_settings(args.set)
-    report = {"benchmark": "sanitation", "protocol": __doc__.split("\n\n")[1], "forget_file": args.forget_file,
+    report = {"benchmark": "sanitation", "protocol": __doc__.split("\n\n")[1], "forget_file": args.forget_file, "method": args.method,
               "overrides": overrides, "splits": {},
               "run": {"command": " ".join(["benchmarks/sanitation_bench.py", *sys.argv[1:]]), **run_environment(),
                       **git_state(ROOT.parent)}}
@@ -69,7 +70,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as home:
             journal = EditJournal.open(home, model)
             started = time.perf_counter()
-            result = sanitize(journal, forget, retain, overrides=overrides, retain_unseen=unseen)
+            result = sanitize(journal, forget, retain, overrides=overrides, retain_unseen=unseen, method=args.method)
             row = result.to_dict()
             row["seconds"] = round(time.perf_counter() - started, 1)
             journal.undo(result.edit_id)

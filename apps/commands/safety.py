@@ -68,16 +68,19 @@ def _sanitize(args: argparse.Namespace) -> int:
     payload["memory_facts_redacted"] = _redact_memory(args, forget)
     if args.json:
         Path(args.json).write_text(json.dumps(payload, indent=2, ensure_ascii=False))
+    held = f"{report.retain} retain question(s) held" if report.retain else "general questions held (no --retain given)"
     print(f"sanitation edit {report.edit_id} (layers {report.layers}): {report.forget} question(s) forgotten, "
-          f"{report.retain} held, {report.compute_seconds:.0f} s; undo with 'editmind edits undo {report.edit_id}'")
+          f"{held}, {report.compute_seconds:.0f} s; undo with 'editmind edits undo {report.edit_id}'")
     if payload["memory_facts_redacted"]:
         print(f"redacted {payload['memory_facts_redacted']} fact(s) naming a forgotten answer from {args.user}'s memory")
     if report.before:
         rows = ("forget_success", "paraphrase_success", "leak_rate", "retain_accuracy", "retain_gold", "fluency")
         print(f"{'metric':22} {'before':>8} {'after':>8}")
+        def cell(value) -> str:
+            return "-" if value is None or value != value else str(value)  # nan: nothing to measure it on
+
         for key in rows:
-            before = report.before.get(key, "-")
-            print(f"{key:22} {before!s:>8} {report.after.get(key, '-')!s:>8}")
+            print(f"{key:22} {cell(report.before.get(key)):>8} {cell(report.after.get(key)):>8}")
     if args.json:
         print(f"report: {args.json}", file=sys.stderr)
     return 0

@@ -68,7 +68,10 @@ def sanitize(journal, forget: Sequence[QAItem], retain: Sequence[QAItem] = (), *
     else:
         end = model.tokenizer.eos_token if getattr(model.tokenizer, "chat_template", None) and model.tokenizer.eos_token else ""
         requests = sanitation_requests(forget, (), safe_phrase + end, user_id, template=chat_prompt(model.tokenizer, "{}"))
-    probes = metrics.build_probes(forget, retain, [a for item in retain for a in item.answers[:1]] or ["Paris", "London", "Rome"],
+    from editmind.editors.safety.sanitize import GENERAL_QUESTIONS
+
+    measured = list(retain) or [QAItem(q) for q in GENERAL_QUESTIONS]  # no retain given: the questions the edit held
+    probes = metrics.build_probes(forget, measured, [a for item in retain for a in item.answers[:1]] or ["Paris", "London", "Rome"],
                                   retain_unseen)
     before_replies = metrics.answer_all(model, probes) if evaluate else None
     record = journal.apply(method, requests, overrides=settings, progress=progress)

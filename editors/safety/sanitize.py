@@ -68,6 +68,7 @@ class SanitizeConfig:
     rank: int = 8
     lr: float = 1e-3
     epochs: int = 10
+    min_steps: int = 60  # a few forget questions make short epochs: train at least this many steps
     batch_size: int = 16
     retain_weight: float = 3.0
     retain_tokens: int = 16  # how much of the base model's own retain answer the KL holds
@@ -189,7 +190,9 @@ class SanitizeEditor(ParameterEditor):
             for p, _ in frozen:
                 p.requires_grad_(False)
             optimiser = torch.optim.Adam([t for a in adapters for t in (a.down, a.up)], lr=config.lr)
-            for epoch in range(config.epochs):
+            steps_per_epoch = max(1, -(-len(examples) // config.batch_size))
+            epochs = max(config.epochs, -(-config.min_steps // steps_per_epoch))
+            for epoch in range(epochs):
                 order = torch.randperm(len(examples), generator=generator).tolist()
                 seen = []
                 for start in range(0, len(order), config.batch_size):
@@ -203,7 +206,7 @@ class SanitizeEditor(ParameterEditor):
                     seen.append(float(loss.detach()))
                 losses.append(sum(seen) / len(seen))
                 if progress:
-                    progress(self.name, epoch + 1, config.epochs)
+                    progress(self.name, epoch + 1, epochs)
                 if losses[-1] < config.stop_loss:
                     break
         finally:
