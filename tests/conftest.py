@@ -56,6 +56,18 @@ def tiny(request):
     return tiny_model(request.param)
 
 
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory):
+    """A tiny random llama saved as a Hugging Face directory, for CLI tests (`--model DIR`)."""
+    from editmind.editors.model.testing import tiny_model
+
+    path = tmp_path_factory.mktemp("tiny-llama")
+    model = tiny_model("llama")
+    model.model.save_pretrained(str(path))
+    model.tokenizer.save_pretrained(str(path))
+    return path
+
+
 @pytest.fixture
 def one_torch_thread():
     """Tiny models are far faster on one thread, and a shared, loaded CPU makes torch's

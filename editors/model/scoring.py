@@ -79,6 +79,18 @@ def pad_token_id(tokenizer) -> int:
     return 0
 
 
+def right_padded_logits(model, rows: Sequence[Sequence[int]]) -> torch.Tensor:
+    """Float logits [B, T, V] of token rows batched with right padding (masked); with
+    gradients, for the fine-tuning losses (ft.py, safety/sanitize.py)."""
+    width = max(len(r) for r in rows)
+    input_ids = torch.full((len(rows), width), pad_token_id(model.tokenizer), dtype=torch.long)
+    attention = torch.zeros_like(input_ids)
+    for i, row in enumerate(rows):
+        input_ids[i, :len(row)] = torch.tensor(list(row))
+        attention[i, :len(row)] = 1
+    return model.model(input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device)).logits.float()
+
+
 @torch.no_grad()
 def score_targets(
     model, tokenizer, prompts: Sequence[str], targets: Sequence[str], batch_size: int = 16

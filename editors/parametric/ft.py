@@ -38,7 +38,7 @@ import torch
 
 from editmind.editors.base import EditFailedError, EditRequest, EditResult, ParameterEditor, Progress, WeightDelta, register_editor
 from editmind.editors.model.local_model import LocalModel
-from editmind.editors.model.scoring import encode_prompt_target, pad_token_id
+from editmind.editors.model.scoring import encode_prompt_target, right_padded_logits
 from editmind.editors.parametric.common import own_prompt_scores, validated
 from editmind.editors.parametric.keys import paraphrase_text
 from editmind.editors.parametric.layers import check_layers, fine_tune_layer
@@ -142,13 +142,7 @@ class _FineTune(ParameterEditor):
             rows = [p + t for p, t in encoded]
         else:
             rows = [p for p, _ in encoded]
-        width = max(len(r) for r in rows)
-        input_ids = torch.full((len(rows), width), pad_token_id(model.tokenizer), dtype=torch.long)
-        attention = torch.zeros_like(input_ids)
-        for i, row in enumerate(rows):
-            input_ids[i, :len(row)] = torch.tensor(row)
-            attention[i, :len(row)] = 1
-        logits = model.model(input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device)).logits.float()
+        logits = right_padded_logits(model, rows)
         per_request = []
         for i, (prompt_ids, target_ids) in enumerate(encoded):
             wanted = torch.tensor(target_ids, device=logits.device)

@@ -32,7 +32,7 @@ from editmind.editors.base import (
 )
 from editmind.editors.model.batch_generation import chat_prompt, generate_many
 from editmind.editors.model.local_model import LocalModel
-from editmind.editors.model.scoring import encode_prompt_target, pad_token_id
+from editmind.editors.model.scoring import encode_prompt_target, right_padded_logits
 from editmind.editors.parametric.common import validated
 from editmind.editors.parametric.layers import check_layers
 
@@ -120,13 +120,7 @@ def _retain_examples(model: LocalModel, questions: Sequence[str], config: Saniti
 
 def _batch_loss(model: LocalModel, batch: Sequence[_Example], retain_weight: float) -> torch.Tensor:
     rows = [e.prompt_ids + e.target_ids for e in batch]
-    width = max(len(r) for r in rows)
-    input_ids = torch.full((len(rows), width), pad_token_id(model.tokenizer), dtype=torch.long)
-    attention = torch.zeros_like(input_ids)
-    for i, row in enumerate(rows):
-        input_ids[i, :len(row)] = torch.tensor(row)
-        attention[i, :len(row)] = 1
-    logits = model.model(input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device)).logits.float()
+    logits = right_padded_logits(model, rows)
     forget, kept = [], []
     for i, example in enumerate(batch):
         start = len(example.prompt_ids) - 1  # position j-1 predicts target token j

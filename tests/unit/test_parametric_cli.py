@@ -9,17 +9,6 @@ import pytest
 from editmind.apps.cli import main
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    from editmind.editors.model.testing import tiny_model
-
-    path = tmp_path_factory.mktemp("tiny-llama")
-    model = tiny_model("llama")
-    model.model.save_pretrained(str(path))
-    model.tokenizer.save_pretrained(str(path))
-    return path
-
-
 def run(capsys, *args):
     code = main(list(args))
     captured = capsys.readouterr()

@@ -98,15 +98,6 @@ def test_the_workflow_reports_before_and_after(tmp_path):
     assert [r.id for r in journal.records()] == [report.edit_id]
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tiny-llama-sanitize")
-    model = tiny_model("llama")
-    model.model.save_pretrained(str(path))
-    model.tokenizer.save_pretrained(str(path))
-    return path
-
-
 def test_cli_sanitize_writes_a_report_and_an_undoable_edit(tiny_dir, tmp_path, capsys):
     forget = tmp_path / "forget.json"
     forget.write_text(json.dumps([{"question": "Where does Jane Roe live?", "answer": "Elm Street"}]))
