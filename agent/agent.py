@@ -695,9 +695,8 @@ class EditingAgent:
         """Erase the answers to `forget` (QAItems or question strings) from the weights: one
         journaled `sanitize` edit (editors/safety), measured before/after; the user's memory
         facts that state a forgotten answer are redacted too. Returns the SanitationReport."""
-        from editmind.editors.eval.metrics import answer_matches
         from editmind.editors.safety.qa_files import QAItem
-        from editmind.editors.safety.sanitation import sanitize
+        from editmind.editors.safety.sanitation import redact_facts_naming, sanitize
 
         items = [item if isinstance(item, QAItem) else QAItem(str(item)) for item in forget]
         kept = [item if isinstance(item, QAItem) else QAItem(str(item)) for item in retain]
@@ -706,10 +705,7 @@ class EditingAgent:
                                 "sanitation needs it to record the edit")
         progress = kwargs.pop("progress", self.progress)
         report = sanitize(self.journal, items, kept, progress=progress, evaluate=evaluate, user_id=self.user_id, **kwargs)
-        answers = [a for item in items for a in item.answers]
-        for fact in self._user_facts():
-            if answers and answer_matches(fact.text, answers, "question"):
-                self.memory.redact(fact.id)
+        redact_facts_naming(self.memory, self.user_id, items)
         return report
 
     def _command(self, turn: Turn) -> Reply:

@@ -201,18 +201,6 @@ def run_dialogues(dialogues: list[dict], model: Any, embedder: Any, max_new_toke
     }
 
 
-def _git_state() -> dict[str, Any]:
-    import subprocess
-
-    def git(*cmd: str) -> str:
-        try:
-            return subprocess.run(["git", *cmd], cwd=ROOT.parent, capture_output=True, text=True, timeout=10).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
-    return {"commit": git("rev-parse", "HEAD") or None, "dirty": bool(git("status", "--porcelain", "--", "agent", "memory", "editors"))}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--utterances", type=Path, nargs="*", default=None,
@@ -225,7 +213,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "conversation.json")
     args = parser.parse_args()
 
-    from editmind.editors.eval.provenance import run_environment
+    from editmind.editors.eval.provenance import git_state, run_environment
 
     utterance_files = args.utterances or [DATA / f"utterances_{part}.jsonl" for part in PARTS] + [
         ROOT / "data" / "turns.jsonl", ROOT / "data" / "turns_heldout.jsonl"]  # the earlier five-type sets, as a regression check
@@ -261,7 +249,7 @@ def main() -> None:
                   f"ended with a correct fact superseded: {part['dialogues_ending_with_correct_fact_superseded']}, "
                   f"replies {part['reply_checks_passed']}/{part['reply_checks']}, types {part['turn_type_accuracy']}")
     report["run"] = {"command": " ".join(["benchmarks/conversation_bench.py", *sys.argv[1:]]), **run_environment(),
-                     **_git_state()}
+                     **git_state(ROOT.parent)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"report: {args.out}")

@@ -33,21 +33,12 @@ def _items(args: argparse.Namespace):
 
 
 def _redact_memory(args: argparse.Namespace, forget) -> int:
-    """Redact the user's facts that state a forgotten answer (the memory side of sanitation)."""
-    from editmind.editors.eval.metrics import answer_matches
+    from editmind.editors.safety.sanitation import redact_facts_naming
     from editmind.memory import FactMemory
 
-    answers = [a for item in forget for a in item.answers]
-    if not answers:
-        return 0
     memory = FactMemory(home=args.home)
     try:
-        redacted = 0
-        for fact in memory.get_all(args.user):
-            if answer_matches(fact.text, answers, "question"):
-                memory.redact(fact.id)
-                redacted += 1
-        return redacted
+        return redact_facts_naming(memory, args.user, forget)
     finally:
         memory.close()
 

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from editmind.editors.base import EditRequest, EditRequestError, Progress
 from editmind.editors.safety.qa_files import QAItem
-from editmind.editors.safety.sanitize import SAFE_PHRASE
+from editmind.editors.safety.sanitize import GENERAL_QUESTIONS, SAFE_PHRASE
 
 
 @dataclass
@@ -68,8 +68,6 @@ def sanitize(journal, forget: Sequence[QAItem], retain: Sequence[QAItem] = (), *
     else:
         end = model.tokenizer.eos_token if getattr(model.tokenizer, "chat_template", None) and model.tokenizer.eos_token else ""
         requests = sanitation_requests(forget, (), safe_phrase + end, user_id, template=chat_prompt(model.tokenizer, "{}"))
-    from editmind.editors.safety.sanitize import GENERAL_QUESTIONS
-
     measured = list(retain) or [QAItem(q) for q in GENERAL_QUESTIONS]  # no retain given: the questions the edit held
     probes = metrics.build_probes(forget, measured, [a for item in retain for a in item.answers[:1]] or ["Paris", "London", "Rome"],
                                   retain_unseen)
@@ -84,3 +82,17 @@ def sanitize(journal, forget: Sequence[QAItem], retain: Sequence[QAItem] = (), *
         report.examples = [{"question": q.question, "before": b, "after": a}
                            for q, b, a in list(zip(forget, before_replies["direct"], after_replies["direct"]))[:5]]
     return report
+
+
+def redact_facts_naming(memory, user_id: str, forget: Sequence[QAItem]) -> int:
+    """The memory side of sanitation: redact the user's facts that state a forgotten answer
+    (`memory` is a FactMemory; taken as it is, so editors need not import memory/)."""
+    from editmind.editors.eval.metrics import answer_matches
+
+    answers = [a for item in forget for a in item.answers]
+    if not answers:
+        return 0
+    named = [fact for fact in memory.get_all(user_id) if answer_matches(fact.text, answers, "question")]
+    for fact in named:
+        memory.redact(fact.id)
+    return len(named)
