@@ -506,15 +506,18 @@ class EditingAgent:
                 turn = Turn(turn.type, turn.text, turn.trigger, render_personal(subject, statement.relation, statement.object),
                             statement=statement, lasting=turn.lasting)
         text = turn.content or turn.text
+        from editmind.agent.updates import personal_facts, updated_facts
+
+        replaces = [f.id for f in updated_facts(text, statement, personal_facts(self._user_facts()))]
         result = self.memory.add(text, user_id=self.user_id, source="personal",
-                                 metadata={"scope": "personal", "weights": "never"}, **fields)
+                                 metadata={"scope": "personal", "weights": "never"}, replaces=replaces, **fields)
         self._last_fact_ids = [result.fact.id]
         action = {"action": "memory", "event": result.event, "fact_id": result.fact.id, "text": result.fact.text,
                   "superseded": [f.id for f in result.superseded]}
         note = " (kept in your memory only: personal facts never go into the shared weights)" if turn.lasting else ""
         verb = "I already knew that" if result.event == "NOOP" else "Noted"
         replaced = f" (instead of: {to_second_person(result.superseded[0].text)})" if result.superseded else ""
-        why = "a fact about you: kept in your memory only" + (f", replacing {len(result.superseded)} older fact(s) with the same key"
+        why = "a fact about you: kept in your memory only" + (f", replacing {len(result.superseded)} older fact(s) it updates"
                                                               if result.superseded else "")
         return Reply(f"{verb}: {to_second_person(result.fact.text)}{replaced}{note}", "personal_fact",
                      trace={"facts_used": [], "why": why}, actions=[action])

@@ -96,6 +96,45 @@ def _owner(match: re.Match) -> str:
     return "me"
 
 
+# People leave out "my" in quick messages ("lorry's a Scania R450", "missus is called
+# Loreen", "the twins go to Fernhill Primary"). A bare noun at the front is the user's own
+# when it names one of the people or things a person has; "the" only for family words, since
+# "the shop" or "the boss" can be anyone's.
+_FAMILY = (r"wife|husband|missus|misses|hubby|partner|fiance|fiancee|boyfriend|girlfriend|bf|gf|kids|kid|twins|son|sons|daughter|"
+           r"daughters|eldest|youngest|baby|boys|girls|mum|mom|mam|dad|mother|father|parents|brother|sister|nan|nana|gran|"
+           r"granny|grandma|grandpa|grandad|grandson|granddaughter|grandkids|in-laws|mother-in-law|father-in-law")
+_OWNABLE = (_FAMILY + r"|dog|cat|puppy|kitten|parrot|hamster|rabbit|tortoise|horse|pony|pet|car|lorry|truck|van|bike|motorbike|"
+            r"flat|house|apartment|depot|shop|office|desk|boss|manager|landlord|landlady|flatmate|roommate|housemate|neighbour|neighbor|"
+            r"doctor|dentist|gp|vet|accountant|teacher|band|birthday|bday|username|gamertag|postcode|address|locker")
+_BARE_OWNED = re.compile(r"^(?:(?:the|me)\s+(?=(?:" + _FAMILY + r")\b))?(?P<n>(?:" + _OWNABLE + r"))(?P<rest>(?:'s|s')?\s+"
+                         r"(?:(?:is|are|was|'s|just|now|still|has|have|had|got|go|goes|went|moved|lives?|works?|started|turned|"
+                         r"called|named|drives?|plays?|attends?|studies)\b|a\b|an\b).*"
+                         r"|'s\s+(?:(?:an?|the|called|named|in|at|from|on|now)\b|[A-Z0-9]).*)$")
+
+
+def with_owner(text: str) -> str:
+    """"lorry's a Scania R450" -> "my lorry's a Scania R450"; anything else unchanged."""
+    stripped = text.strip()
+    m = _BARE_OWNED.match(stripped[:1].lower() + stripped[1:])
+    if not m:
+        return text
+    return "my " + m.group("n") + m.group("rest")
+
+
+def _without_asides(text: str) -> list[str]:
+    """The sentence with comma-set asides taken out, longest first: "My sister-in-law, who
+    is, I must say, a formidable bridge player, lives in Harrogate" -> "My sister-in-law
+    lives in Harrogate"."""
+    parts = [p for p in re.split(r"\s*,\s+", text.strip()) if p]
+    if not 3 <= len(parts) <= 7:
+        return []
+    out = []
+    for i in range(1, len(parts) - 1):
+        for j in range(len(parts) - 1, i, -1):
+            out.append(" ".join([", ".join(parts[:i]), ", ".join(parts[j:])]))
+    return out
+
+
 def parse_personal(text: str, topic: str | None = None) -> Statement | None:
     """The (subject, relation, object) key of a statement about the user, or None.
 
@@ -126,6 +165,10 @@ def parse_personal(text: str, topic: str | None = None) -> Statement | None:
             normalise(part).lower())
         if owner and (first_owner is None or first_owner == topic):
             first_owner = "my " + canonical(owner.group(1))
+    for candidate in _without_asides(text):
+        found = _parse_clause(candidate)
+        if found is not None:
+            return found
     return None
 
 
@@ -212,6 +255,7 @@ _TALK = re.compile(r"\b(?:been (?:meaning|wanting|trying|planning|thinking|hopin
                    r"told me about|telling me about|talking about|keeps? saying|kept saying|wants? me to|suggested i|"
                    r"i (?:was|am|'m) (?:just )?(?:going to|gonna|about to) (?:ask|say|try|test)|"
                    r"i (?:had|have) a (?:feeling|hunch|suspicion)|i (?:thought|knew|figured|guessed|suspected) (?:it|that|so)|"
+                   r"i (?:never|didn't|did not|don't|do not) (?:knew|know|realised|realized|thought)|"
                    r"(?:it|that) would be)\b")
 
 
@@ -385,7 +429,8 @@ def answer_as_statement(answer: str, question: str) -> str:
     """A short answer to a question about the user as the statement it makes: "in krakow"
     after "where was i born?" -> "I was born in krakow."; without a known key the question
     and the answer are kept together so the stored text says what it is about."""
-    answer = re.sub(r"^(?:yes|yeah|yep|no|nope|well|um|uh|oh|it's|its|it is|that's|that is)[,!.]?\s+", "", answer.strip(),
+    answer = re.sub(r"^(?:(?:yes|yeah|yep|no|nope|well|um|uh|oh|it's|its|it is|it was|that's|that is|that'd be|that would be|"
+                    r"it'd be|it would be|that'll be|i think|i believe|pretty sure)[,!.]?\s+)+", "", answer.strip(),
                     flags=re.I).strip(" .!")
     asked = parse_personal_question(question)
     if asked and answer and len(answer.split()) <= 6:

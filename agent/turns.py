@@ -907,6 +907,12 @@ def _statement_unit(original: str, rest: str, last_question: str | None, last_an
     if re.match(r"^(?:just |recently |finally |also )?(?:moved|relocated|started (?:working|a new job)|got (?:a job|hired|married|engaged)|"
                 r"live in|living in|work at|work for|working at|working for|adopted|bought|married)\b", core):
         core, core_original = "i " + core, "I " + core_original
+    from editmind.agent.personal import with_owner
+
+    if not last_answer or personal_context:  # right after a world answer, "coach is X" is about that answer
+        owned = with_owner(core_original)
+        if owned != core_original:
+            core, core_original = normalise(owned).lower(), owned
     if re.match(r"^(?:you|you're|your|ur|u|you've|youre)\b", core) and not corrected:
         return Turn("chitchat", original, "a remark to the assistant", small_talk="remark")  # "you're quicker than my IT dept"
     if re.search(r"\b(?:(?:sounds|seems|looks) (?:about )?(?:right|correct|good|plausible)|that's right|thats right|is right|"
@@ -937,7 +943,7 @@ def _statement_unit(original: str, rest: str, last_question: str | None, last_an
     agent_knew = bool(last_answer and not re.search(r"\b(?:don't know|do not know|haven't told|not sure|no idea)\b",
                                                     last_answer.lower()))
     if personal_context and not corrected_world(core) and not re.match(r"^(?:you|you're|your|ur|u)\b", core) \
-            and (not agent_knew or corrected) and _looks_like_a_value(core):
+            and (not agent_knew or corrected) and _looks_like_a_value(core_original):
         from editmind.agent.personal import answer_as_statement
 
         return Turn("personal_fact", original, "answer to a question about the user",
@@ -977,6 +983,15 @@ def _looks_like_a_value(core: str) -> bool:
         return False
     if re.search(r"\b(?:forget|delete|remove|erase|undo)\b|\b(?:that|it|this)[\s.!]*$", core.lower()):
         return False  # "abeg forget that" answers nothing
+    pronoun = re.match(r"^(?:it|that|this|these|those|there|which|what)(?:'s|'re| is| was| are| were| seems| sounds| looks|"
+                       r"'d be| would be| will be|'ll be)\s+(?P<rest>.*)", core, flags=re.I)
+    remark = pronoun and not re.search(r"[A-Z0-9]", pronoun.group("rest")) and (
+        len(pronoun.group("rest").split()) >= 3 or _OPINION.search(pronoun.group("rest").lower()) or re.match(
+            r"^(?:an?|the|so|very|really|too|been|not|just|quite|pretty|kinda|such|getting|going|all|only|fine|ok|okay|true|"
+            r"false|what|how|about|more|less|good|bad|sad|shame|pity|right|wrong|weird|odd|strange|interesting)\b",
+            pronoun.group("rest").lower()))
+    if remark or re.search(r"\b(?:you|your|yours|u|ur)\b", core.lower()):
+        return False  # "it is very kind of you", "that's a shame": a remark about the talk, not a value ("it's Harrogate" is one)
     return not any(smalltalk.clause_kind(w) in ("thanks", "agreement", "goodbye", "greeting") for w in words[-2:])
 
 
@@ -992,8 +1007,9 @@ _OPINION = re.compile(
     r"\b(?:the (?:best|worst|greatest|coolest|nicest|prettiest|funniest|most beautiful|most overrated|goat)|best|worst|"
     r"gorgeous|beautiful|lovely|stunning|amazing|awesome|incredible|fantastic|wonderful|brilliant|masterpiece|overrated|"
     r"underrated|terrible|horrible|awful|boring|ugly|cute|delicious|tasty|yummy|disgusting|fun|funny|hilarious|great|"
-    r"cool|nice|sick|dope|trash|rubbish|garbage|mid|goated|peak|overhyped|so good|so bad|too expensive|pricey|"
-    r"a (?:joke|disaster|vibe|mess|gem|classic|banger)|my favou?rite)\b")
+    r"cool|nice|sick|dope|trash|rubbish|garbage|mid|goated|peak|overhyped|so good|so bad|too expensive|pricey|superb|"
+    r"excellent|perfect|spot on|bang on|genius|legend|wild|mad|insane|crazy|epic|iconic|elite|"
+    r"a (?:joke|disaster|vibe|mess|gem|classic|banger|nightmare|dream|pain|treat|scam|rip-off|letdown)|my favou?rite)\b")
 
 
 _NOT_VALUES = frozenset({
@@ -1024,9 +1040,14 @@ def correction_problem(correction: Correction, core: str, corrected: bool, last_
         return "no value"  # "named him": the value is a pronoun
     if re.match(r"^(?:she|he|they|i|you|we|it)\s+\w+", low) and not re.match(r"^it(?:'s| is| was)\b", low):
         return "no value"
+    if not corrected and not re.search(r"[A-Z0-9]", target) and re.match(
+            r"^(?:it|that|this|thats|its)(?:'s| is| was| would be|'d be| will be|'ll be)?\s", core.lower().strip()) and (
+            len(low.split()) >= 4 or re.match(r"^(?:an?|the|so|very|really|too|been|not|just|quite|pretty|kinda|kind of|such|"
+                                              r"getting|going|all|only|fine|ok|okay|true|false|what|how|about|more|less)\b", low)):
+        return "no value"  # "that's a shame", "it's a pity": a remark, with no name or number to store
     if not subject or subject.lower() in _NOT_VALUES:
         return "no subject"
-    if _OPINION.search(low) and not corrected:
+    if _OPINION.search(low) and (not corrected or not re.search(r"[A-Z0-9]", target)):
         return "no value"  # "Lisbon is gorgeous in May", "Python is the best language": an opinion, not a fact to edit
     bare_copula = (correction.relation or "") in ("{} is", "The {} is", "{} are", "The {} are")
     if bare_copula and not corrected and not re.search(r"[A-Z0-9]", target) and not re.match(r"^(?:an?|the)\s", low):

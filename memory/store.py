@@ -82,6 +82,7 @@ class _Item:
     object: str | None
     source: str
     metadata: dict[str, Any]
+    replaces: tuple[str, ...] = ()  # ids of the user's active facts this one updates, besides its key's
 
 
 def _fact(row: sqlite3.Row) -> Fact:
@@ -213,11 +214,16 @@ class FactMemory:
 
     def add(self, text_or_fact: str | Fact | dict, user_id: str, agent_id: str | None = None, run_id: str | None = None,
             subject: str | None = None, relation: str | None = None, object: str | None = None,
-            source: str = "user", metadata: dict[str, Any] | None = None) -> AddResult:
-        """Store one fact (or find it is a duplicate / supersede what it contradicts)."""
+            source: str = "user", metadata: dict[str, Any] | None = None, replaces: Iterable[str] = ()) -> AddResult:
+        """Store one fact (or find it is a duplicate / supersede what it contradicts).
+
+        `replaces` names facts the caller knows this one updates although their keys differ
+        ("we relocated the shop to Mercer Row" updates "our shop is on Tanner Street"): they
+        are superseded in the same transaction, so a failed add leaves them active."""
         if isinstance(text_or_fact, (str, bytes, bytearray)):
             item: Any = {"text": text_or_fact, "agent_id": agent_id, "run_id": run_id, "subject": subject,
-                         "relation": relation, "object": object, "source": source, "metadata": metadata}
+                         "relation": relation, "object": object, "source": source, "metadata": metadata,
+                         "replaces": list(replaces)}
         else:
             item = text_or_fact
         return self.add_many([item], user_id=user_id, agent_id=agent_id, run_id=run_id, source=source)[0]
@@ -232,7 +238,8 @@ class FactMemory:
             raw = {"text": raw}
         elif not isinstance(raw, dict):
             raise InvalidInputError(f"a fact must be a string, a dict or a Fact, got {type(raw).__name__}")
-        unknown = set(raw) - {"text", "agent_id", "run_id", "subject", "relation", "object", "source", "metadata", "user_id"}
+        unknown = set(raw) - {"text", "agent_id", "run_id", "subject", "relation", "object", "source", "metadata", "user_id",
+                              "replaces"}
         if unknown:
             raise InvalidInputError(f"unknown fact field(s) {sorted(unknown)}")
         if raw.get("user_id") not in (None, user_id):
@@ -248,6 +255,7 @@ class FactMemory:
             subject=subject, relation=relation, object=obj,
             source=v.check_text(raw.get("source") or source, "source", v.MAX_FIELD_CHARS),
             metadata=v.check_metadata(raw.get("metadata")),
+            replaces=tuple(v.check_id(i, "replaces") for i in (raw.get("replaces") or ())),
         )
 
     def add_many(self, items: Iterable[Any], user_id: str, agent_id: str | None = None, run_id: str | None = None,
@@ -296,6 +304,12 @@ class FactMemory:
         if s_norm is not None:
             for row in conn.execute("SELECT * FROM facts WHERE user_id = ? AND status = 'active' AND subject_norm = ? "
                                     "AND relation_norm = ?", (user_id, s_norm, r_norm)).fetchall():
+                superseded.append(self._supersede(conn, row, fact_id, now, generation))
+        for replaced_id in item.replaces:
+            row = conn.execute("SELECT * FROM facts WHERE id = ? AND user_id = ?", (replaced_id, user_id)).fetchone()
+            if row is None:
+                raise InvalidInputError(f"fact {replaced_id!r} to replace is not one of {user_id!r}'s facts")
+            if row["status"] == "active" and row["id"] not in {f.id for f in superseded}:
                 superseded.append(self._supersede(conn, row, fact_id, now, generation))
         conn.execute(
             "INSERT INTO facts(id, user_id, agent_id, run_id, text, text_norm, subject, relation, object, subject_norm, "

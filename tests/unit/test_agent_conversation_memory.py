@@ -184,3 +184,37 @@ def test_a_forget_names_only_what_its_sentence_names(agent):
     agent.chat("My head baker is called Annika, sorry for the spam.")
     agent.chat("Could you forget my cafe's name? Sorry, it's a bit private.")
     assert texts(agent) == ["My head baker is called Annika, sorry for the spam."]
+
+
+def test_updates_in_other_words_replace_the_old_fact(agent):
+    for said in ("Our shop is on Tanner Street.", "We live in Thornbury.", "My accountant is Priya Halvorsen."):
+        agent.chat(said)
+    moved = agent.chat("We relocated the shop to Mercer Row last month.")
+    assert moved.turn_type == "personal_fact" and "instead of" in moved.text
+    assert texts(agent) == ["My accountant is Priya Halvorsen.", "We live in Thornbury.",
+                            "We relocated the shop to Mercer Row last month."]
+    assert agent.chat("thanks").turn_type == "chitchat"
+    agent.chat("We moved again, we're in Castlecombe now.")
+    assert texts(agent) == ["My accountant is Priya Halvorsen.", "We moved again, we're in Castlecombe now.",
+                            "We relocated the shop to Mercer Row last month."]
+
+
+def test_quick_messages_without_my_and_formal_asides_are_facts(agent):
+    assert agent.chat("lorry's a Scania R450").turn_type == "personal_fact"
+    assert agent.chat("missus is called Loreen").turn_type == "personal_fact"
+    assert agent.chat("My sister-in-law, who is, I must say, a formidable bridge player, lives in Harrogate.").turn_type == \
+        "personal_fact"
+    assert agent.chat("brb, mum's calling me for dinner").turn_type == "chitchat"  # a bare noun, but no fact
+    assert len(texts(agent)) == 3
+    assert "Loreen" in agent.chat("what's my missus called?").text
+    assert "Harrogate" in agent.chat("where does my sister-in-law live?").text
+
+
+def test_a_remark_after_an_unknown_personal_question_is_not_stored_as_its_answer(agent):
+    assert "don't know" in agent.chat("where does my brother live?").text
+    for remark in ("it is very kind of you", "that's a shame", "Thank you. That is most helpful."):
+        assert agent.chat(remark).turn_type == "chitchat", remark
+        assert texts(agent) == []
+        agent.chat("where does my brother live?")
+    assert agent.chat("it's Kirkwall").turn_type == "personal_fact"
+    assert texts(agent) == ["My brother lives in Kirkwall."]

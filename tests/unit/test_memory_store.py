@@ -76,6 +76,21 @@ def test_supersede_is_per_user(mem):
     assert b.event == "ADD" and mem.get(a.id).status == "active"
 
 
+def test_replaces_supersedes_named_facts_in_the_same_transaction(mem):
+    shop = mem.add("Our shop is on Tanner Street.", user_id="alice").fact
+    home = mem.add("We live in Thornbury.", user_id="alice").fact
+    other = mem.add("My shop is in Leeds.", user_id="bob").fact
+    moved = mem.add("We relocated the shop to Mercer Row.", user_id="alice", replaces=[shop.id])
+    assert moved.event == "SUPERSEDE" and [f.id for f in moved.superseded] == [shop.id]
+    assert mem.get(shop.id).status == "superseded" and mem.get(home.id).status == "active"
+    assert mem.history(shop.id)[-1].details["superseded_by"] == moved.fact.id
+    # another user's fact cannot be replaced, and the failed add writes nothing
+    with pytest.raises(InvalidInputError, match="not one of 'alice'"):
+        mem.add("Our shop is on Mill Lane.", user_id="alice", replaces=[other.id])
+    assert mem.get(other.id).status == "active"
+    assert sorted(f.text for f in mem.get_all("alice")) == ["We live in Thornbury.", "We relocated the shop to Mercer Row."]
+
+
 def test_duplicates_are_noops(mem):
     first = mem.add("The Eiffel Tower is in Rome", user_id="alice", object="Rome", **EIFFEL).fact
     same_text = mem.add("  the eiffel tower is in ROME. ", user_id="alice")

@@ -1,0 +1,146 @@
+"""Which stored personal facts a new personal statement updates when their keys differ.
+
+Memory supersedes by (subject, relation) key, and the key comes from a pattern. People
+update their facts in words no pattern keys the same way: "we relocated the shop to Mercer
+Row" after "our shop is on Tanner Street", "Saoirse left, our new drummer is Lucan" after
+"our drummer is called Saoirse", "we moved again, we're in Castlecombe now" after "we live
+in Thornbury". Left alone, both versions stay active and the old one keeps being answered.
+
+A stored fact is updated when the new statement
+
+- is about the same thing: the same owned noun ("shop", "drummer", "seat" in "my season
+  ticket seat"), with no modifier that tells two of them apart ("older sister" is not
+  "younger sister"); or, for facts about the user themselves, the same attribute class
+  (where they live, where they work, what they drive, their name);
+- sets a compatible attribute: the same class, or one side states no class ("our shop is
+  on Tanner Street" is compatible with "relocated"); "my sister lives in Leeds" is not
+  updated by "my sister is a nurse now";
+- and says that something changed: a change word ("now", "moved", "new", "left",
+  "switched", "anymore", "actually", ...) or the old value named again ("Lorenzo left").
+
+What a statement lists rather than sets ("I like jazz") has no attribute class and never
+updates anything: liking rock as well is not liking jazz less.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Sequence
+
+from editmind.agent.personal import canonical
+from editmind.agent.turns import Statement, normalise
+
+_CHANGE = re.compile(
+    r"\b(?:now|nowadays|these days|new|newly|moved|moving|relocated|relocating|switched|changed|swapped|left|quit|sold|"
+    r"replaced|renamed|anymore|any more|no longer|instead|actually|again|since|became|become|upgraded|got a new|"
+    r"started at|joined|took over|correction|i was wrong|i said|i meant|not \w+ but|retired)\b")
+
+# attribute classes, by the words that set them
+_CLASS_WORDS: tuple[tuple[str, str], ...] = (
+    ("name", r"\b(?:name|name's|names|called|named|renamed|call (?:him|her|it|them|me))\b"),
+    ("live", r"\b(?:live|lives|living|lived|reside|resides|stay|stays|staying|based|home)\b"
+             r"|\b(?:moved|move|moving|relocated|relocating)(?=\s+(?:to|in|into|out|away|back|house|home|again|over|abroad|"
+             r"recently|last|this|a\b)|[\s,.!]*$|,)"
+             r"|\b(?:i'm|i am|we're|we are|he's|she's|they're|he is|she is|they are|is|'s) (?:now |currently )?in [A-Z]"),
+    ("work", r"\b(?:work|works|working|worked|job|employer|employed|hired|intern|interning)\b"
+             r"|\b(?:i'm|i am|he's|she's|he is|she is) (?:now )?at [A-Z]"),
+    ("drive", r"\b(?:drive|drives|driving|car|cars|vehicle)\b"),
+    ("school", r"\b(?:school|schools|attend|attends|study|studies|studying|uni|university|college)\b"),
+)
+_RELATION_CLASS = {"name": "name", "lives in": "live", "works at": "work", "drives": "drive", "goes to": "school",
+                   "age": "age", "occupation": "occupation", "grade": "school", "born in": "born"}
+_GENERIC = frozenset({"is", ""})
+_NOUN_STOP = frozenset({"own", "old", "usual", "whole", "first", "last", "other", "one", "only", "bad", "mistake", "fault",
+                        "god", "goodness", "gosh", "word", "apologies", "dear", "friend", "pleasure", "memory", "mind"})
+
+
+def _classes(text: str) -> set[str]:
+    return {name for name, pattern in _CLASS_WORDS if re.search(pattern, text)}
+
+
+def _owned_nouns(lower: str) -> list[tuple[str, ...]]:
+    """The user's own things a statement names, each as its canonical words ("my season
+    ticket seat" -> ("season", "ticket", "seat")); a following verb or preposition ends one."""
+    found = []
+    for m in re.finditer(r"\b(?:my|our|the)\s+((?:[a-z][a-z-]*(?:'s)?\s+){0,2}?[a-z][a-z-]*)"
+                         r"(?='s\b|'\s|\s+(?:is|are|was|were|has|have|had|got|just|now|moved|left|lives?|works?|goes|go|"
+                         r"called|named|to|in|at|on|from|for|with|and|but|,)\b|[\s,.!?]*$|,)", lower):
+        words = tuple(w for w in canonical(m.group(1).replace("'s", "")).split() if w not in _NOUN_STOP)
+        if words:
+            found.append(words)
+    return found
+
+
+def _thing(subject: str | None) -> tuple[str, ...] | None:
+    if not subject:
+        return None
+    if subject == "me":
+        return ("me",)
+    if subject.startswith("my "):
+        return tuple(canonical(subject[3:]).split())
+    return None
+
+
+def _same_thing(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """One head noun, and the modifiers of one among the other's ("seat" and "season ticket
+    seat"; not "older sister" and "younger sister")."""
+    if not a or not b or a[-1] != b[-1]:
+        return False
+    return set(a[:-1]) <= set(b[:-1]) or set(b[:-1]) <= set(a[:-1])
+
+
+def _fact_view(fact: Any) -> tuple[list[tuple[str, ...]], set[str]]:
+    """What a stored fact is about and which attribute classes it sets."""
+    text = normalise(fact.text).lower()
+    thing = _thing(getattr(fact, "subject", None))
+    relation = (getattr(fact, "relation", None) or "").lower()
+    things = [thing] if thing else (_owned_nouns(text) or ([("me",)] if re.match(r"^(?:i|we)\b", text) else []))
+    classes = ({_RELATION_CLASS[relation]} if relation in _RELATION_CLASS else set()) or _classes(fact.text)
+    return things, classes
+
+
+def _names_old_value(text: str, fact: Any) -> bool:
+    """The new statement names the old value again ("Lorenzo left", "not at Kestrel anymore")."""
+    value = getattr(fact, "object", None) or ""
+    words = [w for w in re.findall(r"[A-Z][\w&'-]{2,}|\d{2,}", value or fact.text) if w.lower() not in ("the", "my", "our")]
+    return any(re.search(r"\b" + re.escape(w) + r"\b", text) for w in words)
+
+
+def updated_facts(text: str, statement: Statement | None, stored: Iterable[Any]) -> list[Any]:
+    """The stored facts (active, personal) that `text` updates; see the module docstring."""
+    lower = normalise(text).lower()
+    new_thing = _thing(statement.subject) if statement else None
+    nouns = _owned_nouns(lower)
+    new_things = [new_thing] if new_thing else (nouns or ([("me",)] if re.search(r"\b(?:i|we|i'm|we're|i've|we've)\b", lower) else []))
+    relation = (statement.relation.lower() if statement else "")
+    new_classes = ({_RELATION_CLASS[relation]} if relation in _RELATION_CLASS else set()) or _classes(text)
+    changed = bool(_CHANGE.search(lower))
+    out = []
+    for fact in stored:
+        if statement is not None and getattr(fact, "subject", None) == statement.subject and \
+                (getattr(fact, "relation", None) or "") == statement.relation:
+            continue  # the memory's own key rule supersedes it
+        things, classes = _fact_view(fact)
+        if not any(_same_thing(a, b) for a in new_things for b in things):
+            continue
+        about_me = ("me",) in new_things and ("me",) in things
+        if about_me and not (new_classes & classes):
+            continue  # "I like rock now" does not update "I live in Porto": about the user, the class must match
+        if new_classes and classes and not (new_classes & classes):
+            continue  # "my sister is a nurse now" does not update where she lives
+        if relation not in _GENERIC and (getattr(fact, "relation", None) or "") not in _GENERIC \
+                and _RELATION_CLASS.get(relation) != _RELATION_CLASS.get((fact.relation or "").lower()):
+            continue
+        if changed or _names_old_value(text, fact):
+            out.append(fact)
+    return out
+
+
+def personal_facts(facts: Sequence[Any]) -> list[Any]:
+    """The user's active facts about themselves: what an update may replace (never a world fact)."""
+    out = []
+    for fact in facts:
+        meta = getattr(fact, "metadata", None) or {}
+        if getattr(fact, "status", "active") == "active" and (meta.get("scope") == "personal" or getattr(fact, "source", "") == "personal"):
+            out.append(fact)
+    return out
