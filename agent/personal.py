@@ -153,6 +153,12 @@ def parse_personal(text: str, topic: str | None = None) -> Statement | None:
             first_owner = topic
         if (index or first_owner == topic) and first_owner:
             clause = re.sub(r"^(?:now\s+|and\s+|so\s+)?(?:she|he|they|it)(?='s|\s)", first_owner, clause, flags=re.I)
+            head = first_owner.split()[-1]
+            if len(first_owner.split()) > 2 and re.match(r"^(?:now\s+|and\s+|so\s+)?(?:her|his|their|its)\s+" + re.escape(head) + r"\b",
+                                                         clause, flags=re.I):
+                # "his pediatrician" while talking about "my son('s) pediatrician": that very thing
+                clause = re.sub(r"^(?:now\s+|and\s+|so\s+)?(?:her|his|their|its)\s+" + re.escape(head) + r"\b", first_owner,
+                                clause, flags=re.I)
             clause = re.sub(r"^(?:now\s+|and\s+|so\s+)?(?:her|his|their|its)\s", first_owner + "'s ", clause, flags=re.I)
         found = _parse_clause(clause)
         if found is not None:
