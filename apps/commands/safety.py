@@ -1,4 +1,5 @@
 """`editmind sanitize`: make the model forget the answers to some questions, keep the rest.
+`editmind debias`: take the gender-stereotype subspace out of the model (DAMA).
 
 The edit goes through the journal like any other (`editmind edits list|undo`), the user's
 memory facts that name a forgotten answer are redacted too, and a before/after table of
@@ -77,6 +78,44 @@ def _sanitize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _debias_files(args: argparse.Namespace):
+    from editmind.apps.commands.eval import shared_data_dir
+    from editmind.editors.eval import bias
+
+    data = Path(args.data) if args.data else shared_data_dir() / "debias"
+    professions = bias.load_professions(Path(args.professions) if args.professions else data / "professions.json")
+    train = bias.load_profession_prompts(Path(args.train) if args.train else data / "train_dama.json", professions)
+    test = [] if args.no_eval else bias.load_profession_prompts(Path(args.test) if args.test else data / "test_dama.json", professions)
+    return data, train, test
+
+
+def _debias(args: argparse.Namespace) -> int:
+    from editmind.apps.commands.edit import _open, _progress
+    from editmind.editors.base import get_editor
+    from editmind.editors.safety.debias import debias
+    from editmind.editors.settings import parse_settings
+
+    data, train, test = _debias_files(args)  # bad files fail before the model loads
+    overrides = parse_settings(args.set)
+    get_editor("dama", family="parametric", **overrides)  # a bad --set too
+    journal, _ = _open(args)
+    report = debias(journal, train, test, data_dir=data, overrides=overrides, progress=_progress(True), evaluate=not args.no_eval)
+    payload = report.to_dict()
+    if args.json:
+        Path(args.json).write_text(json.dumps(payload, indent=2, ensure_ascii=False))
+    print(f"debias edit {report.edit_id} (layers {report.layers}, rank {report.rank}): subspace from {report.train_prompts} "
+          f"prompts, {report.compute_seconds:.0f} s; undo with 'editmind edits undo {report.edit_id}'")
+    if report.before:
+        print(f"{'metric':18} {'before':>8} {'after':>8}")
+        for key in ("a_s", "a_f", "winobias_pro", "winobias_anti", "winobias_gap", "stereoset_ss", "stereoset_lms", "perplexity"):
+            if key in report.before:
+                print(f"{key:18} {report.before[key]:>8} {report.after.get(key, '-'):>8}")
+        print(f"|a_s| reduced by {report.after.get('a_s_reduction', '-')}%, perplexity {report.after['perplexity_change']:+}%")
+    if args.json:
+        print(f"report: {args.json}", file=sys.stderr)
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     from editmind.apps.commands.agent import add_user_argument
 
@@ -95,3 +134,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", default=None, metavar="OUT", help="write the report as JSON to OUT")
     add_user_argument(parser)
     parser.set_defaults(handler=_sanitize)
+
+    parser = subparsers.add_parser("debias", help="remove the gender-stereotype subspace from the model's MLPs (DAMA)")
+    parser.add_argument("--data", default=None, metavar="DIR",
+                        help="the debias data folder (default: $EDITMIND_SHARED_DATA/debias or ../shared/data/debias)")
+    parser.add_argument("--train", default=None, metavar="FILE", help="prompts the subspace comes from (default: DIR/train_dama.json)")
+    parser.add_argument("--test", default=None, metavar="FILE", help="prompts measured before/after (default: DIR/test_dama.json)")
+    parser.add_argument("--professions", default=None, metavar="FILE",
+                        help="[profession, factual, stereotypical] scores (default: DIR/professions.json)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="a DAMA hyperparameter: --set rank=4")
+    parser.add_argument("--no-eval", action="store_true", help="skip the before/after measurement")
+    parser.add_argument("--json", default=None, metavar="OUT", help="write the report as JSON to OUT")
+    parser.set_defaults(handler=_debias)
