@@ -26,6 +26,7 @@ from editmind.agent.answers import to_second_person
 from editmind.agent.router import ConsolidationResult, PendingFact, Router, RouterConfig
 from editmind.agent.turn_guard import TurnGuard, guard_turn
 from editmind.agent.turns import Turn, classify_turn, parse_question, parse_statement
+from editmind.agent.updates import personal_facts
 from editmind.editors.base import EditRequest, available_editors, get_editor
 from editmind.editors.errors import EditmindError
 
@@ -193,7 +194,14 @@ class EditingAgent:
             reply.trace.update(user_id=self.user_id, seconds=round(time.perf_counter() - started, 3))
             self.last_reply = reply
             return reply
-        turn = classify_turn(message, self.last_question, self.last_answer, topic=self._topic)
+        from editmind.agent.personal import people_by_name, with_known_names, with_own_roles
+
+        # "Callum's coach ..." after "my son's called Callum" is about the user's son
+        read = message
+        if self.config.use_memory:
+            own = personal_facts(self._user_facts())
+            read = with_own_roles(with_known_names(message, people_by_name(own)), own)
+        turn = classify_turn(read, self.last_question, self.last_answer, topic=self._topic)
         turn = guard_turn(turn, getattr(self.memory, "embedder", None), _small_talk_guard())
         awaiting, self._awaiting = self._awaiting, None
         to_sanitize, self._awaiting_sanitation = self._awaiting_sanitation, None
@@ -618,6 +626,11 @@ class EditingAgent:
         overlap = {f.id: len(words & content_words(f.text + " " + (f.subject or ""))) for f in facts}
         best = max(overlap.values(), default=0)
         if best:  # the facts that share the most words with the request ("drink", not just "favorite")
+            return [f for f in facts if overlap[f.id] == best]
+        stems = {w[:5] for w in words if len(w) >= 5}  # "my allergy" names "I am allergic to peanuts"
+        overlap = {f.id: len(stems & {w[:5] for w in content_words(f.text) if len(w) >= 5}) for f in facts}
+        best = max(overlap.values(), default=0)
+        if best:
             return [f for f in facts if overlap[f.id] == best]
         hits = self.memory.search(target, user_id=self.user_id, k=1)
         return [hits[0].fact] if hits and hits[0].score >= max(0.6, self.config.forget_min_score) else []

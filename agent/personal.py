@@ -13,6 +13,7 @@ no key: they are stored as text and never replace one another.
 from __future__ import annotations
 
 import re
+from typing import Any, Sequence
 
 from editmind.agent.turns import Statement, _restore_case, normalise
 
@@ -186,6 +187,9 @@ def _parse_clause(text: str) -> Statement | None:
         return None  # "I don't work at Kestrel anymore": what is no longer so, not the new value
     lower = re.sub(r"^(?:(?:and|also|oh|so|well|btw|fyi|now|but|anyway|ok|okay|actually|no|nope|wait|hmm+|um+|right|"
                    r"remember that|remember|note that|just so you know)[, ]+)+", "", lower)
+    # "my dog's a heeler called Rusty": the name of my dog (the kind stays in the stored sentence)
+    lower = re.sub(r"^((?:my|our)\s+(?:[\w-]+\s+){0,2}?[\w-]+)(?:'s|\s+is|\s+was)\s+(?:an?|the)\s+(?:[\w-]+\s+){1,2}?(called|named)\s+",
+                   r"\1 is \2 ", lower)
     inner = re.search(r"\s(?=(?:my|our)\s)", lower)  # "kindly note that my desk extension is 4417"
     candidates = [lower] + ([lower[inner.end():]] if inner else [])
     for pattern, subject, relation in _COMPILED:
@@ -271,6 +275,7 @@ def states_a_fact(core: str) -> bool:
     if parse_personal(core) is not None:
         return True
     owner_named = False
+    lower = re.sub(r"\b((?:my|our)\s+[\w-]+)\s+and\s+(?:her|his|their)\s+[\w-]+", r"\1", lower)  # "my son and his wife moved"
     for clause in re.split(r"\s*[,;.!?]\s*|\s+(?:and|but|so)\s+", lower):
         if owner_named and re.match(r"^(?:her|his|their|its)\s+[\w-]+\s+(?:is|was|'s)\s+\w|^(?:she|he|they)(?:'s|'re| is| are| was)"
                                     r"\s+(?:called|named|an?\s+\w+|\d|in\s|at\s|from\s)", clause.strip()):
@@ -461,3 +466,69 @@ def same_owner(a: str, b: str) -> bool:
     from editmind.agent.turns import _one_edit_apart
 
     return _one_edit_apart(x, y) or (len(x) != len(y) and (x in y or y in x))
+
+
+# words after "Callum's" that make it "Callum has/is", not Callum's own thing
+_NOT_A_NOUN = frozenset({"gone", "got", "been", "left", "moved", "not", "no", "a", "an", "the", "now", "still", "also", "really",
+                         "very", "so", "just", "back", "here", "there", "away", "in", "at", "on", "with", "from", "going",
+                         "coming", "getting", "doing", "my", "our", "your", "his", "her", "their", "always", "never"})
+
+
+def people_by_name(facts: Sequence[Any]) -> dict[str, str]:
+    """The names of the user's own people and things, each to its owned noun ("Callum" ->
+    "my son"), from the active name facts; a name two of them share is left out."""
+    found: dict[str, str] = {}
+    clash: set[str] = set()
+    for fact in facts:
+        subject, relation, value = getattr(fact, "subject", None), getattr(fact, "relation", None), getattr(fact, "object", None)
+        if relation != "name" or not subject or not subject.startswith("my ") or len(subject.split()) != 2 or not value:
+            continue  # "my son", not "my son coach": a name is the person's, not a role's
+        first = re.split(r"\s+", value.strip())[0].strip(".,!")
+        for name in {value.strip().strip(".,!"), first}:
+            if len(name) < 2 or name.lower() in ("my", "the", "a"):
+                continue
+            if name.lower() in found and found[name.lower()] != subject:
+                clash.add(name.lower())
+            found[name.lower()] = subject
+    return {k: v for k, v in found.items() if k not in clash}
+
+
+def with_known_names(text: str, people: dict[str, str]) -> str:
+    """'Callum's coach is Gregor' -> 'my son's coach is Gregor' once the user has said "my son's
+    called Callum"; likewise 'Evangeline and her husband moved ...'. Only a name said as an
+    owner or with a partner is replaced: 'Dusty's gone to a farm' stays as it is (it says
+    what became of Dusty, and names the old value an update replaces)."""
+    if not people:
+        return text
+    names = sorted(people, key=len, reverse=True)
+    pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")(?:'s|’s)\s+([A-Za-z-]+)", re.I)
+
+    def owner(match: re.Match) -> str:
+        if match.group(2).lower() in _NOT_A_NOUN or re.match(r"[a-z]+ed$", match.group(2).lower()):
+            return match.group(0)
+        return f"{people[match.group(1).lower()]}'s {match.group(2)}"
+
+    text = pattern.sub(owner, text)
+    partner = re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")(?=\s+and\s+(?:his|her|their)\b)", re.I)
+    return partner.sub(lambda m: people[m.group(1).lower()], text)
+
+
+def with_own_roles(text: str, facts: Sequence[Any]) -> str:
+    """'the new coach is Fiona' -> "my son's new coach is Fiona" when the user's only stored
+    coach is their son's: a replacement said of the role, with the owner left out."""
+    heads: dict[str, set[str]] = {}
+    for fact in facts:
+        subject = getattr(fact, "subject", None) or ""
+        words = subject.split()
+        if subject.startswith("my ") and len(words) >= 2:
+            heads.setdefault(canonical(words[-1]), set()).add(subject)
+
+    def role(match: re.Match) -> str:
+        owners = heads.get(canonical(match.group(2).lower()), set())
+        if len(owners) != 1:
+            return match.group(0)
+        words = next(iter(owners)).split()
+        owner = " ".join(words[:-1]) + ("'s" if len(words) > 2 else "")
+        return f"{owner} {match.group(1)} {match.group(2)}".replace("  ", " ")
+
+    return re.sub(r"\b(?:the|our)\s+(new|current|latest)\s+([A-Za-z-]+)\b(?=\s+(?:is|was|'s|will be)\b)", role, text, flags=re.I)

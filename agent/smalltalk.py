@@ -67,7 +67,9 @@ _BYE = (r"(?:bye+|goodbye|good bye|bye bye|see you|see ya|see you later|cya|late
         r"cheerio|ta-ra|tata|ta ta|adios|au revoir|arrivederci|ciao for now|farewell|until next time|catch you later|"
         r"god bless|bless you|and god bless|sleep well|sweet dreams|night night|nighty night|night|nite|goodbye for now|"
         r"bye for now|bye now|that's me off|i'm off now|off to bed|time for bed|"
-        r"take care|have a (?:nice|good|great) (?:day|night|evening|weekend|one)|talk (?:to you )?later|ttyl|gotta go|i have to go|i'm off|i'm done|im done)")
+        r"hooroo|righto|right-o|peace|peace out|catch ya|catch you|later mate|k cya|ok cya|ok bye|k bye|"
+        r"(?:i )?bid you (?:a )?(?:very )?good (?:day|night|evening|afternoon)|(?:a )?(?:very )?good day to you|"
+        r"take care|(?:have|enjoy) (?:a |the |your )?(?:very )?(?:nice|good|great|lovely|wonderful|fine|pleasant) (?:day|night|evening|weekend|one|afternoon|morning)|talk (?:to you )?later|ttyl|gotta go|i have to go|i'm off|i'm done|im done)")
 _FEELING = (r"(?:i'm|i am|im|i feel|feeling|i'm feeling|i am feeling) (?:so |very |really |a bit |kinda |kind of |pretty |quite |super |just |a little |not )*"
             r"(?:bored|tired|sleepy|happy|sad|glad|confused|lost|sorry|excited|hungry|busy|fine|good|great|ok|okay|alright|"
             r"curious|impressed|amazed|surprised|shocked|kidding|joking|back|here|sure|unsure|done|annoyed|frustrated|"
@@ -77,7 +79,7 @@ _FEELING = (r"(?:i'm|i am|im|i feel|feeling|i'm feeling|i am feeling) (?:so |ver
             r"having (?:a|an) (?:\w+ )?(?:day|week|morning|time|night)|so excited|so happy|so tired|so bored)"
             r"(?: (?:today|tonight|right now|rn|lately|honestly|haha|lol|tbh))*")
 # remarks about the answer or the assistant, good or bad, with no value in them
-_REMARK = (r"(?:that's|that is|thats|this is|that was|it's|it is|its|you're|you are|youre|ur|u r|what a|such a|so|"
+_REMARK = (r"(?:that's|that is|thats|this is|that was|it's|it is|its|is|was|you're|you are|youre|ur|u r|what a|such a|so|"
            r"(?:that|your|the|this) answer (?:was|is)|that reply (?:was|is)|you've been|you have been)"
            r"(?: not| so| very| really| pretty| quite| super| too| a bit| kinda| totally| actually| just| an?| most| extremely|"
            r" incredibly| awfully| terribly| ever so| truly| rather| most kind| immensely| hugely)*"
@@ -85,6 +87,7 @@ _REMARK = (r"(?:that's|that is|thats|this is|that was|it's|it is|its|you're|you 
            r"weird|strange|odd|bad|terrible|awful|annoying|interesting|boring|stupid|dumb|silly|nice|good|kind|sweet|"
            r"impressive|confusing|fascinating|cute|lovely|wonderful|perfect|fine|okay|ok|fast|slow|quick|"
            r"a gem|a star|a lifesaver|a life saver|a sweetheart|a darling|an angel|a legend|a champ|a hero|a genius|"
+           r"splendid|excellent|fantastic|superb|smashing|grand|champion|ace|spot on|much appreciated|"
            r"so kind|very kind|too kind|very helpful|brilliant|marvellous|marvelous|useless|pointless|rubbish|garbage|"
            r"the best|the worst|a good answer|a bad answer|a great answer|good answer|bad answer|"
            r"a bot|a robot|an ai|a machine|so smart|genius|crazy|wild|insane|fun|sad|surprising|unexpected|"

@@ -96,11 +96,12 @@ def _repair_word(word: str) -> str:
                 return trigger
             if len(trigger) == 4 and len(lower) == 4 and sorted(lower) == sorted(trigger) and _one_edit_apart(lower, trigger):
                 return trigger
-    return lower
+    return word  # unchanged words keep their case: "Dunmore Foxes" is a name
 
 
 def normalise(text: str) -> str:
-    """Lower-case, typographic quotes/dashes unified, typos near trigger words repaired."""
+    """Typographic quotes/dashes unified, typos near trigger words repaired ("im" -> "i'm");
+    words left alone keep their case, so callers lower-case where they match patterns."""
     text = text.strip().replace("\u2019", "'").replace("\u2014", ",").replace("\u2013", ",").replace(" - ", ", ")
     text = re.sub(r"\b[Ii]d (?=(?:like|love|rather|prefer|be|have|want)\b)", "i'd ", text)
     return re.sub(r"[A-Za-z']+", lambda m: _repair_word(m.group(0)), text).strip()
@@ -193,7 +194,8 @@ _POLITE = (r"(?:(?:ok(?:ay)?|so|hey|hi|well|hmm+|please|kindly|now|just|and|also
            r"quick q(?:uestion)?|one more thing|on second thought|actually|no|nvm|never mind|alright|right|sorry|oops|bruh|dude|"
            r"yo|man|welp|aw+|ok so|alright so|right so|hiya|hello|abeg|biko|please o|oya|jor)[,!.:]?\s+)*")
 _ASK_PREFIX = (
-    r"(?:please\s+|can you\s+|could you\s+|would you\s+|will you\s+|i want you to\s+|i'd like you to\s+|"
+    r"(?:please\s+|(?:would|could|will|can) you (?:please |kindly )?(?:be )?(?:so kind as|good enough|kind enough|so good as) to\s+|"
+    r"can you\s+|could you\s+|would you\s+|will you\s+|i want you to\s+|i'd like you to\s+|"
     r"i would like you to\s+|you should\s+|you must\s+|go ahead and\s+|you can\s+|you may\s+|feel free to\s+|"
     r"kindly\s+|could you kindly\s+|would you kindly\s+|could you please\s+|can you please\s+|would you please\s+|"
     r"please could you\s+|i'd like you to\s+|i'd appreciate it if you (?:would|could)\s+|"
@@ -204,7 +206,7 @@ _LASTING_VERBS = r"(?:remember|keep|save|store|make|commit|burn|write|learn|memo
 _FORGET_VERBS = (r"(?:forget|delete|erase|remove|wipe|scrub|purge|unlearn|clear|drop|get rid of|discard|disregard|scrap|"
                  r"scratch|ditch|toss|lose|nuke|take back|throw away|throw out|wipe out)")
 _QUESTION_START = (
-    r"(?:what(?:'s|s)?|where(?:'s)?|who(?:'s|m|se)?|when|which|why|how(?:'s)?|whats|is|are|was|were|do|does|did|"
+    r"(?:what(?:'s|s)?|where(?:'s)?|who(?:'s|m|se)?|when|which|why|how(?:'s)?|whats|is|are|am i|was|were|do|does|did|"
     r"can|could|would|will|should|shall|has|have|had|isn't|aren't|wasn't|didn't|doesn't|may|might|"
     r"tell me|explain|describe|name|list|summari[sz]e|translate|define|compare|remind me|give me|show me how|"
     r"i'd love to know|i would love to know|i'd be curious to know|i'd like to find out|"
@@ -232,7 +234,9 @@ _SOFT_MARKERS = (
     r"i've heard\b", r"i could be wrong,? but\b", r"i might be wrong,? but\b", r"correct me if i'm wrong,? but\b",
     r"if i remember (?:right|correctly)\b", r"as far as i know\b", r"afaik\b", r"iirc\b", r"i'm fairly certain\b",
     r"bruh\b", r"dude\b", r"mate\b", r"lol\b", r"on reflection\b", r"sorry\b", r"oops\b", r"my bad\b", r"whoops\b", r"heads up\b", r"psst\b", r"just fyi\b",
-    r"i forg[eo]t to (?:say|mention|tell you)\b", r"i should (?:say|mention|tell you)\b", r"i should have said\b",
+    r"i (?:quite |completely |totally |almost )?forg[eo]t to (?:say|mention|tell you)(?: that)?\b",
+    r"i (?:meant|wanted|forgot) to (?:say|mention|tell you)(?: that)?\b", r"i should (?:say|mention|tell you)(?: that)?\b",
+    r"i should have said\b", r"hang on\b", r"hold up\b", r"one sec(?:ond)?\b",
     r"oh and\b", r"and also\b", r"also\b",
     r"ngl\b", r"tbh\b", r"honestly\b", r"lowkey\b", r"highkey\b", r"basically\b", r"fr\b(?= )", r"real talk\b", r"fun fact\b",
     r"side note\b", r"random(?:ly)?(?: but| question| fact)?\b(?=[ ,:])", r"quick update\b", r"anyway(?:s)?\b", r"so yeah\b", r"plus\b",
@@ -241,7 +245,7 @@ _SOFT_MARKERS = (
     r"i want you to (?:remember|know|note)(?: that)?\b", r"(?:can|could|would) you (?:please )?remember(?: that)?\b",
     r"make a note(?: that)?\b", r"note down(?: that)?\b", r"take note(?: that)?\b", r"for future reference\b", r"note\b(?= i)", r"just so you know\b", r"for your information\b", r"keep in mind(?: that)?\b", r"remember(?: that)?\b", r"please remember(?: that)?\b",
     r"don't forget(?: that)?\b", r"do not forget(?: that)?\b", r"never forget(?: that)?\b", r"hmm+\b", r"well\b",
-    r"so\b", r"ok(?:ay)?\b", r"oh\b", r"see\b", r"that\b(?= )", r"wait\b", r"hold on\b", r"um+\b", r"uh+\b", r"ah+\b",
+    r"so\b", r"ok(?:ay)?\b", r"oh\b", r"oh,? and\b", r"see\b", r"that\b(?= )", r"wait\b", r"hold on\b", r"um+\b", r"uh+\b", r"ah+\b",
     # an affirmation before a statement ("Yes, the Eiffel Tower is in Rome"); only when
     # punctuation follows, so "Right now ..." or "True Detective is ..." keep their first word
     r"(?:yes|yeah|yep|yup|right|correct|exactly|indeed|sure|true)\b(?=\s*[,;:.!\-])",
@@ -286,7 +290,14 @@ def _restore_case(fragment: str, original: str) -> str:
     if not fragment:
         return fragment
     index = original.lower().find(fragment.lower())
-    return original[index:index + len(fragment)] if index >= 0 else fragment
+    if index >= 0:
+        return original[index:index + len(fragment)]
+    repaired = normalise(original)  # "im on the Dunmore Foxes" was repaired to "i'm on the dunmore foxes"
+    index = repaired.lower().find(fragment.lower())
+    if index >= 0:
+        return repaired[index:index + len(fragment)]
+    cased = {w.lower(): w for w in re.findall(r"[\w'&.-]+", original) if w != w.lower()}  # word by word, as a last resort
+    return re.sub(r"[\w'&.-]+", lambda m: cased.get(m.group(0), m.group(0)) if m.group(0) == m.group(0).lower() else m.group(0), fragment)
 
 
 _PASSIVE_VERBS = {"wrote": "written", "written": "written", "founded": "founded", "painted": "painted",
@@ -564,7 +575,23 @@ def _parse_question(question: str) -> tuple[str, str] | None:
             if re.match(r"^(the)\s+", subj_raw) and rel.startswith("{}"):
                 rel = "The " + rel
             return _restore_case(_clean_subject(subj_raw), original), _restore_case_relation(rel, original)
-    return None
+    return _which_noun_question(lower, original)
+
+
+def _which_noun_question(lower: str, original: str) -> tuple[str, str] | None:
+    """'which river runs through the town of Brackenford' -> ('Brackenford', 'The river that runs
+    through the town of {} is'): a question no pattern knows, keyed on the name it asks about
+    (the last capitalised words), so a correction to its answer still has a subject."""
+    match = re.match(r"^(?:which|what)\s+(?P<noun>[a-z]+)\s+(?P<rest>(?!(?:is|are|was|were|do|does|did|of)\b).+)$", lower)
+    if not match:
+        return None
+    start = match.start("rest")
+    names = list(re.finditer(r"\b[A-Z][\w&'-]*(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w&'-]*)*", original[start:]))
+    if not names:
+        return None
+    name = names[-1]
+    relation = "The {} that {}".format(match.group("noun"), original[start:start + name.start()] + "{}" + original[start + name.end():])
+    return name.group(0), relation.rstrip(" ?.!") + " is"
 
 
 def answer_entity(answer: str, subject: str | None = None) -> str | None:
@@ -904,8 +931,10 @@ def _statement_unit(original: str, rest: str, last_question: str | None, last_an
     pronoun_about_user = bool(re.match(r"^(?:she|he|they|she's|he's|they're|her|his|their)\b", core)
                               and (personal_context or (topic or "").startswith("my ")))
     # "just moved to denver", "got a job at Lidl": the user, with the "I" left out
-    if re.match(r"^(?:just |recently |finally |also )?(?:moved|relocated|started (?:working|a new job)|got (?:a job|hired|married|engaged)|"
-                r"live in|living in|work at|work for|working at|working for|adopted|bought|married)\b", core):
+    if re.match(r"^(?:just |recently |finally |also )?(?:moved|relocated|started (?:working|a new job)|got (?:a (?:new )?job|hired|married|"
+                r"engaged)|live in|living in|work at|work for|working at|working for|adopted|bought|married|"
+                r"(?:switched|changed) (?:jobs?|teams?|clubs?|schools?|companies|employers?)|starting (?:at|with)|started (?:at|with)|"
+                r"joined)\b", core):
         core, core_original = "i " + core, "I " + core_original
     from editmind.agent.personal import with_owner
 
@@ -1179,6 +1208,10 @@ def extract_correction(message: str, last_question: str | None = None, last_answ
         old = None
     if target:
         target = _restore_case(target, original)  # "its Benji Carr": the value as the user wrote it
+    if target and relation:  # "nah its owned by Trask Group" for "The {} was owned by": the value is "Trask Group"
+        tail = re.search(r"((?:\b[a-z]+\s+){0,1}[a-z]+)$", relation.replace("{}", "").strip().lower())
+        if tail and target.lower().startswith(tail.group(1) + " ") and len(target) > len(tail.group(1)) + 1:
+            target = target[len(tail.group(1)) + 1:]
     if subject and subject.lower() in original.lower():
         subject = _restore_case(subject, original)
     question = last_question.strip() if last_question and subject and subject in last_question and (

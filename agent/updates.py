@@ -46,11 +46,23 @@ _CLASS_WORDS: tuple[tuple[str, str], ...] = (
              r"|\b(?:i'm|i am|he's|she's|he is|she is) (?:now )?at [A-Z]"),
     ("drive", r"\b(?:drive|drives|driving|car|cars|vehicle)\b"),
     ("school", r"\b(?:school|schools|attend|attends|study|studies|studying|uni|university|college)\b"),
+    ("team", r"\b(?:play|plays|playing|played) for\b|\b(?:team|teams|club|clubs|squad|side)\b"
+             r"|\b(?:i'm|i am|he's|she's|he is|she is) (?:now )?(?:on|with) the [A-Z]"),
 )
+# kinds of a thing the user may name instead of the thing ("my kelpie" is "my dog")
+_KINDS = {
+    "dog": ("kelpie", "heeler", "labrador", "lab", "retriever", "poodle", "beagle", "collie", "terrier", "spaniel", "pug",
+            "husky", "dachshund", "corgi", "greyhound", "whippet", "boxer", "bulldog", "rottweiler", "doberman", "shepherd",
+            "alsatian", "chihuahua", "schnauzer", "pointer", "setter", "mutt", "puppy", "pup", "doggo", "doggy", "staffie"),
+    "cat": ("kitten", "kitty", "tabby", "siamese", "persian", "moggy", "ragdoll", "tomcat"),
+    "car": ("ute", "truck", "van", "hatchback", "sedan", "suv", "motor", "wagon"),
+    "bird": ("parrot", "budgie", "cockatoo", "canary", "parakeet", "cockatiel"),
+}
+_KIND_OF = {breed: kind for kind, breeds in _KINDS.items() for breed in breeds}
 _RELATION_CLASS = {"name": "name", "lives in": "live", "works at": "work", "drives": "drive", "goes to": "school",
                    "age": "age", "occupation": "occupation", "grade": "school", "born in": "born"}
 _GENERIC = frozenset({"is", ""})
-_NOUN_STOP = frozenset({"own", "old", "usual", "whole", "first", "last", "other", "one", "only", "bad", "mistake", "fault",
+_NOUN_STOP = frozenset({"own", "old", "new", "current", "latest", "usual", "whole", "first", "last", "other", "one", "only", "bad", "mistake", "fault",
                         "god", "goodness", "gosh", "word", "apologies", "dear", "friend", "pleasure", "memory", "mind"})
 
 
@@ -64,11 +76,22 @@ def _owned_nouns(lower: str) -> list[tuple[str, ...]]:
     found = []
     for m in re.finditer(r"\b(?:my|our|the)\s+((?:[a-z][a-z-]*(?:'s)?\s+){0,2}?[a-z][a-z-]*)"
                          r"(?='s\b|'\s|\s+(?:is|are|was|were|has|have|had|got|just|now|moved|left|lives?|works?|goes|go|"
-                         r"called|named|to|in|at|on|from|for|with|and|but|,)\b|[\s,.!?]*$|,)", lower):
+                         r"called|named|to|in|at|on|from|for|with|and|but|became|studies|plays|teaches|attends|drives|"
+                         r"[a-z]+ed|,)\b|[\s,.!?]*$|,)", lower):
         words = tuple(w for w in canonical(m.group(1).replace("'s", "")).split() if w not in _NOUN_STOP)
         if words:
             found.append(words)
     return found
+
+
+def _things(lower: str, first_person: bool) -> list[tuple[str, ...]]:
+    """What a statement is about: the user's own things ("my sister"), else the user when it
+    speaks in the first person ("i play for the Harlow Hornets": "the Harlow Hornets" is
+    what the user plays for, not a thing of theirs)."""
+    nouns = _owned_nouns(lower)
+    if re.search(r"\b(?:my|our)\s+[a-z]", lower):
+        return nouns
+    return nouns + [("me",)] if first_person else nouns
 
 
 def _thing(subject: str | None) -> tuple[str, ...] | None:
@@ -84,7 +107,7 @@ def _thing(subject: str | None) -> tuple[str, ...] | None:
 def _same_thing(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     """One head noun, and the modifiers of one among the other's ("seat" and "season ticket
     seat"; not "older sister" and "younger sister")."""
-    if not a or not b or a[-1] != b[-1]:
+    if not a or not b or _KIND_OF.get(a[-1], a[-1]) != _KIND_OF.get(b[-1], b[-1]):
         return False
     return set(a[:-1]) <= set(b[:-1]) or set(b[:-1]) <= set(a[:-1])
 
@@ -94,7 +117,7 @@ def _fact_view(fact: Any) -> tuple[list[tuple[str, ...]], set[str]]:
     text = normalise(fact.text).lower()
     thing = _thing(getattr(fact, "subject", None))
     relation = (getattr(fact, "relation", None) or "").lower()
-    things = [thing] if thing else (_owned_nouns(text) or ([("me",)] if re.match(r"^(?:i|we)\b", text) else []))
+    things = [thing] if thing else _things(text, re.match(r"^(?:i|we)\b", text) is not None)
     classes = ({_RELATION_CLASS[relation]} if relation in _RELATION_CLASS else set()) or _classes(fact.text)
     return things, classes
 
@@ -111,7 +134,8 @@ def updated_facts(text: str, statement: Statement | None, stored: Iterable[Any])
     lower = normalise(text).lower()
     new_thing = _thing(statement.subject) if statement else None
     nouns = _owned_nouns(lower)
-    new_things = [new_thing] if new_thing else (nouns or ([("me",)] if re.search(r"\b(?:i|we|i'm|we're|i've|we've)\b", lower) else []))
+    first_person = re.search(r"\b(?:i|we|i'm|we're|i've|we've)\b", lower) is not None
+    new_things = [new_thing] if new_thing else _things(lower, first_person)
     relation = (statement.relation.lower() if statement else "")
     new_classes = ({_RELATION_CLASS[relation]} if relation in _RELATION_CLASS else set()) or _classes(text)
     changed = bool(_CHANGE.search(lower))

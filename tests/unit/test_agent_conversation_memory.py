@@ -218,3 +218,15 @@ def test_a_remark_after_an_unknown_personal_question_is_not_stored_as_its_answer
         agent.chat("where does my brother live?")
     assert agent.chat("it's Kirkwall").turn_type == "personal_fact"
     assert texts(agent) == ["My brother lives in Kirkwall."]
+
+
+def test_the_users_people_by_name_and_a_forget_by_another_form_of_the_word(agent):
+    agent.chat("My son's called Callum.")
+    agent.chat("Callum's coach is Gregor Balfe.")
+    assert "My son's coach is Gregor Balfe." in texts(agent)  # Callum is the son: a personal fact, not a world edit
+    agent.chat("Gregor left the club, the new coach is Fiona Drummie.")
+    assert texts(agent) == ["Gregor left the club, my son's new coach is Fiona Drummie.", "My son's called Callum."]
+    assert "Fiona Drummie" in agent.chat("Who's Callum's coach now?").text
+    agent.chat("I am allergic to peanuts.")
+    assert agent.chat("please delete the thing about my allergy").actions
+    assert all("allergic" not in t for t in texts(agent))

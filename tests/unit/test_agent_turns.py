@@ -114,3 +114,38 @@ def test_labelled_set_is_large_split_and_covers_every_type():
         assert all(len(t.split()) <= 6 for t in (texts[0] | texts[1]) & test)
     dialogues = [d for part in ("dev", "test", "test2") for d in json.loads((folder / f"dialogues_{part}.json").read_text())]
     assert len(dialogues) >= 40 and all(8 <= len(d["turns"]) <= 15 for d in dialogues)
+
+
+@pytest.mark.parametrize("text, kind, content", [
+    ("Would you be good enough to forget what I told you about the mill?", "forget", "the mill"),
+    ("Thank you, is very helpful.", "chitchat", ""),
+    ("Ok bye bye, have nice day", "chitchat", ""),
+    ("That is splendid. I bid you a very good day.", "chitchat", ""),
+    ("am i vegetarian or vegan, i told you earlier", "question", "am i vegetarian or vegan, i told you earlier"),
+    ("got a new job, starting at Hexlow Labs monday", "personal_fact", "I got a new job, starting at Hexlow Labs monday."),
+    ("Oh, I quite forgot to mention that my granddaughter and her husband have since relocated to Thornbury Green.",
+     "personal_fact", "My granddaughter and her husband have since relocated to Thornbury Green."),
+])
+def test_polite_forms_and_dropped_words(text, kind, content):
+    turn = classify_turn(text)
+    assert (turn.type, turn.content or "") == (kind, content)
+
+
+def test_repaired_words_keep_the_names_case():
+    assert classify_turn("switched teams, im on the Dunmore Foxes now").content == "I switched teams, i'm on the Dunmore Foxes now."
+
+
+def test_a_lead_in_is_not_the_subject_and_a_repeated_verb_is_not_the_value():
+    c = extract_correction("hang on, no, it was Mick Harland", "Who founded Tarrock Brewing?", "Tarrock Brewing was founded by Lenny Oakes.")
+    assert (c.subject, c.target_new, c.target_true) == ("Tarrock Brewing", "Mick Harland", "Lenny Oakes")
+    c = extract_correction("nah its owned by Trask Group", "who owns the Zelbrook Arena", "It is owned by Bob.")
+    assert c.text == "The Zelbrook Arena was owned by Trask Group."
+
+
+def test_a_question_no_pattern_knows_is_keyed_on_the_name_it_asks_about():
+    assert parse_question("Which river runs through the town of Brackenford?") == (
+        "Brackenford", "The river that runs through the town of {} is")
+    c = extract_correction("Naw, that's wrong, it's the Elvan Water.", "Which river runs through the town of Brackenford?",
+                           "The river Brackenford is the Thames.")
+    assert c.text == "The river that runs through the town of Brackenford is the Elvan Water."
+    assert parse_question("which planet is largest") is None  # no name asked about: nothing to key a fact on

@@ -63,3 +63,19 @@ def test_naming_the_old_value_counts_as_a_change():
 def test_a_fact_with_the_same_key_is_left_to_the_memory():
     # memory supersedes by (subject, relation) itself; listing it here would supersede it twice
     assert updates("Saoirse left, our new drummer is Lucan", "Our drummer is called Saoirse.") == []
+
+
+@pytest.mark.parametrize("new, old", [
+    ("I switched teams, i'm on the Dunmore Foxes now.", "I play for the Harlow Hornets."),  # "the Hornets" is no thing of mine
+    ("My sister switched to Ormond College.", "My sister studies at Penwick University."),  # verbs in -ed end the owner
+    ("My granddaughter and her husband have since relocated to Thornbury Green.", "My granddaughter moved to Pellham Cross."),
+    ("Dusty's gone to live on a farm, my dog's a heeler called Rusty now", "I've got a kelpie called Dusty."),  # a kelpie is a dog
+    ("I got a new job, starting at Hexlow Labs monday.", "I work at Zentari, backend stuff."),
+])
+def test_updates_said_as_people_say_them(new, old):
+    assert updates(new, old) == [old]
+
+
+def test_a_breed_is_not_another_kind_of_pet():
+    assert updates("my cat's a tabby called Mo now", "I've got a kelpie called Dusty.") == []
+    assert updates("I'm on the Dunmore Foxes now.", "I live in Thornbury.") == []  # a team is not a home
