@@ -351,7 +351,7 @@ _PERSONAL_Q = re.compile(
     r"(?!need|have to|get to|go about|fix|make|reset|change|find|know|say|spell|pronounce|use it)\w+|^(?:where|what|when|who|how|which)\b.*\b(?:do|did|am|was|have|had)\s+i\s+(?:live|work|do|study|like|love|own|have|"
     r"called|named|allergic|born|tell|say|said|told)\b|\bwho am i\b|\bhow old am i\b|\bwhat did i (?:say|tell)\b|"
     r"\bwhat do you (?:know|remember) about me\b|\bwhat am i\b|^(?:do|did) i (?:have|own|live|work|like|love|study)\b|"
-    r"^am i (?:married|allergic|single|\d+)\b"
+    r"^am i (?:married|allergic|single|\d+)\b|^am i (?:an? )?[\w-]+ or (?:an? )?[\w-]+\b"
 )
 _GENERAL_FIRST_PERSON = re.compile(r"\b(?:should|can|could|would|might|must|shall)\s+i\b|\bhow (?:do|can|should|could) i\b|"
                                    r"\bwhy (?:do|did|am|can't) i\b|\bdo i need\b|"
@@ -372,11 +372,33 @@ def is_personal_question(question: str) -> bool:
     return bool(_PERSONAL_Q.search(lower)) and not _GENERAL_FIRST_PERSON.search(lower)
 
 
+_BASE_VERB = {"lives": "live", "works": "work", "studies": "study", "goes to": "go to", "plays for": "play for", "drives": "drive"}
+
+
+def _question_order(lower: str) -> str:
+    """An embedded question said in statement order: "where my granddaughter lives" -> "where
+    does my granddaughter live", "what my dog is called" -> "what is my dog called"."""
+    match = re.match(r"^(where|what|who|when|which \w+)\s+((?:my|our)\s+(?:[\w'-]+\s+){0,2}?[\w'-]+)\s+"
+                     r"(lives|works|studies|goes to|plays for|drives|is called|is named|is)$", lower)
+    if not match:
+        return lower
+    asks, owner, verb = match.groups()
+    if verb == "is":
+        return f"{asks} is {owner}"
+    if verb.startswith("is "):
+        return f"{asks} is {owner} {verb[3:]}"
+    return f"{asks} does {owner} {_BASE_VERB[verb]}"
+
+
 def parse_personal_question(question: str) -> tuple[str, str] | None:
     """(subject, relation) asked about by a question about the user, or None."""
     lower = normalise(question).lower().strip(" ?!.")
-    lower = re.sub(r"^(?:and|so|ok|okay|hey|please|um|uh|remind me|quick question)[, ]+", "", lower)
-    lower = re.sub(r"\s+(?:again|now|these days|currently|please)$", "", lower)
+    lower = re.sub(r"^(?:(?:and|so|ok|okay|hey|please|um|uh|remind me|quick question|now|well|tell me|"
+                   r"(?:do|can|could) you (?:happen to |possibly )?(?:know|remember|recall|tell me)|"
+                   r"(?:do|did) you (?:still )?remember|would you (?:happen to )?know)[, ]+)+", "", lower)
+    lower = re.sub(r"(?:,?\s+(?:again|now|these days|currently|please|do you remember|you remember|remember|"
+                   r"do you know|you know|i told you(?: (?:earlier|before|already))?))+$", "", lower)
+    lower = _question_order(lower)
     for pattern, subject, relation in _Q_COMPILED:
         match = pattern.match(lower)
         if match:
