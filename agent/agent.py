@@ -533,6 +533,7 @@ class EditingAgent:
     def _correct_turn(self, turn: Turn, confirmed: bool = False) -> Reply:
         if not confirmed:
             turn = self._aimed_at_last_answer(turn)
+        turn = self._in_stored_wording(turn)
         correction = turn.correction
         assert correction is not None and correction.complete
         request = correction.to_edit_request(user_id=self.user_id, lasting=True)
@@ -622,6 +623,19 @@ class EditingAgent:
         when no fact shares a word does the single closest one count, and only if it is close."""
         from editmind.agent.answers import content_words
 
+        from editmind.agent.personal import parse_personal_question, same_owner
+
+        asked = parse_personal_question(target)  # "where my manager lives": that attribute of the manager, not their name
+        if asked and asked[1] != "is":
+            owned = [f for f in facts if f.subject and same_owner(f.subject.casefold(), asked[0].casefold())]
+            if owned:
+                from editmind.agent.answers import same_attribute
+
+                from editmind.agent.updates import attribute_classes, relation_class
+
+                wanted = relation_class(asked[1])
+                return [f for f in owned if same_attribute((f.relation or "").casefold(), asked[1].casefold())
+                        or ((f.relation or "is") == "is" and wanted in attribute_classes(f.text))]
         words = content_words(target) - {"name", "nam", "info", "thing", "stuff", "fact", "detail", "bit"}
         overlap = {f.id: len(words & content_words(f.text + " " + (f.subject or ""))) for f in facts}
         best = max(overlap.values(), default=0)
@@ -803,6 +817,20 @@ class EditingAgent:
                           target_true=correction.target_true or fact.object)
         return _replaced(turn, correction=aimed, content=aimed.text)
 
+    def _in_stored_wording(self, turn: Turn) -> Turn:
+        """'The VC of UNILAG is X' after 'The vice chancellor of UNILAG is Y' was stored: the
+        stored relation's wording, so the new value replaces the old one instead of sitting
+        beside it."""
+        correction = turn.correction
+        if correction is None or not correction.subject or not correction.relation:
+            return turn
+        for fact in reversed(self._user_facts()):
+            if (fact.subject or "").casefold() == correction.subject.casefold() and fact.relation \
+                    and fact.relation != correction.relation and _abbreviates(fact.relation, correction.relation):
+                stored = _replaced(correction, relation=fact.relation)
+                return _replaced(turn, correction=stored, content=stored.text)
+        return turn
+
     def _needs_confirmation(self, turn: Turn) -> str | None:
         """The question to ask before writing `turn`'s correction, or None to write it now.
 
@@ -949,6 +977,24 @@ def _same_key(subject_a: str, relation_a: str, subject_b: str, relation_b: str) 
     b = _stems(relation_b.replace("{}", subject_b)) if "{}" in relation_b else _stems(relation_b + " " + subject_b)
     small, large = sorted((a, b), key=len)
     return len(small) >= 2 and small <= large
+
+
+def _abbreviates(relation_a: str, relation_b: str) -> bool:
+    """One relation names its role by initials where the other spells it out ("The VC of {} is"
+    / "The vice chancellor of {} is"); the rest of the wording is the same."""
+    def words(relation: str) -> list[str]:
+        return [w for w in re.findall(r"[a-z]+", relation.casefold()) if w not in ("the", "of", "is", "a", "an", "was")]
+
+    a, b = words(relation_a), words(relation_b)
+    for short, long in ((a, b), (b, a)):
+        for i, token in enumerate(short):
+            n = len(token)
+            if not 2 <= n <= 4:
+                continue
+            for j in range(len(long) - n + 1):
+                if "".join(w[0] for w in long[j:j + n]) == token and short[:i] + short[i + 1:] == long[:j] + long[j + n:]:
+                    return True
+    return False
 
 
 def _confirms(turn: Turn) -> bool:

@@ -82,7 +82,7 @@ def _key(fact: Any) -> tuple[str, str]:
     return ((fact.subject or "").casefold().strip(), (fact.relation or "").casefold().strip())
 
 
-def _same_attribute(stored: str, asked: str) -> bool:
+def same_attribute(stored: str, asked: str) -> bool:
     """"What's my favourite band?" asks "is"; "my favourite band is Radiohead" is keyed as its name."""
     return stored == asked or {stored, asked} == {"is", "name"}
 
@@ -95,7 +95,7 @@ def match_personal(question: str, facts: Sequence[Any]) -> Match | None:
         from editmind.agent.personal import same_owner
 
         subject, relation = asked[0].casefold(), asked[1].casefold()
-        exact = [f for f in personal if _same_attribute(_key(f)[1], relation) and same_owner(_key(f)[0], subject)]
+        exact = [f for f in personal if same_attribute(_key(f)[1], relation) and same_owner(_key(f)[0], subject)]
         if exact:
             return Match(exact[-1], f"stored as {asked[0]} / {asked[1]}: what the question asks")
         same_subject = [f for f in personal if same_owner(_key(f)[0], subject)]
@@ -104,7 +104,7 @@ def match_personal(question: str, facts: Sequence[Any]) -> Match | None:
     personal_question = is_personal_question(question)
     if asked:  # a fact stored under another attribute of the same thing never answers ("where does my manager live?")
         personal = [f for f in personal if not f.subject or (f.relation or "").casefold() in ("is", asked[1].casefold())
-                    or _same_attribute((f.relation or "").casefold(), asked[1].casefold())]
+                    or same_attribute((f.relation or "").casefold(), asked[1].casefold())]
     words = content_words(question)
     best, best_score = None, 0.0
     for fact in personal:

@@ -201,6 +201,9 @@ def _parse_clause(text: str) -> Statement | None:
         obj = re.sub(r"^(?:(?:now|still|currently|actually|also|officially)\s+)+", "", obj)
         if not obj or obj in _PRONOUNS:
             continue
+        if relation == "is" and re.match(r"^(?:[a-z]+ed|gone|been|got|left)\b", obj) and re.search(
+                r"'s\s+(?:just\s+|now\s+|also\s+)?" + re.escape(obj.split()[0]) + r"\b", lower):
+            continue  # "my brother's moved again": 's is "has", and "moved" is no value
         owner = subject if subject is not None else _owner(match)
         if re.search(r"\b(?:what|who|where|when|why|how|which|if|whether)\b", owner):
             continue  # "I asked my friend what is ...": a question reported, not an attribute

@@ -236,7 +236,8 @@ _SOFT_MARKERS = (
     r"bruh\b", r"dude\b", r"mate\b", r"lol\b", r"on reflection\b", r"sorry\b", r"oops\b", r"my bad\b", r"whoops\b", r"heads up\b", r"psst\b", r"just fyi\b",
     r"i (?:quite |completely |totally |almost )?forg[eo]t to (?:say|mention|tell you)(?: that)?\b",
     r"i (?:meant|wanted|forgot) to (?:say|mention|tell you)(?: that)?\b", r"i should (?:say|mention|tell you)(?: that)?\b",
-    r"i should have said\b", r"hang on\b", r"hold up\b", r"one sec(?:ond)?\b",
+    r"i should have said\b", r"i (?:ought to|must|have to|need to|want to|wanted to|should) (?:tell you|let you know|inform you)(?: that)?\b",
+    r"you (?:should|ought to|might want to|may want to) know(?: that)?\b", r"let me tell you(?: that)?\b", r"hang on\b", r"hold up\b", r"one sec(?:ond)?\b",
     r"oh and\b", r"and also\b", r"also\b",
     r"ngl\b", r"tbh\b", r"honestly\b", r"lowkey\b", r"highkey\b", r"basically\b", r"fr\b(?= )", r"real talk\b", r"fun fact\b",
     r"side note\b", r"random(?:ly)?(?: but| question| fact)?\b(?=[ ,:])", r"quick update\b", r"anyway(?:s)?\b", r"so yeah\b", r"plus\b",
@@ -557,9 +558,15 @@ def _parse_question(question: str) -> tuple[str, str] | None:
                    r"i would like to know|i want to know|i need to know|any idea|do you remember|remind me|i forgot|"
                    r"i can't remember|i don't remember)[, ]+)+", "", lower)
     lower = re.sub(r"(?:\s+(?:again|now|these days|currently|please|pls|today|lol|then|tell me once more|once more|anyway))+$", "", lower)
-    lower = re.sub(r",\s*(?:tell me|remind me)(?: once more| again)?$", "", lower)
+    lower = re.sub(r",\s*(?:tell me|remind me)(?: once more| again)?$", "", lower).rstrip(" ,")
     # an embedded question: "(remind me) who the jets captain is" -> "who is the jets captain"
     lower = re.sub(r"^(who|what|where|when|which)\s+((?:the|a|an|my|our)\s.+?|[a-z0-9' -]+?)\s+(is|was|are|were)$", r"\1 \3 \2", lower)
+    # "who is Infosys CEO" -> "who is the ceo of infosys": the role after the name, as people ask it
+    lower = re.sub(r"^(who|what)(?:'s| is| was)\s+(?:the\s+)?(?!(?:my|our|your|his|her|their|this|that|the)\b)([a-z0-9][\w&.-]*(?:\s+[\w&.'-]+){0,3}?)"
+                   r"(?:'s)?\s+(ceo|cto|cfo|coo|president|mayor|founder|owner|captain|coach|director|chairman|chairwoman|chair|"
+                   r"manager|leader|head|principal|headmistress|headmaster|prime minister|vice chancellor|vc|governor|"
+                   r"chancellor|boss|editor|conductor|manager|architect|designer|author|inventor)$",
+                   r"\1 is the \3 of \2", lower)
     lower = re.sub(r"^how many (?:people|inhabitants|residents|persons) (?:live|reside|are there|are living) in (.+)$|"
                    r"^what(?:'s| is) the number of (?:people|inhabitants|residents) (?:of|in) (.+)$",
                    lambda m: "what is the population of " + (m.group(1) or m.group(2)), lower)

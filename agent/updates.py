@@ -66,8 +66,17 @@ _NOUN_STOP = frozenset({"own", "old", "new", "current", "latest", "usual", "whol
                         "god", "goodness", "gosh", "word", "apologies", "dear", "friend", "pleasure", "memory", "mind"})
 
 
-def _classes(text: str) -> set[str]:
+def attribute_classes(text: str) -> set[str]:
+    """The attribute classes a sentence sets by its words ("moved to Leeds": live)."""
     return {name for name, pattern in _CLASS_WORDS if re.search(pattern, text)}
+
+
+def relation_class(relation: str) -> str | None:
+    """The attribute class of a personal relation key ("lives in": live)."""
+    return _RELATION_CLASS.get(relation.lower())
+
+
+_classes = attribute_classes
 
 
 def _owned_nouns(lower: str) -> list[tuple[str, ...]]:

@@ -230,3 +230,23 @@ def test_the_users_people_by_name_and_a_forget_by_another_form_of_the_word(agent
     agent.chat("I am allergic to peanuts.")
     assert agent.chat("please delete the thing about my allergy").actions
     assert all("allergic" not in t for t in texts(agent))
+
+
+def test_an_abbreviated_role_replaces_the_spelled_out_one_after_a_yes(agent):
+    agent.chat("Who is the vice chancellor of UNILAG?")
+    agent.chat("no, it's Folasade Ogunsola")
+    agent.chat("okay")
+    said = agent.chat("no, sorry, the VC of UNILAG is Oluwatoyin Ogundipe")  # the subject said: written at once
+    assert texts(agent) == ["The vice chancellor of UNILAG is Oluwatoyin Ogundipe."], said.text
+    agent.chat("okay")
+    asked = agent.chat("no, it's Ada Obi")  # from context alone, a turn later: asked first, in the stored wording
+    assert "Just to check" in asked.text and texts(agent) == ["The vice chancellor of UNILAG is Oluwatoyin Ogundipe."]
+
+
+def test_forgetting_one_attribute_keeps_the_others(agent):
+    agent.chat("My manager is called Priyanka.")
+    agent.chat("Forget where my manager lives.")
+    assert texts(agent) == ["My manager is called Priyanka."]  # nothing stored about where she lives: nothing forgotten
+    agent.chat("Actually my brother's moved again, he's in Harrogate now.")
+    agent.chat("forget where my brother lives, he'd hate me telling you")
+    assert texts(agent) == ["My manager is called Priyanka."]

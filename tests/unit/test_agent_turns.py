@@ -149,3 +149,11 @@ def test_a_question_no_pattern_knows_is_keyed_on_the_name_it_asks_about():
                            "The river Brackenford is the Thames.")
     assert c.text == "The river that runs through the town of Brackenford is the Elvan Water."
     assert parse_question("which planet is largest") is None  # no name asked about: nothing to key a fact on
+
+
+def test_a_role_said_after_the_name_and_a_told_you_lead_in():
+    assert parse_question("Who is Infosys CEO, tell me once more?") == ("Infosys", "The CEO of {} is")
+    assert parse_question("who is Apple's CEO") == ("Apple", "The CEO of {} is")
+    assert parse_question("who is my boss") is None  # the user's own: not a world key
+    turn = classify_turn("I ought to tell you that the headmistress of Hollinsgate Grammar School is now a Mrs Penhallow.")
+    assert turn.type == "correction" and turn.correction.subject == "Hollinsgate Grammar School"
