@@ -625,6 +625,14 @@ class EditingAgent:
 
         from editmind.agent.personal import parse_personal_question, same_owner
 
+        attribute = re.match(r"^(my|our)\s+(.+?)(?:'s|s'|s)?\s+(name|age|birthday|address|job)$", target.strip().casefold())
+        if attribute:  # "my daughter's name": that attribute of hers, not her teacher's name too
+            owner = f"my {attribute.group(2)}"
+            relation = {"job": "occupation", "birthday": "is"}.get(attribute.group(3), attribute.group(3))
+            named = [f for f in facts if f.subject and same_owner(f.subject.casefold(), owner)
+                     and (f.relation or "").casefold() in (relation, "is" if relation == "name" else relation)]
+            if named:
+                return named
         asked = parse_personal_question(target)  # "where my manager lives": that attribute of the manager, not their name
         if asked and asked[1] != "is":
             owned = [f for f in facts if f.subject and same_owner(f.subject.casefold(), asked[0].casefold())]

@@ -250,3 +250,10 @@ def test_forgetting_one_attribute_keeps_the_others(agent):
     agent.chat("Actually my brother's moved again, he's in Harrogate now.")
     agent.chat("forget where my brother lives, he'd hate me telling you")
     assert texts(agent) == ["My manager is called Priyanka."]
+
+
+def test_forgetting_a_persons_name_keeps_their_other_facts(agent):
+    agent.chat("My daughter is called Imogen.")
+    agent.chat("Imogen's teacher is Mr Pike.")
+    assert len(agent.chat("forget my daughter's name").actions) == 1
+    assert texts(agent) == ["My daughter's teacher is Mr Pike."]
