@@ -634,6 +634,15 @@ class EditingAgent:
             if named:
                 return named
         asked = parse_personal_question(target)  # "where my manager lives": that attribute of the manager, not their name
+        if asked and asked[0] == "me":  # "where I work": the user's own fact of that attribute, keyed or not
+            from editmind.agent.answers import same_attribute
+            from editmind.agent.updates import attribute_classes, relation_class
+
+            wanted = relation_class(asked[1])
+            mine = [f for f in facts if ((f.subject or "") == "me" and same_attribute((f.relation or "").casefold(), asked[1]))
+                    or (not f.subject and re.match(r"^(?:i|i'm|i am|we|we're)\b", f.text.lower()) and wanted in attribute_classes(f.text))]
+            if mine:
+                return mine
         if asked and asked[1] != "is":
             owned = [f for f in facts if f.subject and same_owner(f.subject.casefold(), asked[0].casefold())]
             if owned:

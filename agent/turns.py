@@ -969,6 +969,7 @@ def _statement_unit(original: str, rest: str, last_question: str | None, last_an
                 if found is not None:
                     resolved, statement = candidate, found
                     break
+        resolved = re.sub(r"(?:[\s,]+(?:lol+|haha+|lmao+|rofl|xd|btw|tbh|fyi|ngl))+[\s.!]*$", "", resolved, flags=re.I)  # "named Biscuit lol"
         return Turn("personal_fact", original, trigger, content=_sentence(resolved), statement=statement, lasting=lasting)
     if "agreement" in small_talk and not corrected and len(core.split()) <= 3 and not _about_user(core) and not re.search(
             r"\b(?:is|are|was|were|lives?|works?|moved)\b", core):

@@ -41,9 +41,10 @@ _CLASS_WORDS: tuple[tuple[str, str], ...] = (
     ("live", r"\b(?:live|lives|living|lived|reside|resides|stay|stays|staying|based|home)\b"
              r"|\b(?:moved|move|moving|relocated|relocating)(?=\s+(?:to|in|into|out|away|back|house|home|again|over|abroad|"
              r"recently|last|this|a\b)|[\s,.!]*$|,)"
-             r"|\b(?:i'm|i am|we're|we are|he's|she's|they're|he is|she is|they are|is|'s) (?:now |currently )?in [A-Z]"),
+             r"|\b(?i:i'm|i am|we're|we are|he's|she's|they're|he is|she is|they are|is|'s) (?:now |currently )?in [A-Z]"),
     ("work", r"\b(?:work|works|working|worked|job|employer|employed|hired|intern|interning)\b"
-             r"|\b(?:i'm|i am|he's|she's|he is|she is) (?:now )?at [A-Z]"),
+             r"|\b(?i:i'm|i am|he's|she's|he is|she is) (?:now )?at [A-Z]"
+             r"|\b(?i:i'm|i am|im|he's|she's|he is|she is) (?:now )?an? [a-z]+ (?:at|for) [A-Z]"),
     ("drive", r"\b(?:drive|drives|driving|car|cars|vehicle)\b"),
     ("school", r"\b(?:school|schools|attend|attends|study|studies|studying|uni|university|college)\b"),
     ("team", r"\b(?:play|plays|playing|played) for\b|\b(?:team|teams|club|clubs|squad|side)\b"

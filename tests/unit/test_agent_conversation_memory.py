@@ -257,3 +257,12 @@ def test_forgetting_a_persons_name_keeps_their_other_facts(agent):
     agent.chat("Imogen's teacher is Mr Pike.")
     assert len(agent.chat("forget my daughter's name").actions) == 1
     assert texts(agent) == ["My daughter's teacher is Mr Pike."]
+
+
+def test_an_unkeyed_job_answers_and_forgets_by_what_it_sets(agent):
+    agent.chat("im a nurse at St Olave's hospital lol")
+    agent.chat("I live in Leeds")
+    assert "St Olave's" in agent.chat("where do i work").text
+    agent.chat("please forget where I work")
+    assert texts(agent) == ["I live in Leeds."]
+    assert "don't know" in agent.chat("where do i work?").text
