@@ -755,6 +755,30 @@ class EditingAgent:
         redact_facts_naming(self.memory, self.user_id, items)
         return report
 
+    def debias(self, data_dir: Any = None, evaluate: bool = True, **kwargs: Any) -> Any:
+        """Remove the he/she stereotype subspace from the model (DAMA, editors/safety/debias):
+        one journaled `dama` edit, undone bitwise with `undo(report.edit_id)`. `data_dir` holds
+        professions.json, train_dama.json and test_dama.json (default: ../shared/data/debias);
+        WinoBias/StereoSet there are measured too. Returns the DebiasReport."""
+        from pathlib import Path
+
+        from editmind.editors.eval import bias
+        from editmind.editors.safety.debias import debias
+
+        if data_dir is None:
+            from editmind.apps.commands.eval import shared_data_dir
+
+            data_dir = shared_data_dir() / "debias"
+        data = Path(data_dir)
+        professions = bias.load_professions(data / "professions.json")
+        train = bias.load_profession_prompts(data / "train_dama.json", professions)
+        test = bias.load_profession_prompts(data / "test_dama.json", professions) if evaluate else []
+        if self.journal is None:
+            raise EditmindError(f"the edit journal is not available ({self._journal_error or 'not opened'}); "
+                                "debiasing needs it to record the edit")
+        progress = kwargs.pop("progress", self.progress)
+        return debias(self.journal, train, test, data_dir=data, progress=progress, evaluate=evaluate, **kwargs)
+
     def _command(self, turn: Turn) -> Reply:
         name, arg = (turn.command or "").lower(), turn.argument.strip()
         if name == "lasting":

@@ -109,3 +109,25 @@ def test_cli_debias_runs_and_writes_json(tmp_path, tiny_dir, shared_data, capsys
     assert code == 0 and "undo with 'editmind edits undo" in capsys.readouterr().out
     report = json.loads(out.read_text())
     assert report["train_prompts"] == 6 and "a_s" in report["before"]
+
+
+def test_the_sdk_debiases_through_the_agent_and_undoes_bitwise(tmp_path):
+    from editmind.agent import AgentConfig, EditingAgent
+    from editmind.memory import FactMemory, HashEmbedder
+
+    data = tmp_path / "debias"
+    data.mkdir()
+    (data / "professions.json").write_text(json.dumps([["nurse", 0.0, -0.8], ["mechanic", 0.0, 0.7], ["actress", -1.0, 0.0],
+                                                        ["king", 1.0, 0.1]]))
+    (data / "train_dama.json").write_text(json.dumps(["The nurse said that", "The mechanic said that", "The nurse laughed because"]))
+    (data / "test_dama.json").write_text(json.dumps(["The actress said that", "The king wanted that", "The mechanic laughed because"]))
+    model = tiny_model("llama")
+    before = {k: v.clone() for k, v in model.model.state_dict().items()}
+    agent = EditingAgent(model=model, home=tmp_path, user_id="u", memory=FactMemory(home=tmp_path, embedder=HashEmbedder(16)),
+                         config=AgentConfig(max_new_tokens=2))
+    report = agent.debias(data, overrides={"rank": 2}, prose=["A plain sentence about the weather and the sea."] * 2)
+    assert report.rank == 2 and "a_s" in report.before and "a_s" in report.after
+    assert any(not torch.equal(before[k], v) for k, v in model.model.state_dict().items())
+    agent.undo(report.edit_id)
+    assert all(torch.equal(before[k], v) for k, v in model.model.state_dict().items())
+    agent.close()
