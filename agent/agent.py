@@ -128,6 +128,7 @@ class EditingAgent:
         self._awaiting: Turn | None = None  # a correction the agent asked the user to confirm
         self._awaiting_sanitation: list[Any] | None = None  # forgotten facts the model still says, offered for erasing
         self._topic: str | None = None  # the user's own person or thing last spoken of ("my ferret")
+        self._topics: list[str] = []  # the last few, newest last: "she" may be an earlier one than "my husband"
         if open_journal and journal is None:
             self.open_journal()  # edits recorded by earlier sessions are in the weights from the first turn
 
@@ -144,6 +145,7 @@ class EditingAgent:
         self.last_question = self.last_answer = None
         self._last_fact_ids = []
         self._previous_turn = self._awaiting = self._topic = None
+        self._topics = []
 
     @property
     def journal(self) -> Any:
@@ -201,7 +203,10 @@ class EditingAgent:
         if self.config.use_memory:
             own = personal_facts(self._user_facts())
             read = with_own_roles(with_known_names(message, people_by_name(own)), own)
-        turn = classify_turn(read, self.last_question, self.last_answer, topic=self._topic)
+        from editmind.agent.personal import topic_for_pronoun
+
+        topic = topic_for_pronoun(read, self._topics) or self._topic
+        turn = classify_turn(read, self.last_question, self.last_answer, topic=topic)
         turn = guard_turn(turn, getattr(self.memory, "embedder", None), _small_talk_guard())
         awaiting, self._awaiting = self._awaiting, None
         to_sanitize, self._awaiting_sanitation = self._awaiting_sanitation, None
@@ -227,6 +232,8 @@ class EditingAgent:
             self._answer_fact_ids = list(self._last_fact_ids)
         self._previous_turn = turn
         self._topic = _topic_of(turn, self._topic)
+        if self._topic and (not self._topics or self._topics[-1] != self._topic):
+            self._topics = [t for t in self._topics if t != self._topic][-4:] + [self._topic]
         if not (turn.type == "command" and turn.command == "why"):
             self.last_reply = reply
         return reply

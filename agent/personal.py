@@ -529,13 +529,22 @@ def with_known_names(text: str, people: dict[str, str]) -> str:
     pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")(?:'s|’s)\s+([A-Za-z-]+)", re.I)
 
     def owner(match: re.Match) -> str:
-        if match.group(2).lower() in _NOT_A_NOUN or re.match(r"[a-z]+ed$", match.group(2).lower()):
+        word = match.group(2).lower()
+        if word in ("at", "in", "now", "with", "working", "living", "studying", "staying", "still", "currently"):
+            return f"{people[match.group(1).lower()]} is {match.group(2)}"  # "Rosalind's at Bellmoor now": 's is "is"
+        if word in _NOT_A_NOUN or re.match(r"[a-z]+ed$", word):
             return match.group(0)
         return f"{people[match.group(1).lower()]}'s {match.group(2)}"
 
     text = pattern.sub(owner, text)
     partner = re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")(?=\s+and\s+(?:his|her|their)\b)", re.I)
-    return partner.sub(lambda m: people[m.group(1).lower()], text)
+    text = partner.sub(lambda m: people[m.group(1).lower()], text)
+    # "Ileana is working at the Santor hospital" once "my wife's name is Ileana": a sentence about her
+    subject = re.compile(r"(^|[.!?]\s+|\b(?:where|what|when|how|which|who)\s+)(" + "|".join(re.escape(n) for n in names) + r")(?=\s+(?:is|works|worked|lives|lived|goes|went|"
+                         r"studies|studied|attends|plays|teaches|drives|started|has|moved|got)\b(?!\s+(?:called|named)\b))", re.I)
+    text = subject.sub(lambda m: m.group(1) + people[m.group(2).lower()], text)
+    asked = re.compile(r"\b(where|what|who|when|how)\s+(does|did|is|was|has)\s+(" + "|".join(re.escape(n) for n in names) + r")\b", re.I)
+    return asked.sub(lambda m: f"{m.group(1)} {m.group(2)} {people[m.group(3).lower()]}", text)  # "where does Rosalind study"
 
 
 def with_own_roles(text: str, facts: Sequence[Any]) -> str:
@@ -557,3 +566,27 @@ def with_own_roles(text: str, facts: Sequence[Any]) -> str:
         return f"{owner} {match.group(1)} {match.group(2)}".replace("  ", " ")
 
     return re.sub(r"\b(?:the|our)\s+(new|current|latest)\s+([A-Za-z-]+)\b(?=\s+(?:is|was|'s|will be)\b)", role, text, flags=re.I)
+
+
+_FEMALE = frozenset({"mother", "mom", "mum", "mommy", "wife", "daughter", "sister", "granddaughter", "grandmother", "grandma",
+                     "gran", "granny", "nan", "nana", "aunt", "auntie", "niece", "girlfriend", "fiancee", "stepdaughter",
+                     "stepmother", "wifey", "sister-in-law", "mother-in-law", "daughter-in-law", "goddaughter"})
+_MALE = frozenset({"father", "dad", "daddy", "husband", "son", "brother", "grandson", "grandfather", "grandpa", "grandad",
+                   "uncle", "nephew", "boyfriend", "fiance", "stepson", "stepfather", "hubby", "brother-in-law",
+                   "father-in-law", "son-in-law", "godson"})
+
+
+def topic_for_pronoun(text: str, topics: Sequence[str]) -> str | None:
+    """Which of the recent topics (newest last) a leading 'she'/'he' speaks of: the newest one
+    whose noun is not of the other gender ("she's at Kinley Park now" after "my daughter ..."
+    and then "my husband works at ..." is the daughter)."""
+    match = re.match(r"^\W*(she|her|he|his|him)\b", text.strip().lower())
+    if not topics:
+        return None
+    if not match:
+        return topics[-1]
+    other = _MALE if match.group(1) in ("she", "her") else _FEMALE
+    for topic in reversed(topics):
+        if not (set(canonical(topic.replace("my ", "", 1)).split()) | set(topic.split())) & other:
+            return topic
+    return topics[-1]

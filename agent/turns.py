@@ -793,9 +793,9 @@ def classify_turn(message: str, last_question: str | None = None, last_answer: s
     if turn:
         return turn
     trigger = _is_question(rest_lower)
-    if trigger == "question word" and re.match(r"^(?:no+|nope|nah|wrong|not)[,.!]?\s+(?:sorry[,]?\s+)?(?:is|was)\s+\S", rest_lower) \
-            and len(rest_lower.split()) <= 6:
-        trigger = None  # "No, is Angel Haro": an answer said without "it"
+    if trigger == "question word" and re.match(r"^(?:(?:no+|nope|nah|wrong|not)[,.!]?\s+)+(?:sorry[,]?\s+)?(?:is|was)\s+\S", rest_lower) \
+            and (len(rest_lower.split()) <= 6 or "?" not in rest_lower):
+        trigger = None  # "No, is Angel Haro", "No no, is not Samsung. The K9 is made by Orvane": an answer said without "it"
     if trigger:
         if smalltalk.about_assistant(rest):
             return Turn("chitchat", original, "question about the assistant", small_talk="assistant")
@@ -1182,7 +1182,16 @@ def extract_correction(message: str, last_question: str | None = None, last_answ
     core, _ = _strip_front(normalise(original).lower())
     core = re.sub(r"^(?:you're wrong|you are wrong|that's wrong|that is wrong)[,;:.!\s]+", "", core)
     core = re.sub(_TRAILING_NOISE, "", core).strip(" .!")
+    # "Brontel Systems has a new CEO, Jorik Almen, as of this week" -> "the ceo of brontel systems is jorik almen"
+    core = re.sub(r"^(?P<s>[a-z0-9][\w&.' -]*?)\s+(?:has|have|got)\s+(?:a|an)\s+new\s+(?P<r>[a-z][\w -]*?)[,:]?\s+(?:called\s+|named\s+|now\s+)?"
+                  r"(?P<o>[a-z][\w.' -]*?)(?:,.*|\s+(?:as of|since|from|starting)\b.*)?$",
+                  lambda m: f"the {m.group('r')} of {m.group('s')} is {m.group('o')}", core)
+    denied = re.match(r"^(?:it\s+|that\s+)?(?:is|was|'s)\s+not\s+([^.!?,;]+)[.!?,;]\s+(.+)$", core)  # "is not Samsung. The K9 is made by Orvane"
+    if denied:
+        core = denied.group(2)
     new_part, old = _split_new_old(core)
+    if denied and old is None:
+        old = denied.group(1).strip()
     new_original = _restore_case(new_part, original)
     asked = parse_question(last_question) if last_question else None
     statement = parse_statement(new_original)

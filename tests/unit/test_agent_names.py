@@ -44,3 +44,21 @@ def test_the_new_role_belongs_to_its_only_owner():
     assert with_own_roles("Gregor left, the new coach is Fiona.", FACTS) == "Gregor left, my son's new coach is Fiona."
     two = FACTS + [F("my daughter coach", "name", "Ann Lee")]
     assert with_own_roles("the new coach is Fiona.", two) == "the new coach is Fiona."  # whose? left as said
+
+
+def test_a_known_name_as_subject_or_asked_about_is_the_users_person():
+    people = {"ileana": "my wife", "rosalind": "my granddaughter"}
+    assert with_known_names("Ileana is working in the Santor hospital.", people) == "my wife is working in the Santor hospital."
+    assert with_known_names("Rosalind's at Bellmoor now", people) == "my granddaughter is at Bellmoor now"
+    assert with_known_names("Where does Rosalind study?", people) == "Where does my granddaughter study?"
+    assert with_known_names("Ileana is called Ila by friends", people) == "Ileana is called Ila by friends"  # a name statement
+
+
+def test_she_and_he_pick_the_recent_topic_of_their_gender():
+    from editmind.agent.personal import topic_for_pronoun
+
+    topics = ["my daughter", "my husband"]
+    assert topic_for_pronoun("she's at Kinley Park school now", topics) == "my daughter"
+    assert topic_for_pronoun("he moved to Leeds", topics) == "my husband"
+    assert topic_for_pronoun("it is red", ["my car"]) == "my car"
+    assert topic_for_pronoun("she is 3", ["my dog"]) == "my dog"  # no gender known: the newest

@@ -157,3 +157,11 @@ def test_a_role_said_after_the_name_and_a_told_you_lead_in():
     assert parse_question("who is my boss") is None  # the user's own: not a world key
     turn = classify_turn("I ought to tell you that the headmistress of Hollinsgate Grammar School is now a Mrs Penhallow.")
     assert turn.type == "correction" and turn.correction.subject == "Hollinsgate Grammar School"
+
+
+def test_a_denied_value_then_the_full_statement_and_has_a_new_role():
+    c = extract_correction("No no, is not Samsung. The Kestrel K9 is made by Orvane company.", "who makes the Kestrel K9?", "Samsung.")
+    assert (c.subject, c.target_new, c.target_true) == ("Kestrel K9", "Orvane company", "Samsung")
+    assert classify_turn("No no, is not Samsung. The Kestrel K9 is made by Orvane company.", "who makes the Kestrel K9?").type == "correction"
+    c = extract_correction("Update: Brontel Systems has a new CEO, Jorik Almen, as of this week.")
+    assert c.text == "The CEO of Brontel Systems is Jorik Almen."
