@@ -208,6 +208,10 @@ def _parse_clause(text: str) -> Statement | None:
         if re.search(r"\b(?:what|who|where|when|why|how|which|if|whether)\b", owner):
             continue  # "I asked my friend what is ...": a question reported, not an attribute
         value = _restore_case(obj, original)
+        if relation == "goes to" and re.search(r"\b(?:is|'s|are)\s+(?:now\s+|currently\s+|still\s+)?at\b", lower) and not re.search(
+                r"\b(?:school|college|university|uni|academy|kindergarten|nursery|elementary|primary|secondary|high|grammar|"
+                r"preschool|daycare|class|grade)\b", obj.lower()):
+            relation = "works at"  # "my wife is at the Marlow clinic now": a workplace, unless it names a school
         if relation in ("is", "occupation") and _is_proper_name(value):
             relation = "name"  # "my landlord is Mr. Dunne" and "my landlord's name is Mr. Farrow" set one attribute
         return Statement(owner, relation, value)

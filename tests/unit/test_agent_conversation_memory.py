@@ -266,3 +266,11 @@ def test_an_unkeyed_job_answers_and_forgets_by_what_it_sets(agent):
     agent.chat("please forget where I work")
     assert texts(agent) == ["I live in Leeds."]
     assert "don't know" in agent.chat("where do i work?").text
+
+
+def test_is_at_a_place_that_is_no_school_is_where_she_works_now(agent):
+    agent.chat("My wife's name is Ileana.")
+    agent.chat("Ileana works at the Santor hospital.")
+    agent.chat("she's at the Marlow clinic now")
+    assert texts(agent) == ["My wife is at the Marlow clinic now.", "My wife's name is Ileana."]
+    assert "Marlow" in agent.chat("where does my wife work?").text
