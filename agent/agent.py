@@ -196,15 +196,13 @@ class EditingAgent:
             reply.trace.update(user_id=self.user_id, seconds=round(time.perf_counter() - started, 3))
             self.last_reply = reply
             return reply
-        from editmind.agent.personal import people_by_name, with_known_names, with_own_roles
+        from editmind.agent.personal import people_by_name, topic_for_pronoun, with_known_names, with_own_roles
 
         # "Callum's coach ..." after "my son's called Callum" is about the user's son
         read = message
         if self.config.use_memory:
             own = personal_facts(self._user_facts())
             read = with_own_roles(with_known_names(message, people_by_name(own)), own)
-        from editmind.agent.personal import topic_for_pronoun
-
         topic = topic_for_pronoun(read, self._topics) or self._topic
         turn = classify_turn(read, self.last_question, self.last_answer, topic=topic)
         turn = guard_turn(turn, getattr(self.memory, "embedder", None), _small_talk_guard())
@@ -628,9 +626,9 @@ class EditingAgent:
         request ("cat" for "forget my cat's name"): embeddings alone put "my cat's name" next
         to "my dog's name", and a forget must never take a fact the user did not name. Only
         when no fact shares a word does the single closest one count, and only if it is close."""
-        from editmind.agent.answers import content_words
-
+        from editmind.agent.answers import content_words, same_attribute
         from editmind.agent.personal import parse_personal_question, same_owner
+        from editmind.agent.updates import attribute_classes, relation_class, sets_own_attribute
 
         attribute = re.match(r"^(my|our)\s+(.+?)(?:'s|s'|s)?\s+(name|age|birthday|address|job)$", target.strip().casefold())
         if attribute:  # "my daughter's name": that attribute of hers, not her teacher's name too
@@ -642,21 +640,13 @@ class EditingAgent:
                 return named
         asked = parse_personal_question(target)  # "where my manager lives": that attribute of the manager, not their name
         if asked and asked[0] == "me":  # "where I work": the user's own fact of that attribute, keyed or not
-            from editmind.agent.answers import same_attribute
-            from editmind.agent.updates import attribute_classes, relation_class
-
-            wanted = relation_class(asked[1])
             mine = [f for f in facts if ((f.subject or "") == "me" and same_attribute((f.relation or "").casefold(), asked[1]))
-                    or (not f.subject and re.match(r"^(?:i|i'm|i am|we|we're)\b", f.text.lower()) and wanted in attribute_classes(f.text))]
+                    or sets_own_attribute(f, asked[1])]
             if mine:
                 return mine
         if asked and asked[1] != "is":
             owned = [f for f in facts if f.subject and same_owner(f.subject.casefold(), asked[0].casefold())]
             if owned:
-                from editmind.agent.answers import same_attribute
-
-                from editmind.agent.updates import attribute_classes, relation_class
-
                 wanted = relation_class(asked[1])
                 return [f for f in owned if same_attribute((f.relation or "").casefold(), asked[1].casefold())
                         or ((f.relation or "is") == "is" and wanted in attribute_classes(f.text))]

@@ -106,9 +106,9 @@ def match_personal(question: str, facts: Sequence[Any]) -> Match | None:
         personal = [f for f in personal if not f.subject or (f.relation or "").casefold() in ("is", asked[1].casefold())
                     or same_attribute((f.relation or "").casefold(), asked[1].casefold())]
     words = content_words(question)
-    from editmind.agent.updates import attribute_classes, relation_class
+    from editmind.agent.updates import sets_own_attribute
 
-    asked_class = relation_class(asked[1]) if asked and asked[0] == "me" else None
+    asked_about_me = asked[1] if asked and asked[0] == "me" else None
     best, best_score = None, 0.0
     for fact in personal:
         overlap = words & content_words(fact.text)
@@ -116,8 +116,7 @@ def match_personal(question: str, facts: Sequence[Any]) -> Match | None:
         # the question must name the fact's own thing ("dog" for "my dog") and one more word, or its key
         names_owner = bool(owner.startswith("my ") and content_words(owner) and content_words(owner) <= words)
         # "where do I work?" and an unkeyed "I'm a nurse at St Olave's": the sentence sets that attribute
-        sets_it = bool(asked_class and not fact.subject and re.match(r"^(?:i|i'm|i am|we|we're)\b", fact.text.lower())
-                       and asked_class in attribute_classes(fact.text))
+        sets_it = bool(asked_about_me and sets_own_attribute(fact, asked_about_me))
         score = len(overlap) + (1.0 if names_owner else 0.0) + (1.5 if sets_it else 0.0)
         if (overlap or sets_it) and (score >= 2 or personal_question) and score > best_score:
             best, best_score = fact, score

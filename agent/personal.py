@@ -524,13 +524,14 @@ def people_by_name(facts: Sequence[Any]) -> dict[str, str]:
 
 def with_known_names(text: str, people: dict[str, str]) -> str:
     """'Callum's coach is Gregor' -> 'my son's coach is Gregor' once the user has said "my son's
-    called Callum"; likewise 'Evangeline and her husband moved ...'. Only a name said as an
-    owner or with a partner is replaced: 'Dusty's gone to a farm' stays as it is (it says
-    what became of Dusty, and names the old value an update replaces)."""
+    called Callum"; likewise 'Evangeline and her husband moved ...', 'Ileana is working at ...'
+    and 'where does Rosalind study'. A name is replaced only as an owner, with a partner, as
+    the subject of a fact verb or as the one asked about: 'Dusty's gone to a farm' stays as it
+    is (it says what became of Dusty, and names the old value an update replaces)."""
     if not people:
         return text
-    names = sorted(people, key=len, reverse=True)
-    pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")(?:'s|’s)\s+([A-Za-z-]+)", re.I)
+    name = "(" + "|".join(re.escape(n) for n in sorted(people, key=len, reverse=True)) + ")"
+    pattern = re.compile(r"\b" + name + r"(?:'s|’s)\s+([A-Za-z-]+)", re.I)
 
     def owner(match: re.Match) -> str:
         word = match.group(2).lower()
@@ -541,13 +542,13 @@ def with_known_names(text: str, people: dict[str, str]) -> str:
         return f"{people[match.group(1).lower()]}'s {match.group(2)}"
 
     text = pattern.sub(owner, text)
-    partner = re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")(?=\s+and\s+(?:his|her|their)\b)", re.I)
+    partner = re.compile(r"\b" + name + r"(?=\s+and\s+(?:his|her|their)\b)", re.I)
     text = partner.sub(lambda m: people[m.group(1).lower()], text)
     # "Ileana is working at the Santor hospital" once "my wife's name is Ileana": a sentence about her
-    subject = re.compile(r"(^|[.!?]\s+|\b(?:where|what|when|how|which|who)\s+)(" + "|".join(re.escape(n) for n in names) + r")(?=\s+(?:is|works|worked|lives|lived|goes|went|"
+    subject = re.compile(r"(^|[.!?]\s+|\b(?:where|what|when|how|which|who)\s+)" + name + r"(?=\s+(?:is|works|worked|lives|lived|goes|went|"
                          r"studies|studied|attends|plays|teaches|drives|started|has|moved|got)\b(?!\s+(?:called|named)\b))", re.I)
     text = subject.sub(lambda m: m.group(1) + people[m.group(2).lower()], text)
-    asked = re.compile(r"\b(where|what|who|when|how)\s+(does|did|is|was|has)\s+(" + "|".join(re.escape(n) for n in names) + r")\b", re.I)
+    asked = re.compile(r"\b(where|what|who|when|how)\s+(does|did|is|was|has)\s+" + name + r"\b", re.I)
     return asked.sub(lambda m: f"{m.group(1)} {m.group(2)} {people[m.group(3).lower()]}", text)  # "where does Rosalind study"
 
 

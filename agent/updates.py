@@ -77,7 +77,13 @@ def relation_class(relation: str) -> str | None:
     return _RELATION_CLASS.get(relation.lower())
 
 
-_classes = attribute_classes
+def sets_own_attribute(fact: Any, relation: str) -> bool:
+    """An unkeyed sentence of the user's about themselves that sets the attribute `relation`
+    keys ("I'm a nurse at St Olave's" sets "works at"): what no pattern keyed still answers
+    "where do I work?" and is what "forget where I work" names."""
+    wanted = relation_class(relation)
+    return bool(wanted and not getattr(fact, "subject", None) and re.match(r"^(?:i|i'm|i am|we|we're)\b", fact.text.lower())
+                and wanted in attribute_classes(fact.text))
 
 
 def _owned_nouns(lower: str) -> list[tuple[str, ...]]:
@@ -128,7 +134,7 @@ def _fact_view(fact: Any) -> tuple[list[tuple[str, ...]], set[str]]:
     thing = _thing(getattr(fact, "subject", None))
     relation = (getattr(fact, "relation", None) or "").lower()
     things = [thing] if thing else _things(text, re.match(r"^(?:i|we)\b", text) is not None)
-    classes = ({_RELATION_CLASS[relation]} if relation in _RELATION_CLASS else set()) or _classes(fact.text)
+    classes = ({_RELATION_CLASS[relation]} if relation in _RELATION_CLASS else set()) or attribute_classes(fact.text)
     return things, classes
 
 
@@ -147,7 +153,7 @@ def updated_facts(text: str, statement: Statement | None, stored: Iterable[Any])
     first_person = re.search(r"\b(?:i|we|i'm|we're|i've|we've)\b", lower) is not None
     new_things = [new_thing] if new_thing else _things(lower, first_person)
     relation = (statement.relation.lower() if statement else "")
-    new_classes = ({_RELATION_CLASS[relation]} if relation in _RELATION_CLASS else set()) or _classes(text)
+    new_classes = ({_RELATION_CLASS[relation]} if relation in _RELATION_CLASS else set()) or attribute_classes(text)
     changed = bool(_CHANGE.search(lower))
     out = []
     for fact in stored:
