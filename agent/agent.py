@@ -651,6 +651,12 @@ class EditingAgent:
                 return [f for f in owned if same_attribute((f.relation or "").casefold(), asked[1].casefold())
                         or ((f.relation or "is") == "is" and wanted in attribute_classes(f.text))]
         words = content_words(target) - {"name", "nam", "info", "thing", "stuff", "fact", "detail", "bit"}
+        if re.search(r"\b(?:i|i'm|my|me|mine|we|our|us)\b", target.casefold()):
+            from editmind.agent.updates import personal_facts
+
+            # "forget what truck I drive": the user's truck, not a world fact about a truck stop
+            mine = [f for f in personal_facts(facts) if words & content_words(f.text + " " + (f.subject or ""))]
+            facts = mine or facts
         overlap = {f.id: len(words & content_words(f.text + " " + (f.subject or ""))) for f in facts}
         best = max(overlap.values(), default=0)
         if best:  # the facts that share the most words with the request ("drink", not just "favorite")

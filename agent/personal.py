@@ -166,6 +166,12 @@ def parse_personal(text: str, topic: str | None = None) -> Statement | None:
             if found.relation == "lives in" and re.search(r"(?:'s|'m|\bis|\bam|\bare) at\b", normalise(clause).lower()) and re.search(
                     r"\b(?:job|jobs|work|works|working|hired|employer|company|firm|office)\b", text.lower()):
                 found = Statement(found.subject, "works at", found.object)  # "switched jobs, he's at Glanbia now"
+            elif found.relation == "lives in" and re.search(r"(?:'s|'m|\bis|\bam|\bare) at\b", normalise(clause).lower()) and re.search(
+                    r"\b(?:school|schools|college|uni|university|academy|high|primary|juniors|class|grade|term|semester)\b", text.lower()):
+                found = Statement(found.subject, "goes to", found.object)  # "switched schools, she's at Oakmere Juniors now"
+            appositive = re.match(r"^(my [a-z]+) ([a-z]+)$", found.subject)
+            if appositive and re.search(r"\b[Mm]y\s+" + appositive.group(1)[3:] + r"\s+" + appositive.group(2).capitalize() + r"\b", text):
+                found = Statement(appositive.group(1), found.relation, found.object)  # "My daughter Ava goes to ...": the daughter
             return found
         owner = re.search(r"\b(?:my|our) ([a-z]+)", normalise(part).lower()) or re.search(
             r"^(?:i|we)(?:'ve| have)?\s+(?:also\s+)?(?:got|have|own|adopted|bought|rescued)\s+(?:an?|the|two|three)\s+([a-z]+)",
@@ -307,6 +313,22 @@ def states_a_fact(core: str) -> bool:
             return True
         if re.match(r"^(?:mine|ours)\s+(?:is|are|was)\s+\w+", clause) or re.match(
                 r"^(?:i'm|i am|im)\s+(?:not\s+)?(?:an?\s+)?(?:morning|night|early|late|big|huge)\s+\w+", clause):
+            return True
+    return False
+
+
+def names_something(core: str) -> bool:
+    """"I spent thirty-one years as a structural engineer at Brantley Structures": a first-person
+    clause that names a place, an organisation or a number after a preposition holds a fact
+    about the user, whatever its verb; talk about the conversation does not ("I asked you about
+    Rome" names Rome, but only as a topic)."""
+    for clause in re.split(r"\s*[,;.!?]\s+", core.strip()):
+        lower = clause.lower()
+        if not re.match(r"^(?:i|we|i'm|i've|we're|we've|im|ive)\b", lower) or _TALK.search(lower) or re.search(
+                r"\b(?:ask(?:ed)?|told|tell|said|say|mention(?:ed)?|think|thought|believe|wonder(?:ed)?|hope|guess|mean|meant|"
+                r"heard|read|saw|watched|visited|love|loved|like|liked|hate|hated|want|wanted|wish)\b", lower):
+            continue
+        if re.search(r"\b(?:at|for|in|with|from|to|near|on)\s+(?:the\s+)?(?:[A-Z][\w&'.-]+|\d)", clause):
             return True
     return False
 
@@ -510,16 +532,24 @@ def people_by_name(facts: Sequence[Any]) -> dict[str, str]:
     clash: set[str] = set()
     for fact in facts:
         subject, relation, value = getattr(fact, "subject", None), getattr(fact, "relation", None), getattr(fact, "object", None)
-        if relation != "name" or not subject or not subject.startswith("my ") or len(subject.split()) != 2 or not value:
-            continue  # "my son", not "my son coach": a name is the person's, not a role's
-        first = re.split(r"\s+", value.strip())[0].strip(".,!")
-        for name in {value.strip().strip(".,!"), first}:
-            if len(name) < 2 or name.lower() in ("my", "the", "a"):
-                continue
-            if name.lower() in found and found[name.lower()] != subject:
-                clash.add(name.lower())
-            found[name.lower()] = subject
+        named = [(f"my {m.group(1).lower()}", m.group(2)) for m in re.finditer(  # "My daughter Ava goes to ...", "our son Leo"
+            r"\b(?:[Mm]y|[Oo]ur)\s+([a-z]+)\s+([A-Z][a-z]+)\b(?!\s+[A-Z])", getattr(fact, "text", "") or "")
+            if m.group(1).lower() not in _NOT_A_NOUN]
+        if relation == "name" and subject and subject.startswith("my ") and len(subject.split()) == 2 and value:
+            named.append((subject, value))  # "my son", not "my son coach": a name is the person's, not a role's
+        for owner, value in named:
+            _add_name(found, clash, owner, value)
     return {k: v for k, v in found.items() if k not in clash}
+
+
+def _add_name(found: dict[str, str], clash: set[str], subject: str, value: str) -> None:
+    first = re.split(r"\s+", value.strip())[0].strip(".,!")
+    for name in {value.strip().strip(".,!"), first}:
+        if len(name) < 2 or name.lower() in ("my", "the", "a"):
+            continue
+        if name.lower() in found and found[name.lower()] != subject:
+            clash.add(name.lower())
+        found[name.lower()] = subject
 
 
 def with_known_names(text: str, people: dict[str, str]) -> str:
@@ -546,7 +576,8 @@ def with_known_names(text: str, people: dict[str, str]) -> str:
     text = partner.sub(lambda m: people[m.group(1).lower()], text)
     # "Ileana is working at the Santor hospital" once "my wife's name is Ileana": a sentence about her
     subject = re.compile(r"(^|[.!?]\s+|\b(?:where|what|when|how|which|who)\s+)" + name + r"(?=\s+(?:is|works|worked|lives|lived|goes|went|"
-                         r"studies|studied|attends|plays|teaches|drives|started|has|moved|got)\b(?!\s+(?:called|named)\b))", re.I)
+                         r"studies|studied|attends|plays|teaches|drives|started|has|moved|got|(?!(?:called|named)\b)[a-z]+ed|[a-z]{3,}s|"
+                         r"just|now|recently|finally)\b(?!\s+(?:called|named)\b))", re.I)
     text = subject.sub(lambda m: m.group(1) + people[m.group(2).lower()], text)
     asked = re.compile(r"\b(where|what|who|when|how)\s+(does|did|is|was|has)\s+" + name + r"\b", re.I)
     return asked.sub(lambda m: f"{m.group(1)} {m.group(2)} {people[m.group(3).lower()]}", text)  # "where does Rosalind study"
@@ -570,7 +601,14 @@ def with_own_roles(text: str, facts: Sequence[Any]) -> str:
         owner = " ".join(words[:-1]) + ("'s" if len(words) > 2 else "")
         return f"{owner} {match.group(1)} {match.group(2)}".replace("  ", " ")
 
-    return re.sub(r"\b(?:the|our)\s+(new|current|latest)\s+([A-Za-z-]+)\b(?=\s+(?:is|was|'s|will be)\b)", role, text, flags=re.I)
+    text = re.sub(r"\b(?:the|our)\s+(new|current|latest)\s+([A-Za-z-]+)\b(?=\s+(?:is|was|'s|will be)\b)", role, text, flags=re.I)
+
+    def renamed(match: re.Match) -> str:  # "Rebranded! The company's called Tailwind Walks now": the user's company
+        owners = heads.get(canonical(match.group(2).lower()), set())
+        return f"{match.group(1)}my {match.group(2)}" if owners == {f"my {match.group(2).lower()}"} else match.group(0)
+
+    return re.sub(r"(^|[.!?]\s+)(?:the|our)\s+([A-Za-z-]+)(?=(?:'s|\s+is|\s+was|\s+has been)\s+(?:now\s+)?(?:called|named|renamed)\b)",
+                  renamed, text, flags=re.I)
 
 
 _FEMALE = frozenset({"mother", "mom", "mum", "mommy", "wife", "daughter", "sister", "granddaughter", "grandmother", "grandma",

@@ -104,6 +104,7 @@ def normalise(text: str) -> str:
     words left alone keep their case, so callers lower-case where they match patterns."""
     text = text.strip().replace("\u2019", "'").replace("\u2014", ",").replace("\u2013", ",").replace(" - ", ", ")
     text = re.sub(r"\b[Ii]d (?=(?:like|love|rather|prefer|be|have|want)\b)", "i'd ", text)
+    text = re.sub(r"\b([Ii]|[Ww]e) (?:am|are) (?=(?:have|has|live|work|study|own|drive|go|speak)\b)", r"\1 ", text)  # "I am have a dog"
     return re.sub(r"[A-Za-z']+", lambda m: _repair_word(m.group(0)), text).strip()
 
 
@@ -230,6 +231,7 @@ _CORRECTION_MARKERS = (
 )
 _SOFT_MARKERS = (
     r"i think\b", r"i believe\b", r"i'm (?:pretty |quite |fairly )?sure\b", r"i am (?:pretty |quite )?sure\b", r"(?:pretty|fairly|quite) sure\b",
+    r"(?:i think |i believe )?you'll find(?: that)?\b", r"erm+\b", r"er\b(?=,)", r"for (?:your|the) (?:records?|reference|info)\b",
     r"i reckon\b", r"reckon\b", r"i guess\b", r"i suppose\b", r"i'm told\b", r"i am told\b", r"i was told\b", r"i heard\b",
     r"i've heard\b", r"i could be wrong,? but\b", r"i might be wrong,? but\b", r"correct me if i'm wrong,? but\b",
     r"if i remember (?:right|correctly)\b", r"as far as i know\b", r"afaik\b", r"iirc\b", r"i'm fairly certain\b",
@@ -252,7 +254,7 @@ _SOFT_MARKERS = (
     r"(?:yes|yeah|yep|yup|right|correct|exactly|indeed|sure|true)\b(?=\s*[,;:.!\-])",
     r"(?:right now|currently|presently|nowadays|these days)\b", r"now\b(?=\s)",
 )
-_TRAILING_NOISE = (r"(?:[\s,;:.!]+(?:now|actually|anymore|any more|these days|nowadays|though|tho|please|pls|instead|then|"
+_TRAILING_NOISE = (r"(?:[\s,;:.!]+(?:not (?:as|what) you (?:said|stated|claimed|wrote|thought|suggested|say)|now|actually|anymore|any more|these days|nowadays|though|tho|please|pls|instead|then|"
                    r"again|lol+|haha+|lmao|tbh|obviously|of course|i think|i believe|right|ok|okay|btw|fyi|dude|man|mate))+[\s.!?]*$")
 
 
@@ -283,6 +285,7 @@ def _clean_entity(text: str) -> str:
 
 def _clean_subject(text: str) -> str:
     text = _clean_entity(text)
+    text = re.sub(r"\s+(?:in|at|on|from|located|situated|based)$", "", text, flags=re.I)  # "which town is the Gilded Crumb in"
     return re.sub(r"^(?:the|a|an)\s+", "", text, flags=re.I).strip()
 
 
@@ -582,7 +585,59 @@ def _parse_question(question: str) -> tuple[str, str] | None:
             if re.match(r"^(the)\s+", subj_raw) and rel.startswith("{}"):
                 rel = "The " + rel
             return _restore_case(_clean_subject(subj_raw), original), _restore_case_relation(rel, original)
-    return _which_noun_question(lower, original)
+    return _which_noun_question(lower, original) or _telegraphic_question(original) or _embedded_pronoun_question(original) \
+        or _named_question(original)
+
+
+_ROLE_WORDS = (r"(?:ceo|cto|cfo|coo|founder|owner|president|mayor|captain|coach|director|chair(?:man|woman)?|manager|leader|"
+               r"head|principal|capital|population|currency|version|price|address|location|singer|drummer|author|"
+               r"designer|architect|editor|headquarters|hq|motto|slogan|logo|height|age|size|language|boss)")
+
+
+def _telegraphic_question(original: str) -> tuple[str, str] | None:
+    """'Brisco Motors CEO?', 'Quarrel version?': a name and the role asked of it, no verb."""
+    text = original.strip().rstrip("?.! ")
+    match = re.match(r"^(?:the\s+)?(?P<s>[A-Z0-9][\w&.'-]*(?:\s+[A-Z0-9][\w&.'-]*){0,4})(?:'s)?\s+(?P<r>(?:current\s+|new\s+|latest\s+)?"
+                     + _ROLE_WORDS + r")$", text, flags=re.I)
+    if not match or not re.match(r"[A-Z0-9]", match.group("s")):
+        return None
+    role = match.group("r")
+    return match.group("s"), f"The {role if role.isupper() else role.lower()} of {{}} is"
+
+
+def _embedded_pronoun_question(original: str) -> tuple[str, str] | None:
+    """'...this little bakery, the Gilded Crumb, and I can't remember who owns it, do you know?':
+    the question is asked of "it", and "it" is the name said earlier in the turn."""
+    clause = re.search(r"\b(?P<q>(?:who|what|where|when|which)\s+(?:[a-z]+\s+){0,3}?)(?P<p>it|them|this|that one)\b(?P<tail>[^,.;?!]*)",
+                       original, flags=re.I)
+    if not clause:
+        return None
+    names = [n for n in re.finditer(r"\b[A-Z][\w&'-]*(?:\s+(?:(?:of|de|the|and|&)\s+)?[A-Z][\w&'-]*)*", original[:clause.start()])
+             if n.start() > 0 and n.group(0) not in ("I", "I'm", "I've", "I'd")]
+    if not names:
+        return None
+    name = re.sub(r"^The\s+", "", names[-1].group(0))
+    rewritten = f"{clause.group('q')}{name}{clause.group('tail')}"
+    return _parse_question(rewritten)
+
+
+def _named_question(original: str) -> tuple[str, str] | None:
+    """The last resort: a question about exactly one name that no pattern knows ("Which town is
+    the Gilded Crumb in, by the way?") keys as its own wording around that name, so a
+    correction of its answer ("no, it's Pellingham") still has a subject and a relation."""
+    text = re.split(r"[?]", original.strip(), maxsplit=1)[0]
+    text = re.split(r",\s+(?:by the way|btw|please|then|again|do you know|any idea)\b", text, maxsplit=1)[0].strip(" ,.!")
+    lower = text.lower()
+    if not re.match(r"^(?:(?:in|at|on|from|to|for|by|since|until)\s+)?(?:who|what|where|when|which|how)\b", lower) or re.search(r"\b(?:i|me|my|we|our|us|you|your)\b", lower):
+        return None
+    names = [n for n in re.finditer(r"\b[A-Z0-9][\w&'.-]*(?:\s+(?:of\s+|de\s+|the\s+|and\s+|&\s+)?[A-Z0-9][\w&'.-]*)*", text)
+             if n.start() > 0]
+    if len(names) != 1:
+        return None
+    name = names[0]
+    template = (text[:name.start()] + "{}" + text[name.end():]).strip()
+    template = template[0].lower() + template[1:]
+    return name.group(0), f'The answer to "{template}?" is'
 
 
 def _which_noun_question(lower: str, original: str) -> tuple[str, str] | None:
@@ -696,7 +751,7 @@ def _forget_clause(lower: str, original: str) -> Turn | None:
     if out_of:
         return Turn("forget", original, "take out of memory", content=_restore_case(out_of.group("rest"), original))
     match = re.match(r"^" + _ASK_PREFIX + _FORGET_VERBS + r"\b\s*(?P<rest>.*)$", body)
-    negative = re.match(r"^(?:please\s+)?(?:don't|do not|stop|never|i don't want you to|i do not want you to|"
+    negative = re.match(r"^(?:please\s+)?(?:don't|do not|not|no more|stop|never|i don't want you to|i do not want you to|"
                         r"you don't (?:need|have) to|you do not need to|no need to|there's no need to|you needn't|"
                         r"i'd rather you didn't|please don't|i'd prefer you didn't|i would prefer you didn't|i would rather you didn't|"
                         r"i would rather you did not|i'd rather you did not|i would prefer you did not|i'd prefer you did not|"
@@ -788,6 +843,15 @@ def classify_turn(message: str, last_question: str | None = None, last_answer: s
     kinds, rest = smalltalk.split_small_talk(original)
     rest = re.sub(r"^(?:but|and|so|though|tho)\s+", "", rest or original, flags=re.I)
     rest = re.sub(r"^(?:the\s+)?name'?s\s+(?=[A-Za-z])", "my name's ", rest, flags=re.I)  # "name's Tomasz"
+    rest = re.sub(r"^(?:the\s+)?([a-z]+)'?s\s+name\s*[:=\-]\s*(?=\S)", lambda m: f"my {m.group(1).lower()}'s name is ", rest, flags=re.I)  # "Dog's name: Mocha."
+    # "got a new dispatcher this week her name's Tamsin": the pronoun is the new one
+    rest = re.sub(r"^(?:(?:i|we)(?:'ve| have)?\s+)?(?:just\s+)?got\s+(?:a|an)\s+new\s+([a-z]+)\b[^,.;!?]*?[,;.]?\s+(?:her|his|their|its)\s+"
+                  r"name(?:'s|\s+is)\s+", r"my new \1's name is ", rest, flags=re.I)
+    tagged = _TAG_QUESTION.search(rest)
+    if tagged and not _is_question(normalise(rest[:tagged.start()]).lower().strip(" ,")):
+        rest = rest[:tagged.start()].rstrip(" ,;") or rest  # "..., you know?" / "mind if I ask you some stuff?": no question asked
+        if not rest.strip(" ,.!?"):
+            return Turn("chitchat", original, "small talk (meta)", small_talk="meta")
     rest_lower = normalise(rest).lower()
     turn = _command(rest_lower, original) or _forget(rest_lower, original)
     if turn:
@@ -803,6 +867,13 @@ def classify_turn(message: str, last_question: str | None = None, last_answer: s
     if smalltalk.about_assistant(rest) and not _holds_personal_fact(rest):
         return Turn("chitchat", original, "question about the assistant", small_talk="assistant")
     return _statement(original, rest, last_question, last_answer, tuple(kinds), topic)
+
+
+# a question tag or a request for permission at the end of a turn asks nothing
+_TAG_QUESTION = re.compile(
+    r"(?:^|[,;.!]\s*)(?:(?:do you |would you )?mind if i (?:ask|pick|run|throw)\b[^?]*|(?:can|could|may) i ask (?:you )?"
+    r"(?:a |some |a few |a couple of |few )?(?:things?|stuff|questions?|something)\b[^?]*|is it ok(?:ay)? if i ask\b[^?]*|"
+    r"you know|you see|right|innit|isn't it|eh|yeah|no)\s*\?+\s*$", re.I)
 
 
 def _holds_personal_fact(text: str) -> bool:
@@ -942,7 +1013,7 @@ def _statement_unit(original: str, rest: str, last_question: str | None, last_an
                 r"engaged)|live in|living in|work at|work for|working at|working for|adopted|bought|married|"
                 r"(?:switched|changed) (?:jobs?|teams?|clubs?|schools?|companies|employers?)|starting (?:at|with)|started (?:at|with)|"
                 r"joined)\b", core):
-        core, core_original = "i " + core, "I " + core_original
+        core, core_original = "i " + core, "I " + (core_original[:1].lower() + core_original[1:])
     from editmind.agent.personal import with_owner
 
     if not last_answer or personal_context:  # right after a world answer, "coach is X" is about that answer
@@ -955,9 +1026,9 @@ def _statement_unit(original: str, rest: str, last_question: str | None, last_an
                  r"that is right|that's correct|thought so)$", core) and not corrected:
         return Turn("chitchat", original, "agreement", small_talk="agreement")  # "yeah 2004 sounds right"
     if _about_user(core) or pronoun_about_user:
-        from editmind.agent.personal import states_a_fact
+        from editmind.agent.personal import names_something, states_a_fact
 
-        if _NO_CONTENT_FIRST_PERSON.match(core) or not (pronoun_about_user or states_a_fact(core)):
+        if _NO_CONTENT_FIRST_PERSON.match(core) or not (pronoun_about_user or states_a_fact(core) or names_something(core_original)):
             return Turn("chitchat", original, "first person, no fact", small_talk="feeling")
         resolved = resolve_pronoun(core_original, last_question, topic) if pronoun_about_user else core_original
         trigger = "first person" if not pronoun_about_user else "pronoun about the user's last topic"
@@ -1164,6 +1235,67 @@ def _bare_answer(core: str) -> str | None:
     return None
 
 
+_DISCOURSE_WORDS = frozenset({
+    "no", "nope", "nah", "naw", "not", "wrong", "actually", "hmm", "erm", "um", "uh", "oh", "well", "sorry", "ugh", "oops",
+    "yes", "yeah", "yep", "ok", "okay", "it", "it's", "its", "that", "that's", "this", "the", "i", "i'm", "i've", "i'd",
+    "wait", "hang", "hold", "update", "fyi", "dear", "mate", "incorrect", "correction", "nonsense", "rubbish", "wow",
+    "honestly", "look", "listen", "so", "and", "but", "everyone", "you", "you're", "your", "he", "she", "they", "there",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
+    "april", "june", "july", "august", "september", "october", "november", "december", "easter", "christmas",
+})
+_NAME_SPAN = re.compile(r"\d[\d,.]*(?:\s*(?:million|billion|thousand|bn|m|k|%|percent))?\b"
+                        r"|[A-Z][\w&'.-]*(?:\s+(?:of|the|de|da|van|von|del|la|le|du|and|&|[A-Z][\w&'.-]*)\b)*(?<![\s.])")
+
+
+def _named_value(original: str, target: str | None, known: tuple[str, ...]) -> str | None:
+    """The value of a correction that takes its subject from the question is a name or a
+    number in the user's words ("that's outdated, Orla Finch took over in May", "no that was
+    years ago, now its 14,500"): when the words around the value hide it, the one name said
+    that the question and the old answer did not already hold is the value."""
+    seen = " ".join(known).lower()
+    names = []
+    for match in _NAME_SPAN.finditer(original):
+        words = match.group(0).split()
+        while words and words[0].lower().strip(",.!") in _DISCOURSE_WORDS:
+            words.pop(0)  # "Actually Orla Finch" -> "Orla Finch"
+        while words and words[-1].lower() in ("of", "the", "de", "and", "&", "la", "le", "du", "da", "van", "von", "del"):
+            words.pop()
+        name = " ".join(words).strip(" ,.")
+        if name and name.lower() not in _DISCOURSE_WORDS and not re.search(r"\b" + re.escape(name.lower()) + r"\b", seen):
+            names.append(name)
+    if len(set(names)) != 1:
+        return target
+    name = names[0]
+    if not target or name.lower() not in target.lower():
+        return name if not target or not re.search(r"[A-Z0-9]", target) else target
+    rest = target[target.lower().index(name.lower()) + len(name):].strip()
+    if re.match(r"^(?:runs|run|took|takes|is|was|has|had|started|starts|joined|leads|owns|does|did|who|which|and|,|since|"
+                r"as of|from|now|these|this|last|over|in (?:the |early |late )?(?:\w+ )?\d{4}|in [a-z]+|"
+                r"[a-z]+ed|[a-z]+(?:s|ed)\s+(?:her|him|it|them|that|this|the\b))\b", rest):
+        return target[:target.lower().index(name.lower()) + len(name)].strip()  # "Orla Finch runs it" -> "Orla Finch"
+    return target
+
+
+def _value_shaped(target: str, original: str) -> bool:
+    """A value taken for a question's answer from the user's words looks like one: a number,
+    or a name with its words capitalised, when the user writes with capitals at all; a lower-
+    case writer's short value ("its dana brisk") passes, and so does a plain value in lower case
+    after "it's" ("no, it's blue"). A verb said first ("Rebranded last month!") is none."""
+    words = target.split()
+    if re.search(r"\d", target):
+        return True
+    first_word = original.strip().split()[0].strip(",.!?") if original.strip() else ""
+    if len(words) == 1 and target == first_word and re.search(r"(?:ed|ing)$", target.lower()):
+        return False
+    significant = [w for w in words if w.lower() not in ("of", "the", "de", "da", "and", "&", "a", "an", "at", "in", "on", "for", "la", "le", "van", "von")]
+    capitals_elsewhere = bool(re.search(r"[A-Z]", original.strip()[1:]))
+    if not capitals_elsewhere:
+        return len(words) <= 5
+    if all(w[:1].isupper() for w in significant):
+        return True
+    return bool(re.search(r"\b(?:it's|it is|its|it was|is|was)\s+(?:the\s+|an?\s+)?" + re.escape(target.lower()), original.lower())) and len(words) <= 3
+
+
 def _same_relation(stated: str, asked: str) -> bool:
     """The user's relation and the question's name the same thing ("The CEO of {} is" /
     "Who is the CEO of {}"); "the prime minister of" after "the capital of" does not."""
@@ -1198,6 +1330,7 @@ def extract_correction(message: str, last_question: str | None = None, last_answ
     if statement and re.fullmatch(r"(?:the\s+)?(?:right\s+|correct\s+|real\s+)?answer", statement.subject.lower()):
         statement = None  # "the answer is Rome" is a bare answer, not a fact about "answer"
     subject = relation = target = None
+    bare = False
     if statement and asked and statement.relation in ("{} is", "The {} is") and statement.subject.lower() in asked[1].lower():
         subject, relation, target = asked[0], asked[1], statement.object  # "the CEO is X" after "who is the CEO of Y?"
     elif statement and statement.subject and not (re.match(_THIRD_PRONOUN, statement.subject.lower())
@@ -1210,6 +1343,7 @@ def extract_correction(message: str, last_question: str | None = None, last_answ
     elif statement and asked:  # "it is in Rome" / "she speaks English": subject from the question
         subject, relation, target = asked[0], asked[1], statement.object
     else:
+        bare = True
         target = _bare_answer(new_original.lower())
         target = _restore_case(target, original) if target else None
         if asked:
@@ -1229,6 +1363,10 @@ def extract_correction(message: str, last_question: str | None = None, last_answ
         tail = re.search(r"((?:\b[a-z]+\s+){0,1}[a-z]+)$", relation.replace("{}", "").strip().lower())
         if tail and target.lower().startswith(tail.group(1) + " ") and len(target) > len(tail.group(1)) + 1:
             target = target[len(tail.group(1)) + 1:]
+    if asked and subject == asked[0]:
+        target = _named_value(original, target, (last_question or "", old or "", last_answer or ""))
+        if bare and target and not _value_shaped(target, original):
+            target = None  # "Rebranded last month!", "For your records": words, not the answer to the question
     if subject and subject.lower() in original.lower():
         subject = _restore_case(subject, original)
     question = last_question.strip() if last_question and subject and subject in last_question and (

@@ -45,7 +45,7 @@ _CLASS_WORDS: tuple[tuple[str, str], ...] = (
     ("work", r"\b(?:work|works|working|worked|job|employer|employed|hired|intern|interning)\b"
              r"|\b(?i:i'm|i am|he's|she's|he is|she is) (?:now )?at [A-Z]"
              r"|\b(?i:i'm|i am|im|he's|she's|he is|she is) (?:now )?an? [a-z]+ (?:at|for) [A-Z]"),
-    ("drive", r"\b(?:drive|drives|driving|car|cars|vehicle)\b"),
+    ("drive", r"\b(?:drive|drives|driving|drove|car|cars|vehicle|truck|lorry|ute|van|motorbike|motorcycle|scooter)\b"),
     ("school", r"\b(?:school|schools|attend|attends|study|studies|studying|uni|university|college)\b"),
     ("team", r"\b(?:play|plays|playing|played) for\b|\b(?:team|teams|club|clubs|squad|side)\b"
              r"|\b(?:i'm|i am|he's|she's|he is|she is) (?:now )?(?:on|with) the [A-Z]"),
@@ -100,11 +100,24 @@ def _owned_nouns(lower: str) -> list[tuple[str, ...]]:
     return found
 
 
+# an owned noun that names an attribute of the user, not a thing of theirs: "my school's
+# Dunley Academy" is where the user goes to school, as "I'm at Westbrook High now" is
+_OWN_ATTRIBUTE_NOUNS = frozenset({"school", "job", "work", "workplace", "employer", "team", "club", "uni", "university",
+                                  "college", "address", "home", "house", "flat", "apartment", "car", "office"})
+
+
+def _with_me(things: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """An attribute noun of the user's ("my school") is also about the user."""
+    return things + [("me",)] if any(len(t) == 1 and t[0] in _OWN_ATTRIBUTE_NOUNS for t in things) else things
+
+
 def _things(lower: str, first_person: bool) -> list[tuple[str, ...]]:
     """What a statement is about: the user's own things ("my sister"), else the user when it
     speaks in the first person ("i play for the Harlow Hornets": "the Harlow Hornets" is
     what the user plays for, not a thing of theirs)."""
     nouns = _owned_nouns(lower)
+    if re.search(r"\b(?:my|our)\s+[a-z]", lower):
+        nouns = _with_me(nouns)
     if re.search(r"\b(?:my|our)\s+[a-z]", lower):
         return nouns
     return nouns + [("me",)] if first_person else nouns
@@ -133,8 +146,10 @@ def _fact_view(fact: Any) -> tuple[list[tuple[str, ...]], set[str]]:
     text = normalise(fact.text).lower()
     thing = _thing(getattr(fact, "subject", None))
     relation = (getattr(fact, "relation", None) or "").lower()
-    things = [thing] if thing else _things(text, re.match(r"^(?:i|we)\b", text) is not None)
+    things = _with_me([thing]) if thing else _things(text, re.match(r"^(?:i|we)\b", text) is not None)
     classes = ({_RELATION_CLASS[relation]} if relation in _RELATION_CLASS else set()) or attribute_classes(fact.text)
+    if thing and len(thing) == 1 and thing[0] in _OWN_ATTRIBUTE_NOUNS and relation in ("name", "is", ""):
+        classes = classes | attribute_classes(thing[0])  # "My school's Marsh Lane Academy": the school is the value
     return things, classes
 
 
@@ -151,7 +166,7 @@ def updated_facts(text: str, statement: Statement | None, stored: Iterable[Any])
     new_thing = _thing(statement.subject) if statement else None
     nouns = _owned_nouns(lower)
     first_person = re.search(r"\b(?:i|we|i'm|we're|i've|we've)\b", lower) is not None
-    new_things = [new_thing] if new_thing else _things(lower, first_person)
+    new_things = _with_me([new_thing]) if new_thing else _things(lower, first_person)
     relation = (statement.relation.lower() if statement else "")
     new_classes = ({_RELATION_CLASS[relation]} if relation in _RELATION_CLASS else set()) or attribute_classes(text)
     changed = bool(_CHANGE.search(lower))
@@ -169,7 +184,7 @@ def updated_facts(text: str, statement: Statement | None, stored: Iterable[Any])
         if new_classes and classes and not (new_classes & classes):
             continue  # "my sister is a nurse now" does not update where she lives
         if relation not in _GENERIC and (getattr(fact, "relation", None) or "") not in _GENERIC \
-                and _RELATION_CLASS.get(relation) != _RELATION_CLASS.get((fact.relation or "").lower()):
+                and _RELATION_CLASS.get(relation) != _RELATION_CLASS.get((fact.relation or "").lower()) and not (new_classes & classes):
             continue
         if changed or _names_old_value(text, fact):
             out.append(fact)

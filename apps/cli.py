@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Sequence
 
-COMMAND_GROUPS = ("model", "eval", "memory", "agent", "edit", "safety")
+COMMAND_GROUPS = ("model", "eval", "memory", "agent", "edit", "safety", "app")
 
 
 class _Parser(argparse.ArgumentParser):

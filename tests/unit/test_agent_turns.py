@@ -165,3 +165,58 @@ def test_a_denied_value_then_the_full_statement_and_has_a_new_role():
     assert classify_turn("No no, is not Samsung. The Kestrel K9 is made by Orvane company.", "who makes the Kestrel K9?").type == "correction"
     c = extract_correction("Update: Brontel Systems has a new CEO, Jorik Almen, as of this week.")
     assert c.text == "The CEO of Brontel Systems is Jorik Almen."
+
+
+# --- questions no pattern knows, and values hidden among words (issue 23, fresh sets) ----------
+
+@pytest.mark.parametrize("question, expected", [
+    ("Halberd Foods CFO?", ("Halberd Foods", "The CFO of {} is")),  # a name and a role, no verb
+    ("Pellow version?", ("Pellow", "The version of {} is")),
+    ("My aunt keeps going on about a shop called Wren & Daughters and I forget who runs it, any idea?",
+     ("Wren & Daughters", "{} was run by")),  # "it" is the name said earlier in the turn
+])
+def test_questions_without_a_known_pattern_still_key(question, expected):
+    assert parse_question(question) == expected
+
+
+def test_a_question_about_one_name_keys_as_its_own_wording():
+    subject, relation = parse_question("Which county is the Larkhollow estate in, by the way?")
+    assert subject == "Larkhollow" and relation.startswith('The answer to "which county is the {} estate')
+    assert parse_question("How are you?") is None  # nothing named, nothing to key
+
+
+@pytest.mark.parametrize("message, value", [
+    ("Actually Maud Pell runs it now.", "Maud Pell"),  # the verb after the name is not the value
+    ("no that was ages ago, now its 8,200", "8,200"),  # the name or number, not "ages ago"
+    ("naw, Ruth Ambler trained him", "Ruth Ambler"),
+])
+def test_a_context_correction_takes_the_one_new_name_as_its_value(message, value):
+    correction = extract_correction(message, "Who runs the Copperline Theatre?", "The Copperline Theatre is run by Sam Hood.")
+    assert correction.subject == "Copperline Theatre" and correction.target_new == value
+
+
+def test_a_verb_said_first_is_not_the_answer_to_the_question():
+    turn = classify_turn("Renovated in spring!", "Who owns the Copperline Theatre?", "Sam Hood owns it.")
+    assert turn.type == "chitchat" or not (turn.correction and turn.correction.target_new == "Renovated")
+
+
+@pytest.mark.parametrize("message, subject, value", [
+    ("Cat's name: Pudding.", "my cat", "Pudding"),
+    ("got a new landlord last week his name's Ferris", "my landlord", "Ferris"),
+    ("I am have a parrot, her name is Kiwi.", "my parrot", "Kiwi"),
+])
+def test_personal_facts_said_tersely_or_with_slips(message, subject, value):
+    turn = classify_turn(message)
+    assert turn.type == "personal_fact" and (turn.statement.subject, turn.statement.object) == (subject, value)
+
+
+def test_a_first_person_sentence_that_names_a_place_is_a_fact_whatever_its_verb():
+    turn = classify_turn("For the record, I spent a decade as a welder at Corran Shipyards.", "Who built the Larkhollow bridge?",
+                         "It was built by Tom.")
+    assert turn.type == "personal_fact" and "Corran Shipyards" in turn.content
+    assert classify_turn("I asked you about Corran Shipyards earlier.").type == "chitchat"
+
+
+def test_a_question_tag_or_a_request_for_permission_asks_nothing():
+    assert classify_turn("hey! revising for an exam, mind if I ask you a few things?").type == "chitchat"
+    assert classify_turn("my dog is called Biscuit, you know?").type == "personal_fact"

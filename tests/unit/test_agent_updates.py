@@ -85,3 +85,10 @@ def test_updates_said_as_people_say_them(new, old):
 def test_a_breed_is_not_another_kind_of_pet():
     assert updates("my cat's a tabby called Mo now", "I've got a kelpie called Dusty.") == []
     assert updates("I'm on the Dunmore Foxes now.", "I live in Thornbury.") == []  # a team is not a home
+
+
+def test_my_school_is_where_the_user_goes_to_school():
+    """'my school's X' and 'switched schools, I'm at Y now' are the same attribute of the user."""
+    assert updates("I changed schools, i'm at hollybank college now", "My school's Marsh Lane Academy.") == [
+        "My school's Marsh Lane Academy."]
+    assert updates("I changed schools, i'm at hollybank college now", "My sister's school is Marsh Lane Academy.") == []
