@@ -55,6 +55,36 @@ def method_metrics(data: Any) -> dict[str, dict[str, float]]:
     return {}
 
 
+def sequential_curves(data: Any) -> dict[str, list[dict[str, float]]]:
+    """Method -> its sequential-editing curve (one row per checkpoint: edits so far and the
+    metrics then), from a sequential or interference result file; {} when the file has none."""
+    if not isinstance(data, dict):
+        return {}
+    curves = data.get("curves")
+    if not isinstance(curves, dict):
+        methods = (data.get("table") or {}).get("methods") if isinstance(data.get("table"), dict) else None
+        curves = {name: row.get("curve") for name, row in (methods or {}).items() if isinstance(row, dict)}
+        if not any(curves.values()) and isinstance(data.get("curve"), list):
+            curves = {str((data.get("args") or {}).get("method") or "method"): data["curve"]}
+    return {str(name): [_numbers(point) for point in curve if isinstance(point, dict) and "edits" in point]
+            for name, curve in curves.items() if isinstance(curve, list) and curve}
+
+
+def curve_view(curves: dict[str, list[dict[str, float]]], key: str) -> None:
+    """One line per method: a chosen metric against the number of edits made so far."""
+    import pandas as pd
+
+    names = sorted({m for points in curves.values() for point in points for m in point if m != "edits"})
+    if not names:
+        return
+    default = next((n for n in ("edit_success_tf", "reliability_tf", "locality_tf") if n in names), names[0])
+    metric = st.selectbox("Sequential editing: metric", names, index=names.index(default), key=f"curve-{key}")
+    frame = pd.DataFrame({method: pd.Series({p["edits"]: p.get(metric) for p in points}) for method, points in curves.items()})
+    frame.index.name = "edits"
+    st.line_chart(frame.sort_index())
+    st.caption(f"{metric} after each checkpoint of the sequential stream, per method")
+
+
 def scalar_fields(data: Any) -> list[dict[str, Any]]:
     """The file's top-level numbers and short strings (what a file without per-method metrics reports)."""
     if not isinstance(data, dict):
@@ -93,9 +123,12 @@ def _saved_results() -> None:
         st.error(f"cannot read {name}: {res.one_line(exc)}")
         return
     metrics = method_metrics(data)
+    curves = sequential_curves(data)
     if metrics:
         metrics_view(metrics, name)
-    else:
+    if curves:
+        curve_view(curves, name)
+    if not metrics and not curves:
         st.caption("this file has no per-method metrics; its top-level fields:")
     fields = scalar_fields(data)
     if fields:

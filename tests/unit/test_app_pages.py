@@ -202,3 +202,24 @@ def test_editmind_app_forwards_the_global_options_and_runs_streamlit_headless(tm
     assert flags["--server.port"] == "8600" and flags["--server.address"] == "localhost"
     assert main(["app", "--port", "0"]) == 1  # refused before anything starts, in one line
     assert capsys.readouterr().err.strip() == "editmind: error: --port 0 is not a TCP port (1-65535)"
+
+
+def test_evaluate_page_draws_the_sequential_editing_curve(home, tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "seq.json").write_text(json.dumps({"curves": {
+        "rome": [{"edits": 100, "edit_success_tf": 60.0}, {"edits": 200, "edit_success_tf": 41.0}],
+        "alphaedit": [{"edits": 100, "edit_success_tf": 77.3}, {"edits": 200, "edit_success_tf": 73.7}]}}))
+    monkeypatch.setenv("EDITMIND_RESULTS_DIR", str(results))
+    app = go(start(), "Evaluate")
+    assert app.selectbox(key="curve-seq.json").value == "edit_success_tf"
+    assert app.get("vega_lite_chart"), "no line chart"
+    assert any("sequential stream" in c.value for c in app.caption)
+
+
+def test_sequential_curves_are_read_from_the_benchmark_files():
+    from editmind.apps.app_evaluate import sequential_curves
+
+    data = json.loads((RESULTS / "knowedit_sequential_alphaedit_n500.json").read_text())
+    curves = sequential_curves(data)
+    assert "alphaedit" in curves and [p["edits"] for p in curves["alphaedit"]][:2] == [100.0, 200.0]
