@@ -500,8 +500,19 @@ class EditingAgent:
         return None
 
     def _remember_turn(self, turn: Turn) -> Reply:
-        from editmind.agent.personal import same_owner
+        from editmind.agent.personal import parse_personal, same_owner, split_personal_clauses
 
+        parts = split_personal_clauses(turn.content) if turn.statement is not None and turn.content else []
+        if len(parts) > 1:  # two facts in one turn: each stored (and each updating what it updates) on its own
+            import dataclasses
+
+            replies = [self._remember_turn(dataclasses.replace(turn, content=part[0].upper() + part[1:] + ".",
+                                                               statement=parse_personal(part))) for part in parts]
+            ids = [i for r in replies for a in r.actions for i in [a.get("fact_id")] if i]
+            self._last_fact_ids = ids
+            return Reply(" ".join(r.text for r in replies), "personal_fact",
+                         trace={"facts_used": [], "why": f"{len(parts)} facts about you in one turn: each kept in your memory only"},
+                         actions=[a for r in replies for a in r.actions])
         statement = turn.statement
         fields: dict[str, Any] = {}
         if statement is not None:
@@ -633,9 +644,10 @@ class EditingAgent:
         attribute = re.match(r"^(my|our)\s+(.+?)(?:'s|s'|s)?\s+(name|age|birthday|address|job)$", target.strip().casefold())
         if attribute:  # "my daughter's name": that attribute of hers, not her teacher's name too
             owner = f"my {attribute.group(2)}"
-            relation = {"job": "occupation", "birthday": "is"}.get(attribute.group(3), attribute.group(3))
+            relations = {"job": ("occupation", "works at"), "birthday": ("is",), "address": ("address", "lives in"),
+                         "name": ("name", "is")}.get(attribute.group(3), (attribute.group(3),))
             named = [f for f in facts if f.subject and same_owner(f.subject.casefold(), owner)
-                     and (f.relation or "").casefold() in (relation, "is" if relation == "name" else relation)]
+                     and (f.relation or "").casefold() in relations]
             if named:
                 return named
         asked = parse_personal_question(target)  # "where my manager lives": that attribute of the manager, not their name
@@ -910,7 +922,7 @@ class EditingAgent:
         from editmind.agent.smalltalk import reply_for
 
         kind = turn.small_talk or "acknowledgement"
-        return Reply(reply_for(kind), "chitchat", trace={"method": "small talk", "small_talk": kind, "facts_used": [],
+        return Reply(reply_for(kind), turn.type, trace={"method": "small talk", "small_talk": kind, "facts_used": [],
                                                           "why": f"small talk ({kind}): answered, nothing stored"})
 
     def _clarify(self, turn: Turn) -> Reply:

@@ -39,6 +39,10 @@ _PATTERNS: tuple[tuple[str, str | None, str], ...] = (
     (r"^(?:i|we)(?:'ve|'d| have| had)? " + _ADVERB + r"(?:have|got|own|keep|adopted|bought|rescued|found|have got|named|called|renamed) (?:an? |two |three |the )?(?P<n4>[a-z][a-z -]{0,30}?)"
      r"(?:,)? (?:called|named|(?:and|,) (?:her|his|its|their) name is|(?:and|,) (?:she|he|it)(?:'s| is) called) " + _OBJECT + _END, None, "name"),
     (r"^" + _OWNED + r"(?:'s|s)? name is " + _OBJECT + _END, None, "name"),
+    # "my granddaughter has gone over to Linden Hall University now", "she's transferred to Ormond College"
+    (r"^" + _OWNED + r"(?:'s| has| have) " + _ADVERB + r"(?:gone|transferred|switched|changed|moved)(?: over| across| up)? to "
+     r"(?=(?:the )?[\w' -]*\b(?:university|college|school|academy|primary|high|uni|juniors|nursery|institute)\b)" + _OBJECT + _END,
+     None, "goes to"),
     (r"^" + _OWNED + r" " + _ADVERB + _LIVE_VERBS + r" (?:in|to|at|near|out in|over in) (?:the city of )?" + _OBJECT + _END, None, "lives in"),
     (r"^(?:i|we)(?:'ve|'d| have| had)? " + _ADVERB + _LIVE_VERBS + r" (?:in|to|at|near|out in|over in) (?:the city of )?" + _OBJECT + _END, "me", "lives in"),
     (r"^(?:i'm|i am|im|we're) (?:living|staying|based) (?:in|at) " + _OBJECT + _END, "me", "lives in"),
@@ -163,12 +167,21 @@ def parse_personal(text: str, topic: str | None = None) -> Statement | None:
             clause = re.sub(r"^(?:now\s+|and\s+|so\s+)?(?:her|his|their|its)\s", first_owner + "'s ", clause, flags=re.I)
         found = _parse_clause(clause)
         if found is not None:
-            if found.relation == "lives in" and re.search(r"(?:'s|'m|\bis|\bam|\bare) at\b", normalise(clause).lower()) and re.search(
+            if found.relation == "lives in" and re.search(r"(?:'s|'m|\bis|\bam|\bare) (?:at|in|with)\b", normalise(clause).lower()) and re.search(
                     r"\b(?:job|jobs|work|works|working|hired|employer|company|firm|office)\b", text.lower()):
                 found = Statement(found.subject, "works at", found.object)  # "switched jobs, he's at Glanbia now"
             elif found.relation == "lives in" and re.search(r"(?:'s|'m|\bis|\bam|\bare) at\b", normalise(clause).lower()) and re.search(
                     r"\b(?:school|schools|college|uni|university|academy|high|primary|juniors|class|grade|term|semester)\b", text.lower()):
                 found = Statement(found.subject, "goes to", found.object)  # "switched schools, she's at Oakmere Juniors now"
+            elif found.relation == "lives in" and re.search(r"(?:'s|'m|\bis|\bam|\bare) at\b", normalise(clause).lower()) and re.search(
+                    r"(?:&|\b(?:Insurance|Bank|Labs?|Group|Ltd|Inc|Hospital|Clinic|Council|Foods|Systems|Solutions|Motors|Logistics|Press|"
+                    r"Studios?|Media|Partners|Holdings|Industries|Consulting|Robotics|Software|Technologies|Tech|Freight|Airways|"
+                    r"Airlines|Pharma|Energy|Retail|Mutual|Capital|Brewing|Bakery|Garage|Surgery|Practice|Agency|Corp|Company)\b)",
+                    found.object):
+                found = Statement(found.subject, "works at", found.object)  # "my husband's at Greyline Insurance": where he works
+            timed = re.sub(r"\s+(?:at the moment|right now|these days|at present|currently|for now|nowadays|now)$", "", found.subject)
+            if timed != found.subject:  # "my flour supplier at the moment is Brackley Grain": the supplier
+                found = Statement(timed, found.relation, found.object)
             appositive = re.match(r"^(my [a-z]+) ([a-z]+)$", found.subject)
             if appositive and re.search(r"\b[Mm]y\s+" + appositive.group(1)[3:] + r"\s+" + appositive.group(2).capitalize() + r"\b", text):
                 found = Statement(appositive.group(1), found.relation, found.object)  # "My daughter Ava goes to ...": the daughter
@@ -256,7 +269,7 @@ _FACT_VERBS = (r"(?:grow|bake|knit|paint|sing|dance|swim|cycle|hike|climb|surf|s
 _I_AM = (r"(?:an?\s+\w+|the\s+\w+|\d+|in\s+|from\s+|at\s+|on\s+|allergic|married|single|divorced|engaged|pregnant|retired|"
          r"doing|training|learning|taking|teaching|running|writing|building|raising|expecting|starting|finishing|"
          r"vegetarian|vegan|left[- ]handed|right[- ]handed|diabetic|lactose|colou?r ?blind|gluten|intolerant|a student|"
-         r"studying|working|living|moving|based|originally|half|born|deaf|blind|asthmatic|epileptic|celiac|coeliac)")
+         r"studying|working|living|moving|driving|playing|based|originally|half|born|deaf|blind|asthmatic|epileptic|celiac|coeliac)")
 
 
 # "my X ... <verb>": the user's person or thing is, has or does something ("my sister moved
@@ -525,6 +538,39 @@ _NOT_A_NOUN = frozenset({"gone", "got", "been", "left", "moved", "not", "no", "a
                          "coming", "getting", "doing", "my", "our", "your", "his", "her", "their", "always", "never"})
 
 
+_TRANSIENT = re.compile(
+    r"^(?:(?:my|our|the)\s+[a-z]+(?:\s+[a-z]+)?|(?:she|he|they|it))(?:'s|'re|\s+is|\s+are)\s+(?:(?:finally|all|just|so|very|really|"
+    r"totally|completely|still|both|a bit|quite|super|being|now|currently|sound)\s+)*"
+    r"(?:asleep|awake|tired|exhausted|knackered|shattered|sick|ill|poorly|unwell|home|back|out|away|busy|bored|hungry|starving|"
+    r"cranky|fussy|grumpy|napping|sleeping|resting|playing|screaming|crying|fighting|here|off|ok|okay|fine|great|good|late|"
+    r"upset|happy|sad|excited|stressed|fed up|in bed|driving me (?:crazy|mad|nuts|up the wall)|a nightmare|a pain|a menace today|"
+    r"at it again|running late|on holiday|on break|at school today|with me today)"
+    r"(?:\s+(?:now|again|today|tonight|lol|haha|thank god|thankfully|at last))*[\s.!]*$", re.I)
+
+
+def is_transient_state(text: str) -> bool:
+    """"kids are finally asleep", "my husband's home": how someone is right now, not a
+    lasting fact to keep (a place or a name after it makes one: "she's at Kinley Park now")."""
+    return bool(_TRANSIENT.match(normalise(text).strip()))
+
+
+def split_personal_clauses(text: str) -> list[str]:
+    """"my son is called Arlo and my daughter is Wren": two facts in one turn, each a clause
+    that keys on its own (different owner or attribute). One clause, or clauses that do not
+    each key, stay as they are: "my sister and her husband moved to Leeds" is one fact."""
+    parts = [p.strip(" ,.") for p in re.split(r",?\s+and\s+(?=(?:my|our|i|i'm|i've|we|we're|we've)\b)|,\s+(?=(?:my|our)\s+[a-z])",
+                                             text.strip(), flags=re.I) if p.strip(" ,.")]
+    if len(parts) < 2:
+        return [text]
+    keys = []
+    for part in parts:
+        statement = parse_personal(part)
+        if statement is None:
+            return [text]
+        keys.append((statement.subject, statement.relation))
+    return parts if len(set(keys)) == len(keys) else [text]
+
+
 def people_by_name(facts: Sequence[Any]) -> dict[str, str]:
     """The names of the user's own people and things, each to its owned noun ("Callum" ->
     "my son"), from the active name facts; a name two of them share is left out."""
@@ -575,7 +621,7 @@ def with_known_names(text: str, people: dict[str, str]) -> str:
     partner = re.compile(r"\b" + name + r"(?=\s+and\s+(?:his|her|their)\b)", re.I)
     text = partner.sub(lambda m: people[m.group(1).lower()], text)
     # "Ileana is working at the Santor hospital" once "my wife's name is Ileana": a sentence about her
-    subject = re.compile(r"(^|[.!?]\s+|\b(?:where|what|when|how|which|who)\s+)" + name + r"(?=\s+(?:is|works|worked|lives|lived|goes|went|"
+    subject = re.compile(r"(^|[.!?,;:]\s+|\b(?:and|so|but|oh|also|now|where|what|when|how|which|who)\s+)" + name + r"(?=\s+(?:is|works|worked|lives|lived|goes|went|"
                          r"studies|studied|attends|plays|teaches|drives|started|has|moved|got|(?!(?:called|named)\b)[a-z]+ed|[a-z]{3,}s|"
                          r"just|now|recently|finally)\b(?!\s+(?:called|named)\b))", re.I)
     text = subject.sub(lambda m: m.group(1) + people[m.group(2).lower()], text)

@@ -117,6 +117,8 @@ class Router:
                 reasons.append("'permanently' keeps it in memory; it is still not written into the shared weights")
             return Route("remember", memory=True, weights="never", scope="personal", reasons=tuple(reasons))
         if kind == "correction":
+            if turn.correction is None and turn.small_talk == "disagreement":
+                return Route("chat", reasons=("a disagreement without the right answer: ask for it; nothing is stored",))
             if turn.correction is None or not turn.correction.complete:
                 return Route("clarify", reasons=("the correction is incomplete; nothing is stored until it is clear",))
             weights = "now" if turn.lasting else "never"

@@ -18,7 +18,8 @@ import re
 # What a clause of small talk can be, by kind. Matched against one clause, lower case,
 # with punctuation, emoji and stretched letters already folded (see `fold`).
 _HELLO = (r"(?:hi+|hello+|hey+|heya|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening|day)|morning|evening|hola|sup|"
-          r"wassup|whats up|what's up|ciao|bonjour|salut|aloha|namaste|g'day|ahoy|hallo|servus|moin)")
+          r"wassup|whats up|what's up|ciao|bonjour|salut|aloha|namaste|g'day|ahoy|hallo|servus|moin|"
+          r"(?:i'm |im |i am )?back(?: again)?|me again|it's me again)")
 _THANKS = (r"(?:thanks?|thank you|thank u|thankyou|thanx|thnx|thx|ty|tysm|tyvm|cheers|ta|much appreciated|much obliged|obliged|"
            r"ta very much|thanks a million|thanks a mil|thanks a heap|thank you (?:dear|love|hun|kindly)|thanks (?:love|hun|dear|pal)|"
            r"(?:thanks|thank you|thx|ty)(?: (?:kindly|so much|very much|a lot|again))? for .{1,50}|"

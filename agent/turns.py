@@ -83,7 +83,11 @@ def _one_edit_apart(a: str, b: str) -> bool:
 _REAL_WORDS = frozenset({"there", "these", "those", "whose", "forgot", "remote", "removed", "deleted", "erased",
                          "whats", "wrote", "wring", "cleared", "capitals", "locates", "writer", "pleased", "pleaser",
                          "calls", "caller", "cello", "names", "namer", "nights", "might", "sight", "tight", "light", "fight",
-                         "eight", "rights", "thank", "night", "wright", "bright", "thanked", "correcting", "corrects"})
+                         "eight", "rights", "thank", "night", "wright", "bright", "thanked", "correcting", "corrects",
+                         "here", "were", "wear", "hers", "witch", "chat", "that", "sisters", "brothers", "removes", "remover",
+                         "deletes", "forgets", "remembers", "erases", "eraser", "switch", "twitch", "swatch", "switches",
+                         "wrongs", "prong", "located", "relocate", "dressed", "address", "undone", "under", "revered",
+                         "actual", "pleas", "plead", "lease", "wrath", "whet", "wheat", "wreath", "rifle"})
 
 
 def _repair_word(word: str) -> str:
@@ -232,13 +236,13 @@ _CORRECTION_MARKERS = (
 _SOFT_MARKERS = (
     r"i think\b", r"i believe\b", r"i'm (?:pretty |quite |fairly )?sure\b", r"i am (?:pretty |quite )?sure\b", r"(?:pretty|fairly|quite) sure\b",
     r"(?:i think |i believe )?you'll find(?: that)?\b", r"erm+\b", r"er\b(?=,)", r"for (?:your|the) (?:records?|reference|info)\b",
-    r"i reckon\b", r"reckon\b", r"i guess\b", r"i suppose\b", r"i'm told\b", r"i am told\b", r"i was told\b", r"i heard\b",
+    r"incidentally\b", r"for what it's worth\b", r"it's (?:perhaps |probably |maybe )?worth (?:noting|mentioning|saying)(?: that)?\b", r"i reckon\b", r"reckon\b", r"i guess\b", r"i suppose\b", r"i'm told\b", r"i am told\b", r"i was told\b", r"i heard\b",
     r"i've heard\b", r"i could be wrong,? but\b", r"i might be wrong,? but\b", r"correct me if i'm wrong,? but\b",
     r"if i remember (?:right|correctly)\b", r"as far as i know\b", r"afaik\b", r"iirc\b", r"i'm fairly certain\b",
     r"bruh\b", r"dude\b", r"mate\b", r"lol\b", r"on reflection\b", r"sorry\b", r"oops\b", r"my bad\b", r"whoops\b", r"heads up\b", r"psst\b", r"just fyi\b",
     r"i (?:quite |completely |totally |almost )?forg[eo]t to (?:say|mention|tell you)(?: that)?\b",
     r"i (?:meant|wanted|forgot) to (?:say|mention|tell you)(?: that)?\b", r"i should (?:say|mention|tell you)(?: that)?\b",
-    r"i should have said\b", r"i (?:ought to|must|have to|need to|want to|wanted to|should) (?:tell you|let you know|inform you)(?: that)?\b",
+    r"i should have said\b", r"i (?:ought to|must|have to|need to|want to|wanted to|should) (?:tell you|let you know|inform you|say|mention|add)(?: that)?\b",
     r"you (?:should|ought to|might want to|may want to) know(?: that)?\b", r"let me tell you(?: that)?\b", r"hang on\b", r"hold up\b", r"one sec(?:ond)?\b",
     r"oh and\b", r"and also\b", r"also\b",
     r"ngl\b", r"tbh\b", r"honestly\b", r"lowkey\b", r"highkey\b", r"basically\b", r"fr\b(?= )", r"real talk\b", r"fun fact\b",
@@ -546,8 +550,13 @@ _QUESTION_PATTERNS: tuple[tuple[str, Any], ...] = (
 def parse_question(question: str) -> tuple[str, str] | None:
     """(subject, relation) asked about by a simple factual question, or None. A greeting or
     remark in front ("Hey y'all, what's the capital of Tennessee?") is skipped."""
+    question = re.sub(r"\b(who|what|where|when|which)\s*,[^,?]{1,40},\s*", r"\1 ", question, flags=re.I)  # "who, if anyone, founded X"
     found = _parse_question(question)
     if found is None and "," in question:
+        for clause in re.finditer(r",\s*(?:but\s+|and\s+|so\s+)?(?=(?:who|what|where|when|which|how)\b)", question, flags=re.I):
+            found = _parse_question(question[clause.end():])
+            if found:
+                return found
         found = _parse_question(question.rsplit(",", 1)[1])
     return found
 
@@ -585,8 +594,17 @@ def _parse_question(question: str) -> tuple[str, str] | None:
             if re.match(r"^(the)\s+", subj_raw) and rel.startswith("{}"):
                 rel = "The " + rel
             return _restore_case(_clean_subject(subj_raw), original), _restore_case_relation(rel, original)
-    return _which_noun_question(lower, original) or _telegraphic_question(original) or _embedded_pronoun_question(original) \
-        or _named_question(original)
+    return _which_noun_question(lower, original) or _telegraphic_question(original) or _of_fragment_question(original) \
+        or _embedded_pronoun_question(original) or _named_question(original)
+
+
+def _of_fragment_question(original: str) -> tuple[str, str] | None:
+    """'latest stable version of the Quarrel build tool?': a noun phrase that asks, of a name."""
+    text = original.strip().rstrip("?.! ")
+    match = re.match(r"^(?:the\s+)?(?P<r>[a-z][a-z -]{1,40}?)\s+(?:of|for|at|in)\s+(?:the\s+)?(?P<s>[A-Z0-9][\w&'. -]*)$", text)
+    if not match or re.search(r"\b(?:is|are|was|were|do|does|did|i|my|me|you|your|we|our)\b", match.group("r")):
+        return None
+    return _clean_subject(match.group("s")), f"The {match.group('r')} of {{}} is"
 
 
 _ROLE_WORDS = (r"(?:ceo|cto|cfo|coo|founder|owner|president|mayor|captain|coach|director|chair(?:man|woman)?|manager|leader|"
@@ -598,9 +616,16 @@ def _telegraphic_question(original: str) -> tuple[str, str] | None:
     """'Brisco Motors CEO?', 'Quarrel version?': a name and the role asked of it, no verb."""
     text = original.strip().rstrip("?.! ")
     match = re.match(r"^(?:the\s+)?(?P<s>[A-Z0-9][\w&.'-]*(?:\s+[A-Z0-9][\w&.'-]*){0,4})(?:'s)?\s+(?P<r>(?:current\s+|new\s+|latest\s+)?"
-                     + _ROLE_WORDS + r")$", text, flags=re.I)
-    if not match or not re.match(r"[A-Z0-9]", match.group("s")):
+                     + _ROLE_WORDS + r")$", text, flags=re.I) or re.match(
+        r"^(?:the\s+)?(?P<s>[A-Z0-9][\w&.'-]*(?:\s+[A-Z0-9][\w&.'-]*){0,4})(?:'s)?\s+(?P<r>[a-z]{3,}(?:\s+[a-z]{3,})?)$", text)
+    if match and (re.match(r"^(?:how|what|who|where|when|why|which|is|are|do|does|did|can|could|will|would|should|has|have|i|you|"
+                           r"it|we|they|he|she|hi|hello|hey|thanks|ok|yes|no)\b", match.group("s"), flags=re.I)
+                  or re.search(r"\b(?:you|me|it|we|they|he|she|him|her|them|us)\b", match.group("r"))):
         return None
+    if not match or not re.match(r"[A-Z0-9]", match.group("s")) or re.search(
+            r"\b(?:now|again|please|pls|today|then|too|lol|here|there|is|are|was|were|does|did|has|have|and|or|but|\w+ing|\w+ed)$",
+            match.group("r")):
+        return None  # "Velk Harbor ferry operator?" asks; "Paris is lovely" or "Rome again" does not
     role = match.group("r")
     return match.group("s"), f"The {role if role.isupper() else role.lower()} of {{}} is"
 
@@ -688,7 +713,8 @@ def _command(lower: str, original: str) -> Turn | None:
                 r"(?:the |that |this |my |your )?(?:last |latest |previous )?(?:weight )?(?:edit|change)\b)", body):
         found = re.search(r"\b(?:edit|change)\s+([\w-]*\d[\w-]*|[0-9a-f]{4,})\b", body)
         return Turn("command", original, "undo", command="undo", argument=found.group(1) if found else "")
-    if re.match(r"^(?:show|list|display|print|see|view|give me|what are)\b(?:\s+(?:me|all|my|the|your|of|list|a|recent|current|applied))*\s+"
+    if re.match(r"^(?:show|list|display|print|see|view|give me|what are)\b(?:\s+(?:me|all|my|the|your|of|list|a|recent|current|applied|"
+                r"please|pls|kindly))*\s+"
                 r"(?:edits?|edit history|changes|history|weight edits|model edits)\b", body) or re.match(r"^(?:edits|edit list|my edits|the edits)$", body) \
             or re.match(r"^what (?:edits|changes) (?:have|did) you (?:made|make|done|do)\b|^what have you (?:changed|edited)\b", body):
         return Turn("command", original, "list edits", command="edits")
@@ -751,7 +777,7 @@ def _forget_clause(lower: str, original: str) -> Turn | None:
     if out_of:
         return Turn("forget", original, "take out of memory", content=_restore_case(out_of.group("rest"), original))
     match = re.match(r"^" + _ASK_PREFIX + _FORGET_VERBS + r"\b\s*(?P<rest>.*)$", body)
-    negative = re.match(r"^(?:please\s+)?(?:don't|do not|not|no more|stop|never|i don't want you to|i do not want you to|"
+    negative = re.match(r"^(?:please\s+)?(?:don't|do not|not|no more|stop|never|(?:that\s+)?you (?:not|no longer|don't|do not)|i don't want you to|i do not want you to|"
                         r"you don't (?:need|have) to|you do not need to|no need to|there's no need to|you needn't|"
                         r"i'd rather you didn't|please don't|i'd prefer you didn't|i would prefer you didn't|i would rather you didn't|"
                         r"i would rather you did not|i'd rather you did not|i would prefer you did not|i'd prefer you did not|"
@@ -822,6 +848,17 @@ def _about_user(text: str) -> bool:
 
 def classify_turn(message: str, last_question: str | None = None, last_answer: str | None = None,
                   topic: str | None = None) -> Turn:
+    """The type of `message` given the previous exchange, with what it carries (see
+    `_classify_turn`). A bare disagreement with an answer ("you're wrong", "that's wrong
+    though") is a correction that lacks its value: the agent asks for it and stores nothing."""
+    turn = _classify_turn(message, last_question, last_answer, topic)
+    if turn.type == "chitchat" and turn.small_talk == "disagreement" and last_answer:
+        return Turn("correction", turn.text, "disagreement without the right answer", small_talk="disagreement")
+    return turn
+
+
+def _classify_turn(message: str, last_question: str | None = None, last_answer: str | None = None,
+                   topic: str | None = None) -> Turn:
     """The type of `message` given the previous exchange, with what it carries.
 
     Small-talk clauses at either end are set aside first ("thanks, but it's Canberra"); a
@@ -843,10 +880,18 @@ def classify_turn(message: str, last_question: str | None = None, last_answer: s
     kinds, rest = smalltalk.split_small_talk(original)
     rest = re.sub(r"^(?:but|and|so|though|tho)\s+", "", rest or original, flags=re.I)
     rest = re.sub(r"^(?:the\s+)?name'?s\s+(?=[A-Za-z])", "my name's ", rest, flags=re.I)  # "name's Tomasz"
+    rest = re.sub(r"^(?:my\s+)?([a-z]+)\s*:\s*(?=[A-Z][\w'-]*[.!]?$)", lambda m: f"my {m.group(1).lower()} is ", rest)  # "dog: Bruno."
+    rest = re.sub(r"\b([A-Z][\w'-]+)'s my ([a-z]+(?: [a-z]+)?)(?= now\b|[.!,]|$)", r"my \2 is \1", rest)  # "Kaja's my best friend now"
     rest = re.sub(r"^(?:the\s+)?([a-z]+)'?s\s+name\s*[:=\-]\s*(?=\S)", lambda m: f"my {m.group(1).lower()}'s name is ", rest, flags=re.I)  # "Dog's name: Mocha."
     # "got a new dispatcher this week her name's Tamsin": the pronoun is the new one
     rest = re.sub(r"^(?:(?:i|we)(?:'ve| have)?\s+)?(?:just\s+)?got\s+(?:a|an)\s+new\s+([a-z]+)\b[^,.;!?]*?[,;.]?\s+(?:her|his|their|its)\s+"
                   r"name(?:'s|\s+is)\s+", r"my new \1's name is ", rest, flags=re.I)
+    rest = re.sub(r"^(?i:(?:got a |a |my )?new (?P<n>job|position|role|gig|employer|house|home|flat|place|apartment|school|car|ride)\b"
+                  r"(?:\s+(?:at|in|is|:))?[.!:,;\s-]+(?:(?:a|an|the)\s+)?)(?P<v>[A-Z][\w&'. -]*?)(?=[,.;!]|$)",
+                  lambda m: {"job": "I work at ", "position": "I work at ", "role": "I work at ", "gig": "I work at ", "employer": "I work at ",
+                             "house": "I live in ", "home": "I live in ", "flat": "I live in ", "place": "I live in ",
+                             "apartment": "I live in ", "school": "I go to ", "car": "I drive ", "ride": "I drive "}[m.group("n").lower()]
+                  + m.group("v") + " now", rest)  # "New job. Drellin Labs, started Monday."
     tagged = _TAG_QUESTION.search(rest)
     if tagged and not _is_question(normalise(rest[:tagged.start()]).lower().strip(" ,")):
         rest = rest[:tagged.start()].rstrip(" ,;") or rest  # "..., you know?" / "mind if I ask you some stuff?": no question asked
@@ -918,11 +963,15 @@ def _statement(original: str, rest: str, last_question: str | None, last_answer:
     if first.type == "personal_fact" or (first.type == "correction" and first.correction and first.correction.complete
                                           and not first.confirm):
         return first
+    asks_first = None
     for unit in units:
         turn = _statement_unit(original, unit, last_question, last_answer, small_talk, marked, topic)
+        if turn.type == "correction" and turn.confirm and turn.correction and turn.correction.complete:
+            asks_first = asks_first or turn  # a bare value ("back."): a later sentence about the user wins over it
+            continue
         if turn.type in ("personal_fact",) or (turn.type == "correction" and turn.correction and turn.correction.complete):
             return turn
-    return first
+    return asks_first or first
 
 
 def _by_clause(original: str, unit: str, last_question: str | None, last_answer: str | None,
@@ -1011,9 +1060,11 @@ def _statement_unit(original: str, rest: str, last_question: str | None, last_an
     # "just moved to denver", "got a job at Lidl": the user, with the "I" left out
     if re.match(r"^(?:just |recently |finally |also )?(?:moved|relocated|started (?:working|a new job)|got (?:a (?:new )?job|hired|married|"
                 r"engaged)|live in|living in|work at|work for|working at|working for|adopted|bought|married|"
-                r"(?:switched|changed) (?:jobs?|teams?|clubs?|schools?|companies|employers?)|starting (?:at|with)|started (?:at|with)|"
+                r"(?:switched|changed|swapped) (?:jobs?|teams?|clubs?|schools?|companies|employers?|[a-z]+s)|starting (?:at|with)|started (?:at|with)|"
+                r"drive|driving|drives|own|sold|"
                 r"joined)\b", core):
-        core, core_original = "i " + core, "I " + (core_original[:1].lower() + core_original[1:])
+        gerund = re.match(r"^(?:just |recently |finally |also )?[a-z]+ing\b", core) is not None  # "driving a Kia Ceed now"
+        core, core_original = ("i'm " if gerund else "i ") + core, ("I'm " if gerund else "I ") + (core_original[:1].lower() + core_original[1:])
     from editmind.agent.personal import with_owner
 
     if not last_answer or personal_context:  # right after a world answer, "coach is X" is about that answer
@@ -1028,7 +1079,10 @@ def _statement_unit(original: str, rest: str, last_question: str | None, last_an
     if _about_user(core) or pronoun_about_user:
         from editmind.agent.personal import names_something, states_a_fact
 
-        if _NO_CONTENT_FIRST_PERSON.match(core) or not (pronoun_about_user or states_a_fact(core) or names_something(core_original)):
+        from editmind.agent.personal import is_transient_state
+
+        if _NO_CONTENT_FIRST_PERSON.match(core) or is_transient_state(core) or not (
+                pronoun_about_user or states_a_fact(core) or names_something(core_original)):
             return Turn("chitchat", original, "first person, no fact", small_talk="feeling")
         resolved = resolve_pronoun(core_original, last_question, topic) if pronoun_about_user else core_original
         trigger = "first person" if not pronoun_about_user else "pronoun about the user's last topic"
@@ -1089,6 +1143,10 @@ def _looks_like_a_value(core: str) -> bool:
     words = core.split()
     if not words or len(words) > 8 or smalltalk.is_small_talk(core) or smalltalk.clause_kind(core):
         return False
+    if not re.search(r"[A-Z0-9]", core[1:]) and re.search(
+            r"\b(?:is|are|was|were|am|has|have|had|will|would|can|could|should|must|gonna|gotta|'re|'m)\b", core.lower()) \
+            and not re.match(r"^(?:it|that|he|she|they)(?:'s| is| was)\s", core.lower()):
+        return False  # "ovens are calling": a clause about something else, with no name or number to store
     if re.search(r"\b(?:forget|delete|remove|erase|undo)\b|\b(?:that|it|this)[\s.!]*$", core.lower()):
         return False  # "abeg forget that" answers nothing
     pronoun = re.match(r"^(?:it|that|this|these|those|there|which|what)(?:'s|'re| is| was| are| were| seems| sounds| looks|"
@@ -1311,6 +1369,9 @@ def extract_correction(message: str, last_question: str | None = None, last_answ
     statement, else from the last question; the new target from the sentence; the old
     target from "not X" in the sentence, else from the agent's last answer."""
     original = message.strip()
+    # "it's Gus Amberley, sorry, Angus Amberley": the name said after "sorry" / "I mean" replaces the one before
+    original = re.sub(r"\b[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*\s*[,\u2014\u2013-]+\s*(?:sorry|i mean|i meant|no wait|wait|or rather|rather)[,]?\s+"
+                      r"(?=[A-Z])", "", original)
     core, _ = _strip_front(normalise(original).lower())
     core = re.sub(r"^(?:you're wrong|you are wrong|that's wrong|that is wrong)[,;:.!\s]+", "", core)
     core = re.sub(_TRAILING_NOISE, "", core).strip(" .!")

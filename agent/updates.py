@@ -42,7 +42,7 @@ _CLASS_WORDS: tuple[tuple[str, str], ...] = (
              r"|\b(?:moved|move|moving|relocated|relocating)(?=\s+(?:to|in|into|out|away|back|house|home|again|over|abroad|"
              r"recently|last|this|a\b)|[\s,.!]*$|,)"
              r"|\b(?i:i'm|i am|we're|we are|he's|she's|they're|he is|she is|they are|is|'s) (?:now |currently )?in [A-Z]"),
-    ("work", r"\b(?:work|works|working|worked|job|employer|employed|hired|intern|interning)\b"
+    ("work", r"\b(?:work|works|working|worked|job|employer|employed|hired|intern|interning|teach|teaches|teaching|lecture|lectures)\b"
              r"|\b(?i:i'm|i am|he's|she's|he is|she is) (?:now )?at [A-Z]"
              r"|\b(?i:i'm|i am|im|he's|she's|he is|she is) (?:now )?an? [a-z]+ (?:at|for) [A-Z]"),
     ("drive", r"\b(?:drive|drives|driving|drove|car|cars|vehicle|truck|lorry|ute|van|motorbike|motorcycle|scooter)\b"),
@@ -114,12 +114,15 @@ def _with_me(things: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
 def _things(lower: str, first_person: bool) -> list[tuple[str, ...]]:
     """What a statement is about: the user's own things ("my sister"), else the user when it
     speaks in the first person ("i play for the Harlow Hornets": "the Harlow Hornets" is
-    what the user plays for, not a thing of theirs)."""
-    nouns = _owned_nouns(lower)
-    if re.search(r"\b(?:my|our)\s+[a-z]", lower):
-        nouns = _with_me(nouns)
-    if re.search(r"\b(?:my|our)\s+[a-z]", lower):
-        return nouns
+    what the user plays for, not a thing of theirs). "I changed suppliers" is about the
+    user's supplier."""
+    nouns = _owned_nouns(lower) + [(canonical(m.group(1)),) for m in re.finditer(
+        r"\b(?:changed|switched|swapped)\s+([a-z]{3,}?)s\b(?!\s+(?:to|for)\b)", lower)
+        if canonical(m.group(1)) not in _OWN_ATTRIBUTE_NOUNS]
+    owned = re.search(r"\b(?:my|our)\s+[a-z]", lower)
+    speaker = re.search(r"\b(?:i|we|i'm|we're|i've|we've|i'd|im)\b", lower)
+    if owned and not (first_person and speaker and speaker.start() < owned.start()):
+        return _with_me(nouns)  # "my sister moved": about her; "I now teach at X, for my sins": about the user
     return nouns + [("me",)] if first_person else nouns
 
 

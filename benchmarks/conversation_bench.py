@@ -239,7 +239,7 @@ def main() -> None:
         else:
             model = load_model(args.model)
         embedder = default_embedder()
-        for path in args.dialogues or [DATA / f"dialogues_{part}.json" for part in ("dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9", "test10")]:
+        for path in args.dialogues or [DATA / f"dialogues_{part}.json" for part in ("dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9", "test10", "test11")]:
             started = time.perf_counter()
             part = run_dialogues(json.loads(path.read_text(encoding="utf-8")), model, embedder, args.max_new_tokens)
             part["seconds"] = round(time.perf_counter() - started, 1)

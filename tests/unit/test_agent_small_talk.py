@@ -14,7 +14,7 @@ APPLE_A = "The CEO of Apple is Tim Cook."
     "hello there", "thanks, that's helpful!", "Never mind.", "Yes, exactly right.", "ok", "thx!!", "nvm", "lol",
     "cool cool", "Thank you kindly for noting that.", "Splendid, much obliged.", "Perfect, you're a gem.",
     "how are you today?", "are you a bot or a human", "who made you?", "I hope I'm not disturbing you.",
-    "im so bored rn", "that answer was kinda useless tbh", "Paris is beautiful", "you're wrong", "no", "what? no",
+    "im so bored rn", "that answer was kinda useless tbh", "Paris is beautiful",
     "no thanks", "I'm not sure", "hmm i see", "Ha! I knew it was Constable, I told them so. Thanks a million.",
     "good morning! 😀", "bye", "yes do it", "not bad",
 ])
@@ -22,6 +22,14 @@ def test_small_talk_is_chitchat_in_any_context(text):
     for context in ((None, None), (APPLE_Q, APPLE_A)):
         turn = classify_turn(text, *context)
         assert turn.type == "chitchat", (text, context, turn.trigger)
+
+
+@pytest.mark.parametrize("text", ["you're wrong", "no", "what? no", "that's wrong though"])
+def test_a_bare_disagreement_is_chitchat_alone_and_a_valueless_correction_after_an_answer(text):
+    """LABELS.md: "that's wrong though" is a correction, one that lacks its value; it stores nothing."""
+    assert classify_turn(text).type == "chitchat"
+    turn = classify_turn(text, APPLE_Q, APPLE_A)
+    assert turn.type == "correction" and turn.correction is None and turn.small_talk == "disagreement"
 
 
 @pytest.mark.parametrize("text", ["yes, Tim Cook", "yep tim cook", "Yes, the CEO of Apple is Tim Cook.", "right, Tim Cook"])

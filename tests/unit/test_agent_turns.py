@@ -220,3 +220,43 @@ def test_a_first_person_sentence_that_names_a_place_is_a_fact_whatever_its_verb(
 def test_a_question_tag_or_a_request_for_permission_asks_nothing():
     assert classify_turn("hey! revising for an exam, mind if I ask you a few things?").type == "chitchat"
     assert classify_turn("my dog is called Biscuit, you know?").type == "personal_fact"
+
+
+def test_two_facts_in_one_turn_split_into_clauses_that_each_key():
+    from editmind.agent.personal import split_personal_clauses
+
+    assert split_personal_clauses("my cat is called Pip and my brother lives in Hull") == ["my cat is called Pip", "my brother lives in Hull"]
+    assert split_personal_clauses("my sister and her husband moved to Leeds") == ["my sister and her husband moved to Leeds"]
+    assert split_personal_clauses("my dog is Rex and I love him") == ["my dog is Rex and I love him"]
+
+
+@pytest.mark.parametrize("text", ["kids are finally asleep", "my husband's home now", "my dog is a menace today lol"])
+def test_how_someone_is_right_now_is_not_a_fact(text):
+    assert classify_turn(text).type == "chitchat"
+
+
+def test_a_clause_with_no_name_is_not_the_answer_to_a_question_about_the_user():
+    turn = classify_turn("Right, ovens are calling. Bye!", "What's my head baker called?", "I don't know: you haven't told me.")
+    assert turn.type == "chitchat"
+
+
+@pytest.mark.parametrize("text, subject, relation, value", [
+    ("my wife's at Harrow & Lyle", "my wife", "works at", "Harrow & Lyle"),  # an organisation: where she works
+    ("Nadia's my best friend now", "my best friend", "name", "Nadia"),
+    ("cat: Pudding.", "my cat", "name", "Pudding"),
+    ("my nephew has transferred to Ormsby College", "my nephew", "goes to", "Ormsby College"),
+])
+def test_personal_facts_in_the_shapes_people_use(text, subject, relation, value):
+    turn = classify_turn(text)
+    assert turn.type == "personal_fact"
+    assert (turn.statement.subject, turn.statement.relation, turn.statement.object) == (subject, relation, value)
+
+
+def test_a_forget_said_as_a_wish_names_what_to_forget():
+    turn = classify_turn("I'd rather, thinking about it, that you not keep my brother's address. Could you remove it?")
+    assert turn.type == "forget" and turn.content == "my brother's address"
+
+
+def test_im_back_is_a_greeting():
+    assert classify_turn("back. I drive a Volvo now").type == "personal_fact"
+    assert classify_turn("I'm back").type == "chitchat"

@@ -92,3 +92,13 @@ def test_my_school_is_where_the_user_goes_to_school():
     assert updates("I changed schools, i'm at hollybank college now", "My school's Marsh Lane Academy.") == [
         "My school's Marsh Lane Academy."]
     assert updates("I changed schools, i'm at hollybank college now", "My sister's school is Marsh Lane Academy.") == []
+
+
+def test_changing_a_plural_updates_the_users_one_of_them():
+    assert updates("I changed vets this month, we see Dr Penn at Ashby Vets now", "Our vet at the moment is Dr Rowe.") == [
+        "Our vet at the moment is Dr Rowe."]
+
+
+def test_an_idiom_with_my_late_in_the_sentence_does_not_make_it_about_a_thing():
+    assert updates("I've changed jobs, I now teach at Verrin College, for my sins",
+                   "I teach at Saltmarsh University, for now.") == ["I teach at Saltmarsh University, for now."]
