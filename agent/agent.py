@@ -794,6 +794,30 @@ class EditingAgent:
         progress = kwargs.pop("progress", self.progress)
         return debias(self.journal, train, test, data_dir=data, progress=progress, evaluate=evaluate, **kwargs)
 
+    def detox(self, data: Any = None, method: str = "dinm", evaluate: bool = True, **kwargs: Any) -> Any:
+        """Make the model refuse jailbreak attacks (editors/safety/detox): one journaled `dinm`
+        (or `steer`) edit from SafeEdit records, undone bitwise with `undo(report.edit_id)`.
+        `data` is the records' file (default: ../shared/data/detox/safeedit_attacks.json), split
+        by question; with `evaluate`, the held-out questions' attacks are measured before and
+        after (`max_train`/`max_test` cap the subsets, default 24/32). Returns the DetoxReport."""
+        from pathlib import Path
+
+        from editmind.editors.safety.detox import detox
+        from editmind.editors.safety.safeedit import load_attacks, split_by_question, spread
+
+        if data is None:
+            from editmind.apps.commands.eval import shared_data_dir
+
+            data = shared_data_dir() / "detox" / "safeedit_attacks.json"
+        records = load_attacks(Path(data))
+        train, test = split_by_question(records, kwargs.pop("test_fraction", 0.25)) if evaluate else (records, [])
+        train, test = spread(train, kwargs.pop("max_train", 24)), spread(test, kwargs.pop("max_test", 32))
+        if self.journal is None:
+            raise EditmindError(f"the edit journal is not available ({self._journal_error or 'not opened'}); "
+                                "detox needs it to record the edit")
+        progress = kwargs.pop("progress", self.progress)
+        return detox(self.journal, train, test, method=method, progress=progress, evaluate=evaluate, user_id=self.user_id, **kwargs)
+
     def _command(self, turn: Turn) -> Reply:
         name, arg = (turn.command or "").lower(), turn.argument.strip()
         if name == "lasting":

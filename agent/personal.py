@@ -368,7 +368,9 @@ _Q_PATTERNS: tuple[tuple[str, str | None, str | None], ...] = (
     (r"^how old (?:am i|is " + _OWNED + r")$", None, "age"),
     (r"^(?:what|which) (?:car|vehicle) do i (?:drive|have|own)$|^what do i drive$", "me", "drives"),
     (r"^(?:what|which) (?:school|college|university|class) (?:does|do|did) " + _OWNED + r" (?:go to|attend|go)$|"
-     r"^where (?:does|did) " + _OWNED.replace("<n>", "<n2>") + r" (?:go to (?:school|college|university)|study|studies)$", None, "goes to"),
+     r"^where (?:does|did) " + _OWNED.replace("<n>", "<n2>") + r" (?:go to (?:school|college|university)|study|studies)$|"
+     r"^(?:what|which) (?:school|college|university|nursery|uni) (?:is|'s) " + _OWNED.replace("<n>", "<n3>") + r" (?:at|in|attending|going to)(?: now)?$",
+     None, "goes to"),
     (r"^(?:what|which) (?:school|college|university) (?:do|did) i (?:go to|attend)$|^where do i (?:go to school|study)$", "me", "goes to"),
     (r"^(?:what|which) (?:grade|year|class) (?:am i|i am) in$", "me", "grade"),
     (r"^where (?:am i|i am) (?:working|employed)$|^where i (?:work|am working)$", "me", "works at"),
@@ -626,7 +628,10 @@ def with_known_names(text: str, people: dict[str, str]) -> str:
                          r"just|now|recently|finally)\b(?!\s+(?:called|named)\b))", re.I)
     text = subject.sub(lambda m: m.group(1) + people[m.group(2).lower()], text)
     asked = re.compile(r"\b(where|what|who|when|how)\s+(does|did|is|was|has)\s+" + name + r"\b", re.I)
-    return asked.sub(lambda m: f"{m.group(1)} {m.group(2)} {people[m.group(3).lower()]}", text)  # "where does Rosalind study"
+    text = asked.sub(lambda m: f"{m.group(1)} {m.group(2)} {people[m.group(3).lower()]}", text)  # "where does Rosalind study"
+    if re.match(r"^\s*(?:which|what|where|who|when|how|is|does|did|has)\b", text, re.I) and text.rstrip().endswith("?"):
+        text = re.sub(r"\b" + name + r"\b(?!'s)", lambda m: people[m.group(1).lower()], text, flags=re.I)  # "which school is Rosa at?"
+    return text
 
 
 def with_own_roles(text: str, facts: Sequence[Any]) -> str:

@@ -301,13 +301,13 @@ def is_small_talk(text: str) -> str | None:
             return None
         kinds.append(kind)
     # the kind that says most about what to answer: "Champion, thanks." is thanks, "ok bye bye" a goodbye
-    for kind in _REPLY_PRIORITY:
+    for kind in REPLY_PRIORITY:
         if kind in kinds:
             return kind
     return kinds[0] if kinds[0] != "empty" else (kinds[1:] or ["empty"])[0]
 
 
-_REPLY_PRIORITY = ("goodbye", "thanks", "never mind", "greeting")
+REPLY_PRIORITY = ("goodbye", "thanks", "never mind", "greeting")
 
 
 def about_assistant(text: str) -> bool:

@@ -112,6 +112,8 @@ def guard_turn(turn: Any, embedder: Any, guard: "TurnGuard | None") -> Any:
 
     if guard is None or turn.type not in GUARDED_TYPES or not guard.fits(embedder):
         return turn
+    if turn.type == "correction" and getattr(turn, "correction", None) is None:
+        return turn  # "you're wrong": a correction that writes nothing needs no guard
     probability = guard.small_talk_probability(np.asarray(embedder.embed([turn.text]))[0])
     threshold = guard.threshold_for(turn.type)
     correction = getattr(turn, "correction", None)
@@ -120,5 +122,9 @@ def guard_turn(turn: Any, embedder: Any, guard: "TurnGuard | None") -> Any:
         threshold = max(threshold, 0.6)  # a full name as the value ("It is Salil Parekh."): the guard must be surer
     if probability < threshold:
         return turn
+    from editmind.agent import smalltalk
+
+    kinds, _ = smalltalk.split_small_talk(turn.text)  # "thanks, that's handy": still thanked
+    said = next((k for k in smalltalk.REPLY_PRIORITY if k in kinds), None)
     return Turn("chitchat", turn.text, f"guard: small talk (p={probability:.2f}) though the rules read {turn.type}",
-                small_talk="guarded")
+                small_talk=said or "guarded")

@@ -1124,7 +1124,10 @@ def _statement_unit(original: str, rest: str, last_question: str | None, last_an
             return Turn("correction", original, "correction marker, value unclear", content=_sentence(core_original),
                         correction=Correction(correction.subject, correction.relation, None, correction.target_true,
                                               correction.question), lasting=lasting)
-        return Turn("chitchat", original, "statement without a fact", small_talk="remark" if not corrected else "disagreement")
+        from editmind.agent.personal import is_transient_state
+
+        kind = "disagreement" if corrected else ("feeling" if is_transient_state(core) else "remark")
+        return Turn("chitchat", original, "statement without a fact", small_talk=kind)
     if problem == "bare value" and "agreement" in small_talk:
         return Turn("chitchat", original, "agreement with a value", small_talk="agreement")  # "yep, tolstoy"
     if problem == "bare value":

@@ -62,3 +62,11 @@ def test_she_and_he_pick_the_recent_topic_of_their_gender():
     assert topic_for_pronoun("he moved to Leeds", topics) == "my husband"
     assert topic_for_pronoun("it is red", ["my car"]) == "my car"
     assert topic_for_pronoun("she is 3", ["my dog"]) == "my dog"  # no gender known: the newest
+
+
+def test_a_known_name_anywhere_in_a_question_is_the_users_person():
+    from editmind.agent.personal import parse_personal_question, with_known_names
+
+    asked = with_known_names("which school is Mira at?", {"mira": "my niece"})
+    assert asked == "which school is my niece at?" and parse_personal_question(asked) == ("my niece", "goes to")
+    assert with_known_names("Mira's school is great", {"mira": "my niece"}) == "my niece's school is great"
