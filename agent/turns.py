@@ -208,7 +208,7 @@ _ASK_PREFIX = (
 )
 _LASTING = r"(?:permanent(?:ly)?|forever|for good|for ever|into (?:the|your) (?:model|weights)|to (?:the|your) weights|in(?:to)? (?:the|your) model|in your weights)"
 _LASTING_VERBS = r"(?:remember|keep|save|store|make|commit|burn|write|learn|memori[sz]e|put|lock|pin|cement|seal|bake|set)"
-_FORGET_VERBS = (r"(?:forget|delete|erase|remove|wipe|scrub|purge|unlearn|clear|drop|get rid of|discard|disregard|scrap|"
+_FORGET_VERBS = (r"(?:forget|forgetting|unremember|delete|erase|remove|wipe|scrub|purge|unlearn|clear|drop|get rid of|discard|disregard|scrap|bin|"
                  r"scratch|ditch|toss|lose|nuke|take back|throw away|throw out|wipe out)")
 _QUESTION_START = (
     r"(?:what(?:'s|s)?|where(?:'s)?|who(?:'s|m|se)?|when|which|why|how(?:'s)?|whats|is|are|am i|was|were|do|does|did|"
@@ -716,28 +716,38 @@ def _command(lower: str, original: str) -> Turn | None:
     if re.match(r"^(?:show|list|display|print|see|view|give me|what are)\b(?:\s+(?:me|all|my|the|your|of|list|a|recent|current|applied|"
                 r"please|pls|kindly))*\s+"
                 r"(?:edits?|edit history|changes|history|weight edits|model edits)\b", body) or re.match(r"^(?:edits|edit list|my edits|the edits)$", body) \
-            or re.match(r"^what (?:edits|changes) (?:have|did) you (?:made|make|done|do)\b|^what have you (?:changed|edited)\b", body):
+            or re.match(r"^what (?:edits|changes) (?:have|did) you (?:made|make|done|do)\b|^what have you (?:changed|edited)\b", body) \
+            or re.match(r"^(?:show|list|display|pull up|bring up|open|give me)\s+(?:me\s+)?(?:every|all|each|the|my|your)?\s*(?:single\s+)?"
+                        r"(?:edits?|changes?)(?:\s+(?:list|log|history))?(?:\s+(?:you've|you have|you) (?:made|done|applied))?$", body) \
+            or re.match(r"^(?:what|which) (?:edits|changes|facts|weight edits)(?: are| have| did)? (?:currently |now )?(?:applied|active|in effect|"
+                        r"(?:have )?you (?:edited|changed|made|applied))(?: so far| now)?$", body):
         return Turn("command", original, "list edits", command="edits")
     if re.match(r"^(?:(?:explain |tell me |so )?why (?:did|do|would|'d) you (?:say|answer|think|reply|respond)|why that answer|"
                 r"why'd you (?:say|answer|reply|think)|"
                 r"(?:explain|tell me) why you (?:said|answered|think|replied)|explain (?:that|your) answer|explain yourself|"
                 r"why did you (?:tell me|give me|pick|choose|come up with)|"
                 r"how did you (?:get|come up with|know) that|where did (?:you get )?that come from|where did you get that|"
-                r"show (?:me )?(?:the |your )?(?:trace|facts you used|sources|reasoning)|what (?:facts|sources) did you use)", body):
+                r"show (?:me )?(?:the |your )?(?:trace|facts you used|sources|reasoning)|what (?:facts|sources) did you use|"
+                r"what(?:'s| is| was) (?:the |your )?(?:reasoning|logic|basis|source) (?:behind|for|of) (?:that|this|your|the)(?: answer)?|"
+                r"how come you (?:answered|said|replied|think|thought)|what made you (?:say|answer|think|reply)|"
+                r"why (?:that|this)(?: one)?$|where (?:is|'s) that (?:from|coming from))", body):
         return Turn("command", original, "why", command="why")
     user = re.match(r"^(?:switch|change|set|swap)\s+(?:to\s+|the\s+)?user(?:\s+to|\s+name\s+to)?\s+(\w+)|"
-                    r"^(?:switch|change) to\s+(\w+)$|^(?:log ?in|sign in|login|log me in|sign me in) as\s+(?:user\s+)?(\w+)|^i'm user\s+(\w+)$|^this is user\s+(\w+)$", body)
+                    r"^(?:switch|change|move) me (?:over )?to\s+(\w+)(?:'s)?(?: profile| account| memory)?$|^(?:switch|change) to\s+(\w+)$|^(?:log ?in|sign in|login|log me in|sign me in) as\s+(?:user\s+)?(\w+)|^i'm user\s+(\w+)$|^this is user\s+(\w+)$", body)
     if user:
         name = next(g for g in user.groups() if g)
         return Turn("command", original, "switch user", command="user", argument=name)
-    if re.match(r"^(?:reset(?: the conversation| the chat| everything| this| it)?|start over|start again|start fresh|"
+    if re.match(r"^(?:(?:let's |lets )?(?:wipe the slate clean(?: and)? )?reset(?: (?:the|this|our) (?:conversation|chat|session))?(?: everything| this| it)?|"
+                r"start over(?:,? (?:a )?(?:fresh|new) (?:conversation|chat))?|(?:a )?fresh (?:conversation|chat|start)|"
+                r"start again|start fresh|"
                 r"new conversation|new chat|clear (?:the )?(?:history|chat|conversation)|restart(?: the conversation)?|"
                 r"start (?:a )?(?:new|fresh) (?:conversation|chat|session)|begin again)$", body):
         return Turn("command", original, "reset", command="reset")
     if body in ("quit", "exit", "stop"):  # "bye bye" is a goodbye (small talk), not a command
         return Turn("command", original, "quit", command="quit")
     if body in ("help", "what can you do", "commands", "help me", "show help", "show commands", "list commands",
-                "what are the commands", "what commands are there", "how does this work", "how do i use this") or re.match(
+                "what are the commands", "what commands are there", "how does this work", "how do i use this", "how do i use you",
+                "how do i use you? what commands are there", "how do i use this thing", "what can i do here") or re.match(
                 r"^(?:show|open|display|give)(?: me)?(?: the)? (?:help|commands)(?: menu| page| list)?$", body):
         return Turn("command", original, "help", command="help")
     if re.search(_LASTING, body) and re.search(r"\b" + _LASTING_VERBS + r"\b", body):
@@ -764,6 +774,12 @@ def _forget_clauses(lower: str) -> list[str]:
 
 def _forget_clause(lower: str, original: str) -> Turn | None:
     body = re.sub(r"^" + _POLITE, "", lower)
+    body = re.sub(r"^(?:nah|nope|naw|aye|ach|och|no)[,!.]?\s+", "", body)
+    body = re.sub(r"\bma\b(?=\s+[a-z])", "my", re.sub(r"\bye\b", "you", body))  # "can ye forget ma address"
+    # "would you mind forgetting X", "I'd prefer you forgot X", "can you stop remembering X"
+    body = re.sub(r"^(?:(?:would|do) you mind|(?:could|can|would|will) you (?:please )?)\s*(?=forgetting\b|stop remembering\b)", "", body)
+    body = re.sub(r"^(?:i'd|i would) (?:prefer|rather|like it)(?: it)?(?: if)? you (?:forgot|deleted|dropped|erased|removed|binned)\b", "forget", body)
+    body = re.sub(r"^(?:stop|quit) remembering\b", "forget", body)
     # "I guess you can forget where I was born": a hedge and a permission before the verb
     body = re.sub(r"^(?:(?:i guess|i think|i suppose|maybe|perhaps|honestly|you know what|on second thought|actually)[,]?\s+)*"
                   r"(?:you can|you could|you may|you might as well|feel free to|i'd like you to|i want you to)\s+(?=" + _FORGET_VERBS + r"\b)",
@@ -797,6 +813,8 @@ def _forget_clause(lower: str, original: str) -> Turn | None:
                   r"the fact that|the fact about|all (?:the )?(?:info|information|stuff|details) (?:about|on)|"
                   r"(?:the )?(?:info|information|stuff|details|thing|bit|part) (?:about|on))\s+", "", rest)
     rest = re.sub(r"\s*[,;]\s*(?:my|i|i'm|because|since|he|she|they|we|it's|as|cause|cuz)\b.*$", "", rest)  # a reason
+    rest = re.sub(r"(?:,?\s+(?:lol|haha|pal|mate|buddy|dude|thanks|please|if (?:that's|that is|it's) (?:alright|ok|okay|possible|fine)|"
+                  r"if you (?:can|could|would|don't mind)))+$", "", rest)  # "my address, pal", "my wife's name, if that's alright"
     rest = re.sub(r"(?:(?:^|\s+)(?:actually|please|now|then|too|as well|for now|again|ok|okay|thanks))+$", "", rest)
     rest = re.sub(r"^(?:it|that|this)(?:,.*|\s+(?:i|you).*)?$", "", rest)  # "forget it, i don't want that stored"
     rest = re.sub(r"^the\s+(.+?)\s+(?:thing|stuff|info|part|bit)$", r"\1", rest)  # "the dog thing"

@@ -260,3 +260,25 @@ def test_a_forget_said_as_a_wish_names_what_to_forget():
 def test_im_back_is_a_greeting():
     assert classify_turn("back. I drive a Volvo now").type == "personal_fact"
     assert classify_turn("I'm back").type == "chitchat"
+
+
+@pytest.mark.parametrize("text, command", [
+    ("could u show all the edits you've made", "edits"), ("Which changes are applied now?", "edits"),
+    ("What was the reasoning behind that answer?", "why"), ("what made you answer that", "why"),
+    ("can we reset our chat please", "reset"), ("Move me over to Nan's profile.", "user"),
+])
+def test_commands_in_everyday_words(text, command):
+    turn = classify_turn(text)
+    assert turn.type == "command" and turn.command == command
+
+
+@pytest.mark.parametrize("text, target", [
+    ("Would you mind forgetting my locker code?", "my locker code"),
+    ("I'd rather you forgot my nephew's school, if that's ok.", "my nephew's school"),
+    ("nah just bin the bit about my gran", "my gran"),
+    ("Can ye forget ma birthday, mate?", "my birthday"),
+    ("could you stop remembering where I park", "where I park"),
+])
+def test_forgets_in_everyday_words(text, target):
+    turn = classify_turn(text)
+    assert turn.type == "forget" and turn.content == target
