@@ -14,7 +14,9 @@ finished column, so a run that is cut off still leaves its numbers):
 - speed:      one ROME edit (statistics cached), fp32 and bf16 search interleaved, and,
               when --methods has memit, MEMIT's per-edit time in a batch of --n, in the
               same process (`speed --methods rome,memit --n 100`).
-- sequential: --n edits applied one after another for --methods, measured after the last.
+- sequential: --n edits applied one after another for --methods, measured after the last
+              (and at --checkpoints, with locality also over the sure answer positions).
+              `--methods grace` runs the side-memory lifelong editor.
 - interference: --n sequential edits of the first of --methods; at each --checkpoints the
               locality of probes whose relation template was edited, against the rest, and
               the agreement at answer positions where the unedited model was sure of its
@@ -433,8 +435,31 @@ def stage_sequential(model, args, report: Report) -> None:
     report.data["skipped"] = [m for m in methods if not _available(m)]
     editors = [_editor(m, **_overrides(args)) for m in methods if _available(m)]
 
+    # Locality both ways at each checkpoint (the model is still edited then): KnowEdit's
+    # locality_tf (every answer position, near ties included, per probe then per case) and the
+    # agreement over the answer positions where the unedited model was sure (top-two gap >=
+    # NEAR_TIE_NATS), with the near-tie positions apart.
+    from editmind.editors.eval.metrics import locality_references
+
+    probes = list({p.prompt: p for r in records for p in r.locality}.values())
+    references = locality_references(model, probes)
+    near_tie = [m < NEAR_TIE_NATS for reference in references for m in reference.top_margins]
+    started = time.perf_counter()
+
     def on_checkpoint(method: str, curve: list[dict[str, float]]) -> None:
+        current = locality_references(model, probes)
+        kept = [a == b for now, before in zip(current, references) for a, b in zip(now.argmax_ids, before.argmax_ids)]
+        sure = [k for k, tie in zip(kept, near_tie) if not tie]
+        tied = [k for k, tie in zip(kept, near_tie) if tie]
+        curve[-1]["locality_tf_sure_positions"] = 100 * sum(sure) / max(1, len(sure))
+        curve[-1]["locality_tf_near_tie_positions"] = 100 * sum(tied) / max(1, len(tied))
+        curve[-1]["wall_seconds"] = round(time.perf_counter() - started, 1)
+        if method == "grace":
+            from editmind.editors.parametric.grace import codebook_size
+
+            curve[-1]["codebook_keys"] = codebook_size(model)
         report.data.setdefault("curves", {})[method] = curve
+        report.data["near_tie"] = {"nats": NEAR_TIE_NATS, "answer_positions": len(near_tie), "near_tie_positions": sum(near_tie)}
         report.save()
         print(f"{method}: {json.dumps(curve[-1])}", flush=True)
 

@@ -4,6 +4,8 @@ Floating-point `W + d - d` is not `W`, so undo never subtracts: before a delta i
 the touched weight is copied, and `Snapshot.restore()` copies it back. The journal builds
 bitwise undo of any edit on the same idea (base weights + re-applying the remaining deltas
 in their original order gives exactly the weights as if the undone edit never happened).
+Side-memory deltas (GRACE, editors/side_memory.py) attach to their module instead of being
+added to a weight, and the snapshot detaches them again.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch
 
 from editmind.editors.base import EditFailedError, WeightDelta
 from editmind.editors.model.local_model import LocalModel
+from editmind.editors.side_memory import SideMemoryDelta
 
 
 @dataclass
@@ -23,6 +26,7 @@ class Snapshot:
 
     model: LocalModel
     saved: dict[str, torch.Tensor] = field(default_factory=dict)
+    side: list = field(default_factory=list)  # side-memory deltas attached since (side_memory.py)
 
     def take(self, module: str) -> None:
         if module not in self.saved:
@@ -30,6 +34,9 @@ class Snapshot:
 
     @torch.no_grad()
     def restore(self) -> None:
+        for delta in reversed(self.side):
+            delta.detach(self.model)
+        self.side.clear()
         for module, weight in self.saved.items():
             self.model.module(module).weight.copy_(weight)
 
@@ -50,6 +57,11 @@ def apply_deltas(model: LocalModel, deltas: Iterable[WeightDelta], snapshot: Sna
     """
     deltas = list(deltas)
     for delta in deltas:
+        if isinstance(delta, SideMemoryDelta):  # attached beside its module, no weight changes
+            if not delta.is_finite():
+                raise EditFailedError(f"the edit produced non-finite values for {delta.module}; nothing was changed")
+            delta.check(model)
+            continue
         view = _math_view(model, delta)
         if not delta.is_finite():
             raise EditFailedError(f"the edit produced non-finite values for {delta.module}; nothing was changed")
@@ -59,8 +71,13 @@ def apply_deltas(model: LocalModel, deltas: Iterable[WeightDelta], snapshot: Sna
             )
     snapshot = snapshot if snapshot is not None else Snapshot(model)
     for delta in deltas:
-        snapshot.take(delta.module)
+        if not isinstance(delta, SideMemoryDelta):
+            snapshot.take(delta.module)
     for delta in deltas:
+        if isinstance(delta, SideMemoryDelta):
+            delta.attach(model)
+            snapshot.side.append(delta)
+            continue
         view = _math_view(model, delta)
         view.add_(delta.tensor().to(dtype=view.dtype, device=view.device))
     return snapshot

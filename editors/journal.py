@@ -37,7 +37,11 @@ from safetensors.torch import load_file, save_file
 from editmind.editors.base import (
     EditFailedError, EditRequest, EditRequestError, Progress, WeightDelta, get_editor,
 )
+from editmind.editors.base import _load_builtin_editors
 from editmind.editors.deltas import apply_deltas
+from editmind.editors.side_memory import (
+    SIDE_DELTA_KINDS, SideMemoryDelta, clear_side_memories, export_side_memories, restore_side_state, side_state,
+)
 from editmind.editors.errors import EditmindError
 from editmind.editors.model.home import resolve_home
 from editmind.editors.model.local_model import LocalModel
@@ -105,6 +109,12 @@ def _save_deltas(path: Path, deltas: Sequence[WeightDelta], extra: dict[str, tor
     tensors: dict[str, torch.Tensor] = {}
     layout = []
     for i, delta in enumerate(deltas):
+        if isinstance(delta, SideMemoryDelta):  # a side-memory edit (GRACE): its tensors, its JSON metadata
+            for part, tensor in delta.side_tensors().items():
+                tensors[f"delta.{i}.{part}"] = tensor.detach().cpu().contiguous()
+            layout.append({"module": delta.module, "kind": delta.kind, "owner": delta.owner,
+                           "parts": sorted(delta.side_tensors()), "meta": delta.side_meta()})
+            continue
         parts = {"left": delta.left, "right": delta.right, "dense": delta.dense}
         stored = {}
         for part, tensor in parts.items():
@@ -131,6 +141,13 @@ def _load_deltas(path: Path) -> tuple[list[WeightDelta], dict[str, torch.Tensor]
     deltas = []
     for i, entry in enumerate(layout):
         parts = {part: tensors[f"delta.{i}.{part}"] for part in entry["parts"]}
+        if entry.get("kind"):
+            _load_builtin_editors()  # registers the side-memory kinds
+            kind = SIDE_DELTA_KINDS.get(entry["kind"])
+            if kind is None:
+                raise JournalError(f"the journal file {path} holds a {entry['kind']!r} edit this editmind does not know")
+            deltas.append(kind.from_saved(entry["module"], entry.get("owner", ""), parts, entry.get("meta", {})))
+            continue
         deltas.append(WeightDelta(module=entry["module"], transposed=entry["transposed"], **parts))
     extra = {name[len("extra."):]: t for name, t in tensors.items() if name.startswith("extra.")}
     return deltas, extra
@@ -217,6 +234,8 @@ class EditJournal:
         (called before they are applied)."""
         assert self.model is not None
         for delta in deltas:
+            if isinstance(delta, SideMemoryDelta):
+                continue
             if delta.module not in self._base:
                 self._base[delta.module] = self.model.module(delta.module).weight.detach().clone()
 
@@ -231,6 +250,8 @@ class EditJournal:
         for module, weight in self._base.items():
             if modules is None or module in modules:
                 self.model.module(module).weight.copy_(weight)
+        if modules is None:
+            clear_side_memories(self.model)
 
     # --- reading -------------------------------------------------------------------
     def record(self, edit_id: str) -> EditRecord:
@@ -297,7 +318,7 @@ class EditJournal:
         except (RuntimeError, ValueError, torch.linalg.LinAlgError) as exc:
             raise EditFailedError(f"{method} failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; nothing was changed") from exc
         seconds = time.perf_counter() - started
-        new_modules = [d.module for d in result.deltas if d.module not in self._base]
+        new_modules = [d.module for d in result.deltas if d.module not in self._base and not isinstance(d, SideMemoryDelta)]
         self._keep_base(result.deltas)
         try:
             snapshot = apply_deltas(model, result.deltas)  # raises before changing anything on NaN/shape errors
@@ -357,7 +378,9 @@ class EditJournal:
             known = any(e["id"] == edit_id for e in self._index["edits"])
             state = "already undone" if known else "not in the journal"
             raise JournalError(f"edit {edit_id!r} is {state}; see 'editmind edits list'")
-        touched = {d.module for d in self._deltas[edit_id]}
+        touched = {d.module for d in self._deltas[edit_id] if not isinstance(d, SideMemoryDelta)}
+        side = [d for d in self._deltas[edit_id] if isinstance(d, SideMemoryDelta)]
+        side_before = side_state(model)
         remaining = [i for i in active if i != edit_id]
         index = json.loads(json.dumps(self._index))
         for entry in index["edits"]:
@@ -367,12 +390,15 @@ class EditJournal:
         try:
             self._restore_base(touched)
             for other in remaining:
-                apply_deltas(model, [d for d in self._deltas[other] if d.module in touched])
+                apply_deltas(model, [d for d in self._deltas[other] if d.module in touched and not isinstance(d, SideMemoryDelta)])
+            for delta in side:  # the memory rebuilds itself from the remaining deltas, in order
+                delta.detach(model)
             index["state_fingerprint"] = model.fingerprint()
             self._commit_index(index)
         except BaseException as exc:
             for module, weight in current.items():
                 model.module(module).weight.copy_(weight)
+            restore_side_state(model, side_before)
             if isinstance(exc, OSError):
                 raise JournalError(f"could not write the journal in {self.directory}: {exc}; nothing was changed") from exc
             raise
@@ -382,7 +408,11 @@ class EditJournal:
 
     def export(self, directory: str | os.PathLike[str]) -> Path:
         """Write the edited model as a plain Hugging Face directory (safetensors + config +
-        tokenizer) that `transformers` loads without editmind."""
+        tokenizer) that `transformers` loads without editmind.
+
+        Side-memory edits (GRACE) change no weight: their codebook is written beside the
+        weights (grace_codebook.safetensors + .json); transformers loads the directory as the
+        model without them, `editmind` (load_model on the directory) re-attaches them."""
         model = self._require_model()
         target = Path(directory).expanduser().resolve()
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -394,6 +424,7 @@ class EditJournal:
             model.tokenizer.save_pretrained(str(staging))
             manifest = {"base_fingerprint": self._index.get("base_fingerprint"), "edits": self._active_ids(),
                         "exported_by": "editmind"}
+            manifest["side_memories"] = export_side_memories(model, staging)  # GRACE: codebook files beside the weights
             (staging / "editmind_edits.json").write_text(json.dumps(manifest, indent=2))
             if target.exists():
                 target.rmdir()

@@ -95,7 +95,12 @@ def load_model(spec: str = DEFAULT_SPEC, home: str | os.PathLike[str] | None = N
     model.eval()
     if target is not None:
         model.to(target)
-    return LocalModel(model=model, tokenizer=tokenizer, layout=discover_layout(model), spec=spec, name=name, source=source)
+    local = LocalModel(model=model, tokenizer=tokenizer, layout=discover_layout(model), spec=spec, name=name, source=source)
+    if path.is_dir():  # an editmind export may carry a side memory (GRACE's codebook) beside the weights
+        from editmind.editors.side_memory import load_side_memories
+
+        load_side_memories(local, path)
+    return local
 
 
 def _device(device: str | None) -> torch.device | None:
