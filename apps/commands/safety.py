@@ -1,5 +1,6 @@
 """`editmind sanitize`: make the model forget the answers to some questions, keep the rest.
 `editmind debias`: take the gender-stereotype subspace out of the model (DAMA).
+`editmind detox`: make the model refuse jailbreak attacks (DINM, or a gated refusal vector).
 
 The edit goes through the journal like any other (`editmind edits list|undo`), the user's
 memory facts that name a forgotten answer are redacted too, and a before/after table of
@@ -116,6 +117,57 @@ def _debias(args: argparse.Namespace) -> int:
     return 0
 
 
+def _detox_data(args: argparse.Namespace):
+    from editmind.editors.base import EditRequestError
+    from editmind.editors.safety.safeedit import load_attacks, split_by_question, spread
+
+    records = load_attacks(args.data)
+    if args.no_eval:
+        train, test = records, []
+    else:
+        train, test = split_by_question(records, args.test_fraction, seed=args.seed)
+    train, test = spread(train, args.max_train, args.seed), spread(test, args.max_test, args.seed)
+    if not train:
+        raise EditRequestError(f"{args.data} leaves no training attacks; give more records or a lower --test-fraction")
+    return train, test
+
+
+def _detox(args: argparse.Namespace) -> int:
+    from editmind.apps.commands.edit import _open, _progress
+    from editmind.editors.base import EditRequestError, get_editor
+    from editmind.editors.safety.detox import METHODS, detox
+    from editmind.editors.settings import parse_settings
+
+    method = args.method.strip().lower()
+    if method not in METHODS:
+        raise EditRequestError(f"unknown detox method {args.method!r}; choose from {', '.join(METHODS)}")
+    train, test = _detox_data(args)  # bad files fail before the model loads
+    overrides = parse_settings(args.set)
+    get_editor(method, family="parametric", **overrides)  # a bad --set too
+    judge = None
+    if not args.no_eval:
+        from editmind.editors.safety.harm_judge import load_judge
+
+        judge = load_judge()
+    journal, _ = _open(args)
+    report = detox(journal, train, test, method=method, overrides=overrides, progress=_progress(True), evaluate=not args.no_eval,
+                   max_new_tokens=args.max_new_tokens, user_id=args.user, judge=judge)
+    payload = report.to_dict()
+    if args.json:
+        Path(args.json).write_text(json.dumps(payload, indent=2, ensure_ascii=False))
+    print(f"detox edit {report.edit_id} ({method}, layer {report.layers}): refusal learned from {report.train_attacks} attack(s), "
+          f"{report.compute_seconds:.0f} s; undo with 'editmind edits undo {report.edit_id}'")
+    if report.before:
+        print(f"{'metric':22} {'before':>8} {'after':>8}   ({report.test_attacks} test attacks on {report.test_questions} "
+              f"unseen questions, {report.benign_prompts} benign prompts)")
+        for key in ("defense_success", "locality", "locality_exact", "fluency", "fluency_benign", "refusal_phrase_rate",
+                    "benign_refusal_rate"):
+            print(f"{key:22} {str(report.before.get(key, '-')):>8} {str(report.after.get(key, '-')):>8}")
+    if args.json:
+        print(f"report: {args.json}", file=sys.stderr)
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     from editmind.apps.commands.agent import add_user_argument
 
@@ -146,3 +198,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-eval", action="store_true", help="skip the before/after measurement")
     parser.add_argument("--json", default=None, metavar="OUT", help="write the report as JSON to OUT")
     parser.set_defaults(handler=_debias)
+
+    parser = subparsers.add_parser("detox", help="make the model refuse jailbreak attacks (DINM or a gated refusal vector)")
+    parser.add_argument("--data", required=True, metavar="FILE",
+                        help="SafeEdit attack records (JSON list of {question, attack name, input, response}), e.g. "
+                             "../shared/data/detox/safeedit_attacks.json; split into train/test by question")
+    parser.add_argument("--method", default="dinm", help="dinm (tune the toxic layer's MLP output) or steer (a gated refusal vector, rank one)")
+    parser.add_argument("--test-fraction", type=float, default=0.25, help="share of the questions held out for measuring (default 0.25)")
+    parser.add_argument("--seed", type=int, default=0, help="the split's and the subsets' seed")
+    parser.add_argument("--max-train", type=int, default=24, metavar="N", help="training attacks used (spread over attack names; default 24)")
+    parser.add_argument("--max-test", type=int, default=32, metavar="N", help="test attacks measured (default 32)")
+    parser.add_argument("--max-new-tokens", type=int, default=40, help="reply length the harm judge reads (default 40)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="a DINM/steer hyperparameter: --set steps=32")
+    parser.add_argument("--no-eval", action="store_true", help="train on every record and skip the before/after measurement")
+    parser.add_argument("--json", default=None, metavar="OUT", help="write the report as JSON to OUT")
+    add_user_argument(parser)
+    parser.set_defaults(handler=_detox)

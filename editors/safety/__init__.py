@@ -1,8 +1,10 @@
-"""Safety workflows on the local model: sanitation (forget private facts) and DAMA debiasing.
-Importing registers the `sanitize` and `dama` editors."""
+"""Safety workflows on the local model: sanitation (forget private facts), detox (DINM and a
+gated refusal vector) and DAMA debiasing. Importing registers the `sanitize`, `dinm`, `steer`
+and `dama` editors."""
 
 from editmind.editors.safety.dama import DamaConfig, DamaEditor
+from editmind.editors.safety.dinm import REFUSAL, DinmConfig, DinmEditor, SteerConfig, SteerEditor
 from editmind.editors.safety.qa_files import QAItem, load_qa_file
 from editmind.editors.safety.sanitize import SAFE_PHRASE, SanitizeConfig, SanitizeEditor
 
-__all__ = ["DamaConfig", "DamaEditor", "QAItem", "SAFE_PHRASE", "SanitizeConfig", "SanitizeEditor", "load_qa_file"]
+__all__ = ["DamaConfig", "DamaEditor", "DinmConfig", "DinmEditor", "REFUSAL", "SteerConfig", "SteerEditor", "QAItem", "SAFE_PHRASE", "SanitizeConfig", "SanitizeEditor", "load_qa_file"]

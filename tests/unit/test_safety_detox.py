@@ -85,9 +85,9 @@ def test_an_edit_changes_one_projection_makes_the_refusal_likelier_and_undoes_bi
 
 def test_the_gate_opens_on_harmful_rows_and_stays_shut_on_benign_ones():
     generator = torch.Generator().manual_seed(0)
-    direction = torch.randn(32, generator=generator)
+    direction, other = torch.eye(32)[0] * 3, torch.eye(32)[1] * 3  # no intercept: benign must differ, not be opposite
     harmful = torch.randn(40, 32, generator=generator) * 0.1 + direction
-    benign = torch.randn(200, 32, generator=generator) * 0.1 - direction
+    benign = torch.randn(200, 32, generator=generator) * 0.1 + other
     k = refusal_gate(harmful.double(), benign.double(), 1e-3)
     assert float((harmful.double() @ k).mean()) > 0.8 and float((benign.double() @ k).abs().mean()) < 0.2
 
