@@ -238,8 +238,9 @@ def test_correct_permanently_then_undo_in_the_browser(browser):
                  "alice's fact in the memory table")
     browser.shot("memory")
     browser.user("bob")  # another user's memory does not hold alice's fact
-    assert "No facts in bob's memory" in browser.main_text()
-    assert not any("Eiffel" in cell for cell in browser.cells()) and "Eiffel" not in browser.main_text()
+    browser.wait(lambda: "No facts in bob's memory" in browser.main_text() and "Eiffel" not in browser.main_text()
+                 and not any("Eiffel" in cell for cell in browser.cells()), 60,
+                 "bob's memory page without alice's fact (the page re-renders after the switch)")
     browser.user("alice")
     browser.wait(lambda: any("Eiffel Tower is located in Rome" in cell for cell in browser.cells()), 30,
                  "alice's fact back in the table")
@@ -261,7 +262,7 @@ def test_correct_permanently_then_undo_in_the_browser(browser):
     assert again == old  # bitwise the old weights, and no fact left: the old answer, word for word
 
     browser.page("Safety")
-    assert "Detox: not available yet" in browser.main_text()
+    assert "Sanitation" in browser.main_text() and "Debias" in browser.main_text() and browser.button("Detox")
     browser.shot("safety")
 
     browser.page("Evaluate")
