@@ -246,8 +246,11 @@ def test_correct_permanently_then_undo_in_the_browser(browser):
                  "alice's fact back in the table")
 
     browser.page("Edits")
-    checkbox = browser.css('[data-testid="stMainBlockContainer"] [data-testid="stCheckbox"] input[type="checkbox"]')[0]
-    assert checkbox.get_attribute("aria-checked") == "true" or checkbox.is_selected()
+    def forget_box_checked() -> bool:  # the page may still be re-rendering: look again until it settles
+        boxes = browser.css('[data-testid="stMainBlockContainer"] [data-testid="stCheckbox"] input[type="checkbox"]')
+        return bool(boxes) and (boxes[0].get_attribute("aria-checked") == "true" or boxes[0].is_selected())
+
+    browser.wait(forget_box_checked, 60, "the 'also forget the facts this edit wrote' box, checked by default")
     browser.shot("edits")
     started = time.perf_counter()
     browser.button("Undo").click()
