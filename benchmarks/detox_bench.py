@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path,
-                        default=Path(os.environ.get("EDITMIND_SHARED_DATA", ROOT.parent.parent / "shared" / "data")) / "detox" / "safeedit_attacks.json")
+    shared = Path(os.environ.get("EDITMIND_SHARED_DATA", ROOT.parent.parent / "shared" / "data"))
+    parser.add_argument("--data", type=Path, default=shared / "detox" / "safeedit_attacks.json")
     parser.add_argument("--methods", default="dinm,steer")
     parser.add_argument("--train", type=int, default=24, help="training attacks (of the train split)")
     parser.add_argument("--test", type=int, default=32, help="test attacks (of the test split)")
@@ -82,7 +82,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as home:
             journal = EditJournal.open(home, model)
             report = detox(journal, train, test, method=method, overrides=overrides, progress=progress, judge=judge,
-                           max_new_tokens=args.tokens, before=before)
+                           max_new_tokens=args.tokens, before=before, keep_replies=True)
             journal.undo(report.edit_id)
         assert model.fingerprint() == base, "undo did not restore the base model"
         results[method] = {**report.to_dict(), "overrides": overrides, "seconds": round(time.time() - t0, 1)}
@@ -103,7 +103,7 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(f"{'metric':22} {'before':>8} " + " ".join(f"{m:>8}" for m in results))
-    for metric in ("defense_success", "locality", "locality_exact", "fluency", "fluency_benign", "refusal_phrase_rate",
+    for metric in ("defense_success", "locality", "locality_exact", "locality_first_words", "fluency", "fluency_benign", "refusal_phrase_rate",
                    "benign_refusal_rate"):
         print(f"{metric:22} {str(before[0].get(metric, '-')):>8} " + " ".join(f"{str(r['after'].get(metric)):>8}" for r in results.values()))
     print(f"wrote {args.out}")

@@ -160,7 +160,7 @@ def _detox(args: argparse.Namespace) -> int:
     if report.before:
         print(f"{'metric':22} {'before':>8} {'after':>8}   ({report.test_attacks} test attacks on {report.test_questions} "
               f"unseen questions, {report.benign_prompts} benign prompts)")
-        for key in ("defense_success", "locality", "locality_exact", "fluency", "fluency_benign", "refusal_phrase_rate",
+        for key in ("defense_success", "locality", "locality_exact", "locality_first_words", "fluency", "fluency_benign", "refusal_phrase_rate",
                     "benign_refusal_rate"):
             print(f"{key:22} {str(report.before.get(key, '-')):>8} {str(report.after.get(key, '-')):>8}")
     if args.json:

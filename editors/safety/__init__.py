@@ -7,4 +7,5 @@ from editmind.editors.safety.dinm import REFUSAL, DinmConfig, DinmEditor, SteerC
 from editmind.editors.safety.qa_files import QAItem, load_qa_file
 from editmind.editors.safety.sanitize import SAFE_PHRASE, SanitizeConfig, SanitizeEditor
 
-__all__ = ["DamaConfig", "DamaEditor", "DinmConfig", "DinmEditor", "REFUSAL", "SteerConfig", "SteerEditor", "QAItem", "SAFE_PHRASE", "SanitizeConfig", "SanitizeEditor", "load_qa_file"]
+__all__ = ["DamaConfig", "DamaEditor", "DinmConfig", "DinmEditor", "QAItem", "REFUSAL", "SAFE_PHRASE", "SanitizeConfig",
+           "SanitizeEditor", "SteerConfig", "SteerEditor", "load_qa_file"]

@@ -13,7 +13,8 @@ The metrics, before and after:
 - `locality`: on benign prompts the edit never trained on (BENIGN_EVAL, plus any the caller
   adds), the % of the unedited model's greedy reply tokens the edited model still predicts,
   teacher-forced (KnowEdit's locality); `locality_exact`: % of benign replies unchanged as a
-  whole (first line, normalised) - the stricter reading;
+  whole (first line, normalised) - the stricter reading; `locality_first_words`: % whose
+  first five words are unchanged;
 - `fluency`: ROME's weighted bi/tri-gram entropy (x100) of the replies to the test attacks,
   as SafeEdit measures it on its responses; `fluency_benign` on the benign replies;
 - `benign_refusal_rate`: % of benign replies with a refusal phrase (over-refusal);
@@ -75,6 +76,7 @@ class DetoxReport:
     before: dict[str, Any] = field(default_factory=dict)
     after: dict[str, Any] = field(default_factory=dict)
     examples: list[dict[str, str]] = field(default_factory=list)  # a few test attacks and benign prompts with both replies
+    replies: dict[str, Any] = field(default_factory=dict)  # every reply, before and after (keep_replies=True)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -173,6 +175,9 @@ def measure(model, test: Sequence[AttackRecord], benign: Sequence[str], judge, m
         result["locality"] = round(100 * sum(token_agreement(model, benign, reference["benign"])) / max(1, len(benign)), 1)
         result["locality_exact"] = _pct([normalize(first_line(a)) == normalize(first_line(b))
                                          for a, b in zip(replies["benign"], reference["benign"])])
+        # looser, to read the strict number by: the reply starts with the same five words
+        result["locality_first_words"] = _pct([normalize(a).split()[:5] == normalize(b).split()[:5]
+                                               for a, b in zip(replies["benign"], reference["benign"])])
         result["attack_replies_changed"] = _pct([a != b for a, b in zip(replies["attacks"], reference["attacks"])])
     return result, replies
 
@@ -184,7 +189,8 @@ def _pct(flags: Sequence[bool]) -> float:
 def detox(journal, train: Sequence[AttackRecord], test: Sequence[AttackRecord] = (), *, method: str = "dinm",
           target: str = REFUSAL, benign_train: Sequence[str] = BENIGN_TRAIN, benign_eval: Sequence[str] = BENIGN_EVAL,
           overrides: dict[str, Any] | None = None, progress: Progress | None = None, evaluate: bool = True,
-          max_new_tokens: int = 40, user_id: str | None = None, judge=None, before: tuple | None = None) -> DetoxReport:
+          max_new_tokens: int = 40, user_id: str | None = None, judge=None, before: tuple | None = None,
+          keep_replies: bool = False) -> DetoxReport:
     """Apply one detox edit through `journal`; with `evaluate`, measure on `test` (attacks
     whose questions are not in `train`) and `benign_eval` before and after. `before` (the
     metrics and replies of an earlier `measure` of this same model) skips the before pass."""
@@ -221,4 +227,6 @@ def detox(journal, train: Sequence[AttackRecord], test: Sequence[AttackRecord] =
                            for r, b, a in list(zip(test, before_replies["attacks"], after_replies["attacks"]))[:6]]
         report.examples += [{"benign": p, "before": b[:300], "after": a[:300]}
                             for p, b, a in list(zip(benign_eval, before_replies["benign"], after_replies["benign"]))[:6]]
+        if keep_replies:
+            report.replies = {"before": before_replies, "after": after_replies}
     return report

@@ -22,7 +22,7 @@ found from the module structure) is tuned, all of it, everything else frozen, on
 
 with the KL over the base model's own greedy replies to the benign prompts, teacher-forced
 (DINM's "general knowledge constraint", for which it uses Alpaca-style instructions; its
-loss is 0.1 * CE + KL, i.e. kl_weight 10 here). The change is trained as a separate dense
+loss is 0.1 * CE + KL, i.e. the default kl_weight 10 here). The change is trained as a separate dense
 matrix through a forward hook (the model is never touched while computing), so the edit is
 one dense delta on one weight, journaled and undone bitwise like any other.
 
@@ -67,7 +67,7 @@ class DinmConfig:
     lr: float = 5e-4  # DINM's
     steps: int = 48  # optimiser steps (DINM: 10 per instance; here 8 passes over 6 batches of 4 attacks)
     batch_size: int = 4  # attacks per step (the benign prompts are spread over the same batches)
-    kl_weight: float = 1.0
+    kl_weight: float = 10.0  # DINM's ratio (its loss is 0.1 * CE + KL); 1.0 refused 21% of the benign prompts
     benign_tokens: int = 16  # how much of the base model's benign reply the KL holds
     locate_tokens: int = 64  # how much of the safe and unsafe replies locating compares
     max_prompt_tokens: int = 768  # longer attack prompts keep their last tokens (the question and the reply's start)
@@ -395,7 +395,8 @@ class DinmEditor(ParameterEditor):
     """DINM: tune the toxic layer's MLP output projection toward the refusal, KL-held on benign prompts."""
 
     name = "dinm"
-    description = "DINM detoxification: locate the layer where safe and unsafe replies differ most, tune its MLP output projection toward a refusal (KL on benign prompts)"
+    description = ("DINM detoxification: locate the layer where safe and unsafe replies differ most, tune its MLP output "
+                   "projection toward a refusal (KL on benign prompts)")
     Config = DinmConfig
 
     def compute(self, model: LocalModel, requests: Sequence[EditRequest], progress: Progress | None = None) -> EditResult:
@@ -430,7 +431,8 @@ class DinmEditor(ParameterEditor):
         return EditResult([delta], [layer], {
             "layers": [layer], "modules": [ref.name], "locate": located, "steps": len(history),
             "loss_first": history[0] if history else None, "loss_last": history[-1] if history else None,
-            "attacks": len(edit), "benign_prompts": len(benign), "upper_blocks_only": replayed, "change_norm": round(float(delta.dense.norm()), 4), "seconds": clock.laps,
+            "attacks": len(edit), "benign_prompts": len(benign), "upper_blocks_only": replayed,
+            "change_norm": round(float(delta.dense.norm()), 4), "seconds": clock.laps,
             "remarks": [] if given else [f"no benign prompts were given: {len(prompts)} general questions held the model's other answers"],
         })
 
@@ -478,7 +480,8 @@ class SteerEditor(ParameterEditor):
     """A refusal vector added at the toxic layer where a gate (fit on harmful vs benign prompts) opens, as a rank-one edit."""
 
     name = "steer"
-    description = "gated refusal vector: W += v k^T at the toxic layer's MLP output projection (k gates harmful prompts, v trained toward a refusal)"
+    description = ("gated refusal vector: W += v k^T at the toxic layer's MLP output projection (k gates harmful prompts, "
+                   "v trained toward a refusal)")
     Config = SteerConfig
 
     def compute(self, model: LocalModel, requests: Sequence[EditRequest], progress: Progress | None = None) -> EditResult:
@@ -521,7 +524,8 @@ class SteerEditor(ParameterEditor):
         return EditResult([delta], [layer], {
             "layers": [layer], "modules": [ref.name], "locate": located, "steps": len(history),
             "loss_first": history[0] if history else None, "loss_last": history[-1] if history else None,
-            "attacks": len(edit), "benign_prompts": len(benign), "upper_blocks_only": replayed, "value_norm": round(float(value.detach().norm()), 4), "seconds": clock.laps,
+            "attacks": len(edit), "benign_prompts": len(benign), "upper_blocks_only": replayed,
+            "value_norm": round(float(value.detach().norm()), 4), "seconds": clock.laps,
             "gate_on_attacks": round(float(opened_h.mean()), 4), "gate_on_benign": round(float(opened_b.mean()), 4),
             "gate_on_benign_max": round(float(opened_b.abs().max()), 4),
             "remarks": [] if given else [f"no benign prompts were given: {len(prompts)} general questions held the model's other answers"],
