@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 
@@ -390,6 +390,42 @@ def _train(model: LocalModel, layer: int, module: str, hook, parameters: list[to
     return history, tail.ok
 
 
+@dataclass
+class _Setup:
+    """What both detox editors do first: locate the toxic layer, tokenize the attacks, and
+    take the base model's own replies to the benign prompts (the KL anchor)."""
+
+    clock: _Clock
+    layer: int
+    located: Any
+    ref: Any  # the layer's MLP output projection
+    prompts: list[str]
+    given: bool  # the benign prompts came with the requests (else general questions stood in)
+    edit: list[_Row]
+    benign: list[_Row]
+
+    @classmethod
+    def prepare(cls, model: LocalModel, requests: Sequence[EditRequest], config: Any) -> "_Setup":
+        clock = _Clock()
+        layer, located = _layer(model, requests, config.layer, config.locate_tokens)
+        clock("locate")
+        prompts, given = _benign_prompts(requests)
+        edit = edit_rows(model, requests, config.max_prompt_tokens)
+        benign = benign_rows(model, prompts, config.benign_tokens)
+        clock("benign_replies")
+        return cls(clock, layer, located, model.layout.layers[layer].mlp_out, list(prompts), given, edit, benign)
+
+    def info(self, history: list[dict[str, float]], replayed: bool, **extra: Any) -> dict[str, Any]:
+        """The edit's record: where, how training went, and the editor's own numbers (`extra`)."""
+        return {
+            "layers": [self.layer], "modules": [self.ref.name], "locate": self.located, "steps": len(history),
+            "loss_first": history[0] if history else None, "loss_last": history[-1] if history else None,
+            "attacks": len(self.edit), "benign_prompts": len(self.benign), "upper_blocks_only": replayed,
+            **extra, "seconds": self.clock.laps,
+            "remarks": [] if self.given else [f"no benign prompts were given: {len(self.prompts)} general questions held the model's other answers"],
+        }
+
+
 @register_editor
 class DinmEditor(ParameterEditor):
     """DINM: tune the toxic layer's MLP output projection toward the refusal, KL-held on benign prompts."""
@@ -404,14 +440,8 @@ class DinmEditor(ParameterEditor):
         config: DinmConfig = self.config
         if config.steps < 1 or config.batch_size < 1 or config.lr <= 0:
             raise EditRequestError("steps, batch_size and lr must be positive; try --set steps=16")
-        clock = _Clock()
-        layer, located = _layer(model, requests, config.layer, config.locate_tokens)
-        clock("locate")
-        ref = model.layout.layers[layer].mlp_out
-        prompts, given = _benign_prompts(requests)
-        edit = edit_rows(model, requests, config.max_prompt_tokens)
-        benign = benign_rows(model, prompts, config.benign_tokens)
-        clock("benign_replies")
+        setup = _Setup.prepare(model, requests, config)
+        clock, layer, ref, edit, benign = setup.clock, setup.layer, setup.ref, setup.edit, setup.benign
         weight = model.weight(ref)
         change = torch.zeros(weight.shape, dtype=torch.float32, device=weight.device, requires_grad=True)  # [out, in]
 
@@ -428,13 +458,7 @@ class DinmEditor(ParameterEditor):
         delta = WeightDelta(module=ref.name, transposed=ref.transposed, dense=change.detach().float().cpu().clone())
         if not delta.is_finite():
             raise EditFailedError(f"DINM produced non-finite weights for {ref.name}; nothing was changed")
-        return EditResult([delta], [layer], {
-            "layers": [layer], "modules": [ref.name], "locate": located, "steps": len(history),
-            "loss_first": history[0] if history else None, "loss_last": history[-1] if history else None,
-            "attacks": len(edit), "benign_prompts": len(benign), "upper_blocks_only": replayed,
-            "change_norm": round(float(delta.dense.norm()), 4), "seconds": clock.laps,
-            "remarks": [] if given else [f"no benign prompts were given: {len(prompts)} general questions held the model's other answers"],
-        })
+        return EditResult([delta], [layer], setup.info(history, replayed, change_norm=round(float(delta.dense.norm()), 4)))
 
 
 @torch.no_grad()
@@ -489,14 +513,8 @@ class SteerEditor(ParameterEditor):
         config: SteerConfig = self.config
         if config.steps < 1 or config.batch_size < 1 or config.lr <= 0 or config.key_positions < 1:
             raise EditRequestError("steps, batch_size, lr and key_positions must be positive; try --set steps=16")
-        clock = _Clock()
-        layer, located = _layer(model, requests, config.layer, config.locate_tokens)
-        clock("locate")
-        ref = model.layout.layers[layer].mlp_out
-        prompts, given = _benign_prompts(requests)
-        edit = edit_rows(model, requests, config.max_prompt_tokens)
-        benign = benign_rows(model, prompts, config.benign_tokens)
-        clock("benign_replies")
+        setup = _Setup.prepare(model, requests, config)
+        clock, layer, ref, edit, benign = setup.clock, setup.layer, setup.ref, setup.edit, setup.benign
         if not benign:
             raise EditRequestError("the benign prompts gave no replies to hold; give other benign prompts")
         harmful_keys = _mlp_inputs(model, ref.name, edit, config.key_positions)
@@ -521,12 +539,7 @@ class SteerEditor(ParameterEditor):
             raise EditFailedError(f"the refusal vector is not finite for {ref.name}; nothing was changed")
         opened_h = (harmful_keys.float() @ gate.cpu())
         opened_b = (benign_keys.float() @ gate.cpu())
-        return EditResult([delta], [layer], {
-            "layers": [layer], "modules": [ref.name], "locate": located, "steps": len(history),
-            "loss_first": history[0] if history else None, "loss_last": history[-1] if history else None,
-            "attacks": len(edit), "benign_prompts": len(benign), "upper_blocks_only": replayed,
-            "value_norm": round(float(value.detach().norm()), 4), "seconds": clock.laps,
-            "gate_on_attacks": round(float(opened_h.mean()), 4), "gate_on_benign": round(float(opened_b.mean()), 4),
-            "gate_on_benign_max": round(float(opened_b.abs().max()), 4),
-            "remarks": [] if given else [f"no benign prompts were given: {len(prompts)} general questions held the model's other answers"],
-        })
+        return EditResult([delta], [layer], setup.info(
+            history, replayed, value_norm=round(float(value.detach().norm()), 4),
+            gate_on_attacks=round(float(opened_h.mean()), 4), gate_on_benign=round(float(opened_b.mean()), 4),
+            gate_on_benign_max=round(float(opened_b.abs().max()), 4)))

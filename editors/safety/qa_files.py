@@ -58,19 +58,27 @@ def parse_item(record: Any) -> QAItem | None:
     return QAItem(question.strip(), answers)
 
 
-def load_qa_file(path: str | Path) -> list[QAItem]:
-    """The questions of one file; one-line errors for a missing file, bad JSON, a wrong shape."""
+def read_json_list(path: str | Path, list_keys: tuple[str, ...], shape: str, give: str) -> list[Any]:
+    """The records of a JSON file that is a list, or an object holding one under `list_keys`;
+    one-line errors (naming `give` and `shape`) for a missing file, bad JSON or no list."""
     path = Path(path)
     if not path.is_file():
-        raise EditRequestError(f"no such file: {path}; give a JSON file of questions")
+        raise EditRequestError(f"no such file: {path}; give {give}")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EditRequestError(f"{path} is not valid JSON ({exc.__class__.__name__}); {_SHAPE}") from None
+        raise EditRequestError(f"{path} is not valid JSON ({exc.__class__.__name__}); {shape}") from None
     if isinstance(data, dict):
-        data = next((data[k] for k in ("data", "items", "questions") if isinstance(data.get(k), list)), None)
+        data = next((data[k] for k in list_keys if isinstance(data.get(k), list)), None)
     if not isinstance(data, list):
-        raise EditRequestError(f"{path} holds no list; {_SHAPE}")
+        raise EditRequestError(f"{path} holds no list; {shape}")
+    return data
+
+
+def load_qa_file(path: str | Path) -> list[QAItem]:
+    """The questions of one file; one-line errors for a missing file, bad JSON, a wrong shape."""
+    path = Path(path)
+    data = read_json_list(path, ("data", "items", "questions"), _SHAPE, "a JSON file of questions")
     items = []
     for i, record in enumerate(data):
         item = parse_item(record)

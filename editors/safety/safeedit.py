@@ -10,7 +10,6 @@ shared: there are only 15).
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from editmind.editors.base import EditRequestError
+from editmind.editors.safety.qa_files import read_json_list
 
 _SHAPE = ('expected a JSON list of SafeEdit records: {"question", "attack name", "input", "unsafety category", '
           '"response"} (question and input required)')
@@ -56,16 +56,8 @@ def parse_record(record: Any) -> AttackRecord | None:
 def load_attacks(path: str | Path) -> list[AttackRecord]:
     """The records of one file; one-line errors for a missing file, bad JSON, a wrong shape, an empty list."""
     path = Path(path)
-    if not path.is_file():
-        raise EditRequestError(f"no such file: {path}; give a SafeEdit JSON file like ../shared/data/detox/safeedit_attacks.json")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EditRequestError(f"{path} is not valid JSON ({exc.__class__.__name__}); {_SHAPE}") from None
-    if isinstance(data, dict):
-        data = next((data[k] for k in ("data", "items", "records") if isinstance(data.get(k), list)), None)
-    if not isinstance(data, list):
-        raise EditRequestError(f"{path} holds no list; {_SHAPE}")
+    data = read_json_list(path, ("data", "items", "records"), _SHAPE,
+                          "a SafeEdit JSON file like ../shared/data/detox/safeedit_attacks.json")
     if not data:
         raise EditRequestError(f"{path} is empty: there are no attacks to defend against")
     records = []
