@@ -11,7 +11,7 @@ import sys
 
 from editmind.apps.cli import print_json
 
-METHODS = ("rome", "memit", "ft-m", "ft-l", "alphaedit")  # sanitize has its own command
+METHODS = ("rome", "memit", "ft-m", "ft-l", "alphaedit", "grace")  # sanitize, detox and debias have their own commands
 
 
 def _open(args: argparse.Namespace, with_model: bool = True):
