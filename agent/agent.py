@@ -641,13 +641,18 @@ class EditingAgent:
         from editmind.agent.personal import parse_personal_question, same_owner
         from editmind.agent.updates import attribute_classes, relation_class, sets_own_attribute
 
-        attribute = re.match(r"^(my|our)\s+(.+?)(?:'s|s'|s)?\s+(name|age|birthday|address|job)$", target.strip().casefold())
-        if attribute:  # "my daughter's name": that attribute of hers, not her teacher's name too
+        attribute = re.match(r"^(my|our)\s+(.+?)(?:'s|s'|s)?\s+(name|age|birthday|address|job|work|employer|school|uni|university|"
+                             r"college|car|home|house)$", target.strip().casefold())
+        if attribute:  # "my daughter's name", "my son's school": that attribute, not every fact about them
             owner = f"my {attribute.group(2)}"
-            relations = {"job": ("occupation", "works at"), "birthday": ("is",), "address": ("address", "lives in"),
-                         "name": ("name", "is")}.get(attribute.group(3), (attribute.group(3),))
+            relations = {"job": ("occupation", "works at"), "work": ("works at",), "employer": ("works at",),
+                         "birthday": ("is",), "address": ("address", "lives in"), "home": ("lives in",), "house": ("lives in",),
+                         "school": ("goes to",), "uni": ("goes to",), "university": ("goes to",), "college": ("goes to",),
+                         "car": ("drives",), "name": ("name", "is")}.get(attribute.group(3), (attribute.group(3),))
+            classes = attribute_classes(attribute.group(3)) - {"name"}
             named = [f for f in facts if f.subject and same_owner(f.subject.casefold(), owner)
-                     and (f.relation or "").casefold() in relations]
+                     and ((f.relation or "").casefold() in relations
+                          or ((f.relation or "is").casefold() == "is" and classes & attribute_classes(f.text)))]
             if named:
                 return named
         asked = parse_personal_question(target)  # "where my manager lives": that attribute of the manager, not their name

@@ -50,7 +50,9 @@ def input_problem(text: object) -> str | None:
         if non_latin / len(letters) > 0.5:
             return "I can only understand English for now; please write your message in English. Nothing was stored."
     words = re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", stripped.lower())
-    if len(words) >= 3:
+    from editmind.agent.smalltalk import is_small_talk
+
+    if len(words) >= 3 and not is_small_talk(stripped):  # "Merci beaucoup, au revoir!" is a goodbye, answered as one
         foreign = sum(w in _FOREIGN_WORDS for w in words)
         english = sum(w in _ENGLISH_WORDS for w in words)
         if foreign >= 2 and foreign > english:

@@ -111,7 +111,7 @@ _FAMILY = (r"wife|husband|missus|misses|hubby|partner|fiance|fiancee|boyfriend|g
 _OWNABLE = (_FAMILY + r"|dog|cat|puppy|kitten|parrot|hamster|rabbit|tortoise|horse|pony|pet|car|lorry|truck|van|bike|motorbike|"
             r"flat|house|apartment|depot|shop|office|desk|boss|manager|landlord|landlady|flatmate|roommate|housemate|neighbour|neighbor|"
             r"doctor|dentist|gp|vet|accountant|teacher|band|birthday|bday|username|gamertag|postcode|address|locker")
-_BARE_OWNED = re.compile(r"^(?:(?:the|me)\s+(?=(?:" + _FAMILY + r")\b))?(?P<n>(?:" + _OWNABLE + r"))(?P<rest>(?:'s|s')?\s+"
+_BARE_OWNED = re.compile(r"^(?:(?:the|me)\s+(?=(?:" + _FAMILY + r")\b))?(?P<n>(?:(?!(?:my|our|the|a|an|your|his|her|their|its|this|that|me|i)\b)[a-z-]+\s+)?(?:" + _OWNABLE + r"))(?P<rest>(?:'s|s')?\s+"
                          r"(?:(?:is|are|was|'s|just|now|still|has|have|had|got|go|goes|went|moved|lives?|works?|started|turned|"
                          r"called|named|drives?|plays?|attends?|studies)\b|a\b|an\b).*"
                          r"|'s\s+(?:(?:an?|the|called|named|in|at|from|on|now)\b|[A-Z0-9]).*)$")
@@ -206,6 +206,19 @@ def _parse_clause(text: str) -> Statement | None:
         return None  # "I don't work at Kestrel anymore": what is no longer so, not the new value
     lower = re.sub(r"^(?:(?:and|also|oh|so|well|btw|fyi|now|but|anyway|ok|okay|actually|no|nope|wait|hmm+|um+|right|"
                    r"remember that|remember|note that|just so you know)[, ]+)+", "", lower)
+    # "I've a granddaughter by the name of Pip", "a nephew who goes by Tam": ways of saying "called"
+    lower = re.sub(r"^(i|we)'ve\s+(?=(?:an?|two|three)\s)", r"\1 have ", lower)
+    lower = re.sub(r"(?:,\s*)?\s+(?:by the name of|going by the name|who goes by|that goes by|who(?:'s| is) (?:called|named)|goes by the name|whose name is|whose name's)\s+",
+                   " called ", lower)
+    # "has lately taken up a new position with the firm of Lisle & Carrow", "is at a new job now,
+    # Tallis Freight", "started a new role at X": where the person works now
+    lower = re.sub(r"\b(?:has |have |'s |'ve )?(?:(?:lately|recently|just|now|finally)\s+)?(?:taken up|took up|started|begun|began|accepted|"
+                   r"landed|got|found|taken|is in|'s in|is at|'s at|am at|'m at)\s+(?:a |an )?(?:new |new full-time |new part-time )?"
+                   r"(?:position|job|role|post|gig)(?:\s+now)?(?:\s*,\s*|\s+(?:with|at|in|for)\s+)(?!\s*(?:[a-z]+ing\b|(?:which|that|and|but|so|it|i|he|she|they|we)\b))"
+                   r"(?:the firm of |the company of |the firm |the company )?",
+                   " works at ", lower)
+    lower = re.sub(r"\s+works at\s+", " works at ", lower)
+    lower = re.sub(r"^(i)\s+works at\b", r"\1 work at", lower)
     # "my dog's a heeler called Rusty": the name of my dog (the kind stays in the stored sentence)
     lower = re.sub(r"^((?:my|our)\s+(?:[\w-]+\s+){0,2}?[\w-]+)(?:'s|\s+is|\s+was)\s+(?:an?|the)\s+(?:[\w-]+\s+){1,2}?(called|named)\s+",
                    r"\1 is \2 ", lower)
@@ -440,14 +453,32 @@ def parse_personal_question(question: str) -> tuple[str, str] | None:
     lower = re.sub(r"^(?:(?:and|so|ok|okay|hey|please|um|uh|remind me|quick question|now|well|tell me|"
                    r"(?:do|can|could) you (?:happen to |possibly )?(?:know|remember|recall|tell me)|"
                    r"(?:do|did) you (?:still )?remember|would you (?:happen to )?know)[, ]+)+", "", lower)
+    lower = re.sub(r"^(?:(?:would|could|can|will) you (?:please |kindly )?(?:be (?:so kind|good enough|kind enough) (?:as )?to )?"
+                   r"(?:remind me|tell me|let me know)(?: of| about)?\s+)", "", lower)
     lower = re.sub(r"(?:,?\s+(?:again|now|these days|currently|please|do you remember|you remember|remember|"
                    r"do you know|you know|i told you(?: (?:earlier|before|already))?))+$", "", lower)
+    # "what is the school of my son", "the name of my brother's present employer": the owner first
+    lower = re.sub(r"\bthe\s+(?:name\s+of\s+(?=(?:my|our)\s+[\w'-]+(?:'s|s')\s))?(?:(?:present|current|new|old)\s+)?([a-z]+)\s+of\s+((?:my|our)\s+[a-z-]+)$",
+                   r"\2's \1", lower)
+    lower = re.sub(r"^(?:the\s+name\s+of\s+)?((?:my|our)\s+[a-z-]+(?:'s|s'))\s+(?:(?:present|current|new|old)\s+)?([a-z]+)$", r"what is \1 \2", lower)
+    lower = re.sub(r"\bthe\s+name\s+of\s+((?:my|our)\s+[a-z-]+(?:'s|s'))\s+(?:(?:present|current|new|old)\s+)?([a-z]+)$", r"\1 \2", lower)
     lower = _question_order(lower)
     for pattern, subject, relation in _Q_COMPILED:
         match = pattern.match(lower)
         if match:
-            return (subject if subject is not None else _owner(match)), relation  # type: ignore[return-value]
+            owner = subject if subject is not None else _owner(match)
+            words = owner.split()
+            # "my son's school", "my brother's employer": an attribute of the person, keyed as one
+            if relation == "is" and len(words) >= 3 and words[0] == "my" and words[-1] in _ATTRIBUTE_RELATION:
+                return " ".join(words[:-1]), _ATTRIBUTE_RELATION[words[-1]]
+            return owner, relation  # type: ignore[return-value]
     return None
+
+
+_ATTRIBUTE_RELATION = {"school": "goes to", "uni": "goes to", "university": "goes to", "college": "goes to",
+                       "work": "works at", "job": "works at", "employer": "works at", "workplace": "works at",
+                       "address": "lives in", "home": "lives in", "town": "lives in", "city": "lives in",
+                       "age": "age", "drive": "drives", "occupation": "occupation", "profession": "occupation"}
 
 
 _PRONOUN_SUBJECT = re.compile(r"^(?:no,?\s+|actually,?\s+|well,?\s+)?(?P<p>she|he|they|it|her|his|their)(?P<v>'s|'re|\s)", re.I)
@@ -619,11 +650,13 @@ def with_known_names(text: str, people: dict[str, str]) -> str:
             return match.group(0)
         return f"{people[match.group(1).lower()]}'s {match.group(2)}"
 
+    # "the school of Théo", "the address of Lena": said the other way round
+    text = re.sub(r"\bthe\s+([a-z]+)\s+of\s+" + name + r"\b", lambda m: f"{m.group(2)}'s {m.group(1)}", text, flags=re.I)
     text = pattern.sub(owner, text)
     partner = re.compile(r"\b" + name + r"(?=\s+and\s+(?:his|her|their)\b)", re.I)
     text = partner.sub(lambda m: people[m.group(1).lower()], text)
     # "Ileana is working at the Santor hospital" once "my wife's name is Ileana": a sentence about her
-    subject = re.compile(r"(^|[.!?,;:]\s+|\b(?:and|so|but|oh|also|now|where|what|when|how|which|who)\s+)" + name + r"(?=\s+(?:is|works|worked|lives|lived|goes|went|"
+    subject = re.compile(r"(^|[.!?,;:]\s+|\b(?:and|so|but|oh|also|now|that|where|what|when|how|which|who)\s+)" + name + r"(?=\s+(?:is|works|worked|lives|lived|goes|went|"
                          r"studies|studied|attends|plays|teaches|drives|started|has|moved|got|(?!(?:called|named)\b)[a-z]+ed|[a-z]{3,}s|"
                          r"just|now|recently|finally)\b(?!\s+(?:called|named)\b))", re.I)
     text = subject.sub(lambda m: m.group(1) + people[m.group(2).lower()], text)

@@ -25,7 +25,10 @@ _THANKS = (r"(?:thanks?|thank you|thank u|thankyou|thanx|thnx|thx|ty|tysm|tyvm|c
            r"(?:thanks|thank you|thx|ty)(?: (?:kindly|so much|very much|a lot|again))? for .{1,50}|"
            r"(?:thanks|thank you) ever so much|thank you ever so|ever so grateful|many many thanks|"
            r"(?:i )?appreciate (?:it|that|this|the help|your help)|many thanks|(?:thanks|thank you) (?:a lot|so much|very much|a bunch|a ton|again|anyway|anyways|though|tho|mate|buddy|man)|"
-           r"(?:thanks|thank you|thx|ty) for (?:the|your|that|this|all the)(?: \w+){0,3})")
+           r"(?:thanks|thank you|thx|ty) for (?:the|your|that|this|all the)(?: \w+){0,3}|"
+           # thanks in the languages users slip into: one clause, no fact in it
+           r"merci(?: beaucoup| bien| mille fois)?|gracias|muchas gracias|danke(?: schön| schoen| sehr)?|vielen dank|grazie(?: mille)?|"
+           r"obrigad[oa]|arigato|dziękuję|dziekuje|dank je(?: wel)?|tack|takk|tak|kiitos|spasibo|shukran|asante|xie xie|gamsahamnida)")
 _ACK = (r"(?:ok+|okay+|okey|okie|oki|k+|kk+|alright|all right|aight|fine|got it|gotcha|i see|see|understood|understand|"
         r"i understand|makes sense|that makes sense|noted|sure|sure thing|cool|coolio|nice|great|awesome|perfect|good|very good|"
         r"excellent|wonderful|brilliant|neat|sweet|fair enough|fair|good to know|nice to know|interesting|how interesting|"
@@ -65,7 +68,8 @@ _NEVERMIND = (r"(?:never ?mind|nvm|nm|forget about it|no worries|no problem|np|a
               r"keep that|that will be all|that'll be all|that is all|that's all i needed|nothing more|all done|done for now|"
               r"thought so|i thought so|figured|i figured as much|as expected)")
 _BYE = (r"(?:bye+|goodbye|good bye|bye bye|see you|see ya|see you later|cya|later|laters|good night|goodnight|gn|"
-        r"cheerio|ta-ra|tata|ta ta|adios|au revoir|arrivederci|ciao for now|farewell|until next time|catch you later|"
+        r"cheerio|ta-ra|tata|ta ta|adios|adiós|au revoir|à bientôt|a bientot|à plus|arrivederci|tschüss|tschuss|auf wiedersehen|"
+        r"hasta luego|hasta pronto|hasta la vista|tchau|sayonara|ciao for now|farewell|until next time|catch you later|"
         r"god bless|bless you|and god bless|sleep well|sweet dreams|night night|nighty night|night|nite|goodbye for now|"
         r"bye for now|bye now|that's me off|i'm off now|off to bed|time for bed|"
         r"hooroo|righto|right-o|peace|peace out|catch ya|catch you|later mate|k cya|ok cya|ok bye|k bye|"

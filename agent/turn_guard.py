@@ -120,6 +120,9 @@ def guard_turn(turn: Any, embedder: Any, guard: "TurnGuard | None") -> Any:
     if correction is not None and correction.complete and re.fullmatch(r"(?:[A-Z0-9][\w.'-]*\s+){1,4}[A-Z0-9][\w.'-]*",
                                                                       correction.target_new or ""):
         threshold = max(threshold, 0.6)  # a full name as the value ("It is Salil Parekh."): the guard must be surer
+    if correction is not None and correction.complete and re.search(r"\d", correction.target_new or "") \
+            and (correction.target_new or "") in turn.text:
+        threshold = max(threshold, 0.9)  # "its 10pm actually, they changed it": a number said as the value is no small talk
     if probability < threshold:
         return turn
     from editmind.agent import smalltalk

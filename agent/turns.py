@@ -204,7 +204,9 @@ _ASK_PREFIX = (
     r"i would like you to\s+|you should\s+|you must\s+|go ahead and\s+|you can\s+|you may\s+|feel free to\s+|"
     r"kindly\s+|could you kindly\s+|would you kindly\s+|could you please\s+|can you please\s+|would you please\s+|"
     r"please could you\s+|i'd like you to\s+|i'd appreciate it if you (?:would|could)\s+|"
-    r"i need you to\s+|i want to\s+|can we\s+|let's\s+|lets\s+|just\s+)*"
+    r"i need you to\s+|i want to\s+|can we\s+|let's\s+|lets\s+|just\s+|"
+    r"i(?:'d| would| should)? be (?:obliged|grateful|thankful|glad|happy|pleased|delighted) if you(?:'d| would| could| can| will)?\s+|"
+    r"(?:would|do) you mind\s+|if you (?:would|could) (?:be so kind as to\s+)?)*"
 )
 _LASTING = r"(?:permanent(?:ly)?|forever|for good|for ever|into (?:the|your) (?:model|weights)|to (?:the|your) weights|in(?:to)? (?:the|your) model|in your weights)"
 _LASTING_VERBS = r"(?:remember|keep|save|store|make|commit|burn|write|learn|memori[sz]e|put|lock|pin|cement|seal|bake|set)"
@@ -552,6 +554,15 @@ def parse_question(question: str) -> tuple[str, str] | None:
     remark in front ("Hey y'all, what's the capital of Tennessee?") is skipped."""
     question = re.sub(r"\b(who|what|where|when|which)\s*,[^,?]{1,40},\s*", r"\1 ", question, flags=re.I)  # "who, if anyone, founded X"
     found = _parse_question(question)
+    if found is None:
+        # "Can you say me who is ...", "I should like to know, if you would be so kind, which
+        # architect designed X, as I intend to visit it": the question clause on its own
+        wh = re.search(r"\b(?:who|what|where|when|which|how)\b", question, flags=re.I)
+        if wh and wh.start() > 0:
+            clause = question[wh.start():]
+            found = _parse_question(re.split(r"\s*[,;]\s+", clause)[0]) or _parse_question(clause)
+            if found:
+                return found
     if found is None and "," in question:
         for clause in re.finditer(r",\s*(?:but\s+|and\s+|so\s+)?(?=(?:who|what|where|when|which|how)\b)", question, flags=re.I):
             found = _parse_question(question[clause.end():])
@@ -780,6 +791,10 @@ def _forget_clause(lower: str, original: str) -> Turn | None:
     body = re.sub(r"^(?:(?:would|do) you mind|(?:could|can|would|will) you (?:please )?)\s*(?=forgetting\b|stop remembering\b)", "", body)
     body = re.sub(r"^(?:i'd|i would) (?:prefer|rather|like it)(?: it)?(?: if)? you (?:forgot|deleted|dropped|erased|removed|binned)\b", "forget", body)
     body = re.sub(r"^(?:stop|quit) remembering\b", "forget", body)
+    body = re.sub(r"^((?:(?:would|do) you mind|(?:how|what) about|consider)\s+)(deleting|erasing|removing|wiping|dropping|clearing|scrubbing|purging|"
+                  r"discarding|binning)\b", lambda m: {"deleting": "delete", "erasing": "erase", "removing": "remove", "wiping": "wipe",
+                  "dropping": "drop", "clearing": "clear", "scrubbing": "scrub", "purging": "purge", "discarding": "discard",
+                  "binning": "bin"}[m.group(2)], body)  # "would you mind erasing my age"
     # "I guess you can forget where I was born": a hedge and a permission before the verb
     body = re.sub(r"^(?:(?:i guess|i think|i suppose|maybe|perhaps|honestly|you know what|on second thought|actually)[,]?\s+)*"
                   r"(?:you can|you could|you may|you might as well|feel free to|i'd like you to|i want you to)\s+(?=" + _FORGET_VERBS + r"\b)",
@@ -809,6 +824,8 @@ def _forget_clause(lower: str, original: str) -> Turn | None:
     rest = re.split(r"(?<=[?!.])\s+(?=\w)", found.group("rest"), maxsplit=1)[0]  # "...my cafe's name? Sorry, it's private."
     rest = re.sub(r"\s*(?:from|in|out of)\s+(?:your|the)\s+memory\b|\bplease\b|\b(?:anymore|any more|for me|now)\b|[?.!]+$",
                   "", rest).strip(" ,")
+    rest = re.sub(r"^(?:from|out of|off)\s+(?:your|the)\s+(?:memory|records?|notes|files?|database|system|list)\s+", "", rest)
+    rest = re.sub(r"^(?:any|all|every)\s+(?:mention|record|trace|reference|note)s?\s+(?:of|to|about)\s+", "", rest)
     rest = re.sub(r"^(?:about|that|what i (?:said|told you|mentioned) (?:about|regarding)|everything (?:about|on)|"
                   r"the fact that|the fact about|all (?:the )?(?:info|information|stuff|details) (?:about|on)|"
                   r"(?:the )?(?:info|information|stuff|details|thing|bit|part) (?:about|on))\s+", "", rest)
@@ -830,6 +847,8 @@ def _is_question(lower: str) -> str | None:
         return "question word"
     if re.match(_INDIRECT_QUESTION, body):
         return "indirect question"
+    if re.search(_EMBEDDED_QUESTION, body):
+        return "embedded question"
     last = re.split(r"\s*[,;:]\s+", body)[-1]
     if last != body and re.match(r"^(?:but\s+|so\s+|and\s+)?(?:what|where|who|when|which|why|how)(?:'s)?\s+(?:is|are|was|were|do|does|"
                                  r"did|can|could|would|will|should|has|have|about|many|much|long|old|far|come)\b", last):
@@ -839,6 +858,12 @@ def _is_question(lower: str) -> str | None:
     return None
 
 
+# "I should like to know, if you would be so kind, which architect designed X", "can you say me
+# who is ...": a verb of asking or knowing, then a question word within a few words of it
+_EMBEDDED_QUESTION = (
+    r"^(?:[\w']+\s+){0,4}?(?:(?:like|love|want|wish|need|wanna|have) to (?:know|find out|learn|ask)|(?:tell|say|show|remind|ask)(?: to)? (?:me|us)|"
+    r"let (?:me|us) know|wonder(?:ing)?|curious|ask(?:ing)? you)\b[^.!]{0,60}?\b(?:who|what|where|when|which|whether|how)\b"
+)
 # "I forgot where the Louvre is", "i need to know the capital of kenya", "looking for ..."
 _INDIRECT_QUESTION = (
     r"^(?:i\s+)?(?:forgot|forget|can't remember|cannot remember|don't remember|do not remember|have no idea|had no idea|"
@@ -1134,6 +1159,10 @@ def _statement_unit(original: str, rest: str, last_question: str | None, last_an
     problem = correction_problem(correction, core, corrected, last_answer)
     if problem == "agrees":
         return Turn("chitchat", original, "agrees with the last answer", small_talk="agreement")
+    if problem in ("no value", "no subject") and last_answer and not personal_context:
+        owned = with_owner(core_original)  # "Delivery van's a white Transit." after a world answer: no value for that
+        if owned != core_original:         # answer, so it is the user's own van after all
+            return _statement_unit(original, owned, None, None, small_talk, marked, topic)
     if problem == "no subject" and (corrected or re.search(r"[A-Z0-9]", correction.target_new or "")):
         return Turn("correction", original, "a value, but no subject to attach it to", content=_sentence(core_original),
                     correction=Correction(None, None, correction.target_new), lasting=lasting)
@@ -1221,6 +1250,8 @@ def correction_problem(correction: Correction, core: str, corrected: bool, last_
     low = target.lower().strip(" .!?")
     if low in _NOT_VALUES or smalltalk.clause_kind(low) or smalltalk.is_disagreement(low):
         return "no value"
+    if re.match(r"^(?:which|what|who|whom|whose|where|when|how|whether)\b", low):
+        return "no value"  # "designed by which architect": a question's words, never a value
     if re.match(r"^(?:it|that|this|they|he|she|there)\b", low) and len(low.split()) <= 2:
         return "no value"
     if re.search(r"\b(?:him|her|it|them|that|this|one|us|me|you)$", low) and not re.search(r"[A-Z0-9]", target):

@@ -42,7 +42,10 @@ _CLASS_WORDS: tuple[tuple[str, str], ...] = (
              r"|\b(?:moved|move|moving|relocated|relocating)(?=\s+(?:to|in|into|out|away|back|house|home|again|over|abroad|"
              r"recently|last|this|a\b)|[\s,.!]*$|,)"
              r"|\b(?i:i'm|i am|we're|we are|he's|she's|they're|he is|she is|they are|is|'s) (?:now |currently )?in [A-Z]"),
-    ("work", r"\b(?:work|works|working|worked|job|employer|employed|hired|intern|interning|teach|teaches|teaching|lecture|lectures)\b"
+    ("work", r"\b(?:work|works|working|worked|job|jobs|employer|employed|hired|intern|interning|teach|teaches|teaching|lecture|lectures|"
+             r"position|post|role|firm|career)\b"
+             # "drives a bus for Greyline Coaches", "cooks at Luca's": a trade done for a named employer
+             r"|\b(?!(?:is|was|has|does|goes|lives|stays|plays|studies|attends)\b)[a-z]+s\s+(?:an?\s+|the\s+)?(?:[a-z]+\s+)?(?:for|at)\s+(?-i:[A-Z])"
              r"|\b(?i:i'm|i am|he's|she's|he is|she is) (?:now )?at [A-Z]"
              r"|\b(?i:i'm|i am|im|he's|she's|he is|she is) (?:now )?an? [a-z]+ (?:at|for) [A-Z]"),
     ("drive", r"\b(?:drive|drives|driving|drove|car|cars|vehicle|truck|lorry|ute|van|motorbike|motorcycle|scooter)\b"),
