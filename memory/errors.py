@@ -4,7 +4,7 @@ Subclasses let callers (the agent, the CLI) tell a bad request from a missing fa
 a store that needs re-indexing, without parsing messages.
 """
 
-from editmind.editors.errors import EditmindError
+from editmind.core.errors import EditmindError
 
 
 class FactMemoryError(EditmindError):

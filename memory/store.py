@@ -109,7 +109,7 @@ class FactMemory:
 
     def __init__(self, home: str | os.PathLike[str] | None = None, embedder: Embedder | None = None,
                  config: MemoryConfig | None = None, log: Log | None = None):
-        from editmind.editors.model.home import resolve_home
+        from editmind.core.paths import resolve_home
 
         self.root = resolve_home(home) / "memory"
         self.index_dir = self.root / "index"

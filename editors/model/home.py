@@ -1,16 +1,8 @@
-"""Where editmind keeps its state (model cache, memory, journal)."""
+"""Where editmind keeps its state (model cache, memory, journal).
 
-from __future__ import annotations
+The function lives in the bottom layer (`editmind.core.paths`, which the memory uses too);
+it stays importable from here."""
 
-import os
-from pathlib import Path
+from editmind.core.paths import HOME_ENV, resolve_home
 
-HOME_ENV = "EDITMIND_HOME"
-
-
-def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
-    """`home` if given, else $EDITMIND_HOME, else ~/.editmind (created on demand)."""
-    chosen = home if home is not None else os.environ.get(HOME_ENV) or "~/.editmind"
-    path = Path(chosen).expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+__all__ = ["HOME_ENV", "resolve_home"]

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-ROOTS = {"agent", "memory", "editors", "apps"}
+ROOTS = {"core", "agent", "memory", "editors", "apps"}
 
 
 def test_every_python_folder_is_packaged_and_every_package_exists():
