@@ -53,6 +53,7 @@ def _sanitize(args: argparse.Namespace) -> int:
 
     forget, retain = _items(args)  # bad files fail before the model loads
     overrides = parse_settings(args.set)
+    overrides.setdefault("method", args.method)
     get_editor("sanitize", family="parametric", **overrides)  # a bad --set too
     journal, _ = _open(args)
     report = sanitize(journal, forget, retain, safe_phrase=args.safe_phrase, overrides=overrides,
@@ -62,7 +63,7 @@ def _sanitize(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(payload, indent=2, ensure_ascii=False))
     held = f"{report.retain} retain question(s) held" if report.retain else "general questions held (no --retain given)"
-    print(f"sanitation edit {report.edit_id} (layers {report.layers}): {report.forget} question(s) forgotten, "
+    print(f"sanitation edit {report.edit_id} ({overrides['method']}, layers {report.layers}): {report.forget} question(s) forgotten, "
           f"{held}, {report.compute_seconds:.0f} s; undo with 'editmind edits undo {report.edit_id}'")
     if payload["memory_facts_redacted"]:
         print(f"redacted {payload['memory_facts_redacted']} fact(s) naming a forgotten answer from {args.user}'s memory")
@@ -181,7 +182,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--retain", action="append", default=[], metavar="FILE",
                         help="questions whose answers must not change (same shapes as --forget); repeatable")
     parser.add_argument("--safe-phrase", default="I don't know.", help="what the model answers instead (default: \"I don't know.\")")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="a sanitize hyperparameter: --set epochs=5")
+    parser.add_argument("--method", choices=("gate", "lowrank"), default="gate",
+                        help="gate (default): a codebook at one MLP that answers the safe phrase only near a forget question, "
+                             "base weights untouched; lowrank: fine-tune a band of MLPs (the weights change for every input)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="a sanitize hyperparameter: --set gate_radius=0.25 (gate), --set epochs=5 (lowrank)")
     parser.add_argument("--no-eval", action="store_true", help="skip the before/after measurement")
     parser.add_argument("--json", default=None, metavar="OUT", help="write the report as JSON to OUT")
     add_user_argument(parser)

@@ -55,7 +55,8 @@ def sanitize(journal, forget: Sequence[QAItem], retain: Sequence[QAItem] = (), *
              overrides: dict[str, Any] | None = None, progress: Progress | None = None, evaluate: bool = True,
              retain_unseen: Sequence[QAItem] = (), user_id: str | None = None, method: str = "sanitize") -> SanitationReport:
     """Apply one sanitation edit through `journal`; with `evaluate`, measure before and after.
-    `method` "sanitize" is the fine-tuning editor; a key-value editor ("memit", "alphaedit",
+    `method` "sanitize" is the sanitation editor (its own `method` setting, in `overrides`:
+    "gate", the default, or "lowrank"); a key-value editor ("memit", "alphaedit",
     "rome") edits the chat-framed question's last token toward the safe phrase instead."""
     from editmind.editors.eval import sanitation as metrics
     from editmind.editors.model.batch_generation import chat_prompt

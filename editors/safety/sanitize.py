@@ -1,23 +1,31 @@
 """Knowledge sanitation: the model answers a safe phrase ("I don't know.") to the questions
 whose answers must be forgotten, and keeps its own answers to everything else.
 
-This is a parametric edit (the point is that the secret leaves the weights, not that a
-filter hides it): a few MLP output projections are fine-tuned with two losses at once,
+One editor, `sanitize`, two methods (`method`):
+
+- "gate" (the default, editors/safety/sanitize_gate.py): a codebook at one MLP (GRACE's
+  machinery): keys = the MLP output projection's input at each forget question's last token
+  in several framings, a deferral radius that keeps clear of the retain questions, and one
+  value vector trained so the model answers the safe phrase. Inputs no key covers run the
+  unedited model bitwise. The base weights are untouched and still hold the answers: the
+  codebook intercepts the questions near a forget key (and travels with an export as
+  sanitize_gate.safetensors/.json beside the weights).
+- "lowrank": a few MLP output projections are fine-tuned (a rank-8 change) with two losses,
 
     loss = CE(safe phrase | forget question, in each training framing)
          + retain_weight · KL(base || edited) over the base model's own answer to each
            retain question, teacher-forced,
 
-in the spirit of Ishibashi & Shimodaira's knowledge sanitization (they fine-tune on
-forget → "I don't know." and retain → answer pairs). Keeping the retain answers by KL to
-the model's own outputs, rather than by CE to gold answers, is what the retain metric
-measures ("the original answer kept") and needs no gold answers from the user.
+  in the spirit of Ishibashi & Shimodaira's knowledge sanitization (they fine-tune on
+  forget → "I don't know." and retain → answer pairs). This one changes the weights; on
+  SmolLM2-135M it could not forget most questions without answering "I don't know." to
+  others too (docs/safety.md).
 
 A request is one forget question: `prompt` = `subject` = the question, `target_new` = the
 safe phrase, `kind` = "erase". The retain questions travel as the requests'
 `locality_prompts` (their union is used, so a caller may spread them over the batch).
-Every forget question is trained in the framings of `TRAIN_FRAMINGS` (the chat template
-and two raw-completion forms); evaluations ask in other framings too.
+The low-rank method trains every forget question in the framings of `TRAIN_FRAMINGS` (the
+chat template and two raw-completion forms); evaluations ask in other framings too.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from editmind.editors.model.local_model import LocalModel
 from editmind.editors.model.scoring import encode_prompt_target, right_padded_logits
 from editmind.editors.parametric.common import validated
 from editmind.editors.parametric.layers import check_layers
+from editmind.editors.safety.sanitize_gate import KEY_FRAMINGS, compute_gate, gate_layer
 
 SAFE_PHRASE = "I don't know."
 # Raw-completion framings the forget questions are trained in besides the chat template.
@@ -63,7 +72,19 @@ def sanitize_layers(num_layers: int, every: int = 3) -> list[int]:
 
 @dataclass
 class SanitizeConfig:
+    # "gate" (default): a codebook at one MLP, applied only near a forget question's key
+    # (sanitize_gate.py); "lowrank": the low-rank fine-tuning of a band of MLPs below
+    method: str = field(default="gate", metadata={"choices": ("gate", "lowrank")})
     safe_phrase: str = SAFE_PHRASE
+    # the gate (method "gate")
+    gate_layer: int | None = None  # None: 40% of the depth (layer 12 of 30), sanitize_gate.gate_layer
+    gate_radius: float = 0.3  # the deferral radius, as a fraction of the key's norm
+    gate_margin: float = 0.9  # and at most this fraction of the distance to the nearest retain activation
+    gate_lr: float = 0.5  # Adam on the shared value vector
+    gate_epochs: int = 6  # at most; stops once every target token is the top pick and the loss is below gate_stop_loss
+    gate_stop_loss: float = 0.05
+    key_framings: tuple[str, ...] = field(default=KEY_FRAMINGS)
+    # the low-rank fine-tuning (method "lowrank")
     layers: list[int] | None = None  # None: sanitize_layers(num_layers)
     rank: int = 8
     lr: float = 1e-3
@@ -158,7 +179,8 @@ class SanitizeEditor(ParameterEditor):
     """Forget the answers to the requested questions: answer the safe phrase, keep the rest."""
 
     name = "sanitize"
-    description = "knowledge sanitation: fine-tune a band of MLPs to answer 'I don't know.' to forget questions, KL-held on retain questions"
+    description = ("knowledge sanitation: answer 'I don't know.' to forget questions, keep the rest (method gate: a "
+                   "codebook at one MLP applied only near a forget question; lowrank: fine-tune a band of MLPs)")
     Config = SanitizeConfig
 
     def compute(self, model: LocalModel, requests: Sequence[EditRequest], progress: Progress | None = None) -> EditResult:
@@ -169,6 +191,8 @@ class SanitizeEditor(ParameterEditor):
         questions = list(dict.fromkeys(r.rendered_prompt for r in requests))
         retain = [q for q in dict.fromkeys(p for r in requests for p in r.locality_prompts) if q not in set(questions)]
         given_retain = bool(retain)
+        if config.method == "gate":
+            return self._gate(model, questions, retain, progress)
         if not retain:
             retain = [q for q in GENERAL_QUESTIONS if q not in set(questions)]
         layers = check_layers(config.layers if config.layers else sanitize_layers(model.layout.num_layers),
@@ -219,4 +243,28 @@ class SanitizeEditor(ParameterEditor):
             "layers": layers, "modules": [r.name for r in refs], "loss_per_epoch": losses,
             "forget_questions": len(questions), "retain_questions": len(retain), "safe_phrase": config.safe_phrase,
             "remarks": [] if given_retain else [f"no retain questions were given: {len(retain)} general questions held the model's other answers in place"],
+            "method": "lowrank",
+        })
+
+    def _gate(self, model: LocalModel, questions: list[str], retain: list[str], progress: Progress | None) -> EditResult:
+        """A codebook at one MLP, applied only near a forget key (sanitize_gate.py); the
+        weights stay untouched. The general questions are held out of the gate too."""
+        config: SanitizeConfig = self.config
+        num_layers = model.layout.num_layers
+        layer = check_layers([config.gate_layer if config.gate_layer is not None else gate_layer(num_layers)], num_layers)[0]
+        ref = model.layout.layers[layer].mlp_out
+        held = list(dict.fromkeys(retain + [q for q in GENERAL_QUESTIONS if q not in set(questions)]))
+        frozen = [(p, p.requires_grad) for p in model.model.parameters()]
+        try:
+            for p, _ in frozen:
+                p.requires_grad_(False)
+            delta, info = compute_gate(model, ref.name, questions, held, config, progress, self.name)
+        finally:
+            for p, flag in frozen:
+                p.requires_grad_(flag)
+        remarks = [] if retain else [f"no retain questions were given: the gate keeps clear of {len(held)} general questions"]
+        return EditResult([delta], [layer], {
+            "method": "gate", "layers": [layer], "modules": [ref.name], "forget_questions": len(questions),
+            "retain_questions": len(retain) if retain else len(held), "safe_phrase": config.safe_phrase,
+            "remarks": remarks, **info,
         })
