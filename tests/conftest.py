@@ -78,3 +78,24 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def isolated_home(tmp_path, monkeypatch):
+    """EDITMIND_HOME in the test's own folder: edits, stats and caches never touch ~/.editmind."""
+    monkeypatch.setenv("EDITMIND_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture
+def memory_agent(tmp_path):
+    """An EditingAgent for user alice on a tiny random llama and a real SQLite + FAISS memory
+    (hashing embedder), without a journal: conversation tests that read the memory after each turn."""
+    from editmind.agent import AgentConfig, EditingAgent
+    from editmind.editors.model.testing import tiny_model
+    from editmind.memory import FactMemory, HashEmbedder
+
+    memory = FactMemory(home=tmp_path, embedder=HashEmbedder(64))
+    agent = EditingAgent(model=tiny_model("llama"), home=tmp_path, user_id="alice", memory=memory,
+                         config=AgentConfig(max_new_tokens=4), open_journal=False)
+    yield agent
+    agent.close()

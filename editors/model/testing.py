@@ -88,3 +88,10 @@ def tiny_model(architecture: str = "llama", layers: int = 4, hidden: int = 32, i
     if device:
         model.to(device)
     return wrap_model(model, tokenizer, name=f"tiny-{architecture}")
+
+
+def logits(model: LocalModel, text: str) -> torch.Tensor:
+    """The model's logits over `text` (no grad, a copy): what tests compare bitwise before and after an edit."""
+    ids = model.tokenizer(text, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        return model.model(input_ids=ids).logits.clone()

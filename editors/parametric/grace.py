@@ -102,11 +102,16 @@ class GraceDelta(SideMemoryDelta):
             raise EditFailedError(f"GRACE entries of width {tuple(self.keys.shape[1:])}/{tuple(self.values.shape[1:])} "
                                   f"do not fit {self.module} ({in_features} -> {out_features})")
 
+    @classmethod
+    def memory_type(cls) -> type["GraceMemory"]:
+        """The memory this kind of delta attaches to (and whose export files it loads)."""
+        return GraceMemory
+
     def attach(self, model) -> None:
         table = memories(model)
         memory = table.get(self.module)
         if memory is None:
-            memory = table[self.module] = GraceMemory(self.module)
+            memory = table[self.module] = self.memory_type()(self.module)
         memory.extend(model, self)
 
     def detach(self, model) -> None:
@@ -116,12 +121,13 @@ class GraceDelta(SideMemoryDelta):
 
     @classmethod
     def load_export(cls, directory: Path) -> list["GraceDelta"]:
-        meta_path, tensor_path = directory / EXPORT_JSON, directory / EXPORT_TENSORS
+        files = cls.memory_type()
+        meta_path, tensor_path = directory / files.export_json, directory / files.export_name
         if not meta_path.is_file():
             return []
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("format") != EXPORT_FORMAT:
-            raise EditFailedError(f"{meta_path} is not a GRACE codebook of format {EXPORT_FORMAT}")
+        if meta.get("format") != files.export_format:
+            raise EditFailedError(f"{meta_path} is not a {files.export_what} of format {files.export_format}")
         tensors = load_file(str(tensor_path))
         deltas = []
         for entry in meta["deltas"]:
@@ -147,6 +153,13 @@ class GraceMemory(SideMemory):
     """The codebook at one module, rebuilt from its attached deltas in order (module docstring)."""
 
     export_name: ClassVar[str] = EXPORT_TENSORS
+    export_json: ClassVar[str] = EXPORT_JSON
+    export_format: ClassVar[str] = EXPORT_FORMAT
+    export_what: ClassVar[str] = "GRACE codebook"  # for the wrong-format error
+    export_header: ClassVar[dict[str, str]] = {
+        "method": "grace",
+        "how": "the base model's weights are in this directory unchanged by GRACE; load it with "
+               "editmind (load_model(<dir>)) to re-attach this codebook as a forward hook on each module"}
     keys: torch.Tensor | None = None
     values: torch.Tensor | None = None
     radii: torch.Tensor | None = None
@@ -251,11 +264,9 @@ class GraceMemory(SideMemory):
 
     def export(self, model, directory: Path) -> list[str]:
         """Add this memory's deltas to the export files (several memories share them)."""
-        meta_path, tensor_path = directory / EXPORT_JSON, directory / EXPORT_TENSORS
+        meta_path, tensor_path = directory / self.export_json, directory / self.export_name
         meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {
-            "format": EXPORT_FORMAT, "method": "grace", "deltas": [],
-            "how": "the base model's weights are in this directory unchanged by GRACE; load it with "
-                   "editmind (load_model(<dir>)) to re-attach this codebook as a forward hook on each module"}
+            "format": self.export_format, "method": self.export_header["method"], "deltas": [], "how": self.export_header["how"]}
         tensors = load_file(str(tensor_path)) if tensor_path.is_file() else {}
         for delta in self.attached:
             prefix = f"d{len(meta['deltas'])}"
@@ -264,7 +275,7 @@ class GraceMemory(SideMemory):
             meta["deltas"].append({"prefix": prefix, "module": delta.module, "owner": delta.owner, **delta.side_meta()})
         save_file(tensors, str(tensor_path))
         meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
-        return [EXPORT_TENSORS, EXPORT_JSON]
+        return [self.export_name, self.export_json]
 
 
 def codebook_size(model) -> int:

@@ -40,20 +40,17 @@ re-attaches the gate.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 import torch
-from safetensors.torch import load_file, save_file
 
 from editmind.editors.base import EditFailedError, Progress
 from editmind.editors.model.batch_generation import chat_prompt
 from editmind.editors.model.local_model import LocalModel
 from editmind.editors.model.scoring import encode_prompt_target, pad_token_id
-from editmind.editors.parametric.grace import GraceDelta, GraceMemory
+from editmind.editors.parametric.grace import GraceDelta, GraceMemory, _module
 from editmind.editors.side_memory import memories, register_side_kind
 
 EXPORT_TENSORS = "sanitize_gate.safetensors"
@@ -69,10 +66,6 @@ KEY_FRAMINGS = ("chat", "{q}", "Question: {q}\nAnswer:", "chat:Tell me this: {q}
 
 def gate_layer(num_layers: int) -> int:
     return round(GATE_DEPTH * (num_layers - 1))
-
-
-def _module(model, name: str) -> torch.nn.Module:
-    return getattr(model, "model", model).get_submodule(name)
 
 
 @register_side_kind
@@ -92,26 +85,13 @@ class GateDelta(GraceDelta):
         super().check(model)
         self._clash(model)
 
+    @classmethod
+    def memory_type(cls) -> type["GateMemory"]:
+        return GateMemory
+
     def attach(self, model) -> None:
         self._clash(model)
-        table = memories(model)
-        memory = table.get(self.module)
-        if memory is None:
-            memory = table[self.module] = GateMemory(self.module)
-        memory.extend(model, self)
-
-    @classmethod
-    def load_export(cls, directory: Path) -> list["GateDelta"]:
-        meta_path, tensor_path = directory / EXPORT_JSON, directory / EXPORT_TENSORS
-        if not meta_path.is_file():
-            return []
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("format") != EXPORT_FORMAT:
-            raise EditFailedError(f"{meta_path} is not a sanitation gate of format {EXPORT_FORMAT}")
-        tensors = load_file(str(tensor_path))
-        return [cls.from_saved(entry["module"], entry["owner"],
-                               {k: tensors[f"{entry['prefix']}.{k}"] for k in ("keys", "values", "radii")}, entry)
-                for entry in meta["deltas"]]
+        super().attach(model)
 
 
 @dataclass
@@ -119,6 +99,14 @@ class GateMemory(GraceMemory):
     """GRACE's codebook and hook, without its merge/split rule: the union of the entries."""
 
     export_name: ClassVar[str] = EXPORT_TENSORS
+    export_json: ClassVar[str] = EXPORT_JSON
+    export_format: ClassVar[str] = EXPORT_FORMAT
+    export_what: ClassVar[str] = "sanitation gate"
+    export_header: ClassVar[dict[str, str]] = {
+        "method": "sanitize (gate)",
+        "how": "the base weights in this directory are unchanged by the sanitation gate and still hold the "
+               "forgotten answers; load the directory with editmind (load_model(<dir>)) to re-attach the gate "
+               "as a forward hook on its module"}
 
     def _insert(self, delta: GraceDelta) -> None:
         self._log.append((self.size, []))
@@ -128,23 +116,6 @@ class GateMemory(GraceMemory):
         self.keys, self.values = keys, values
         self._radii.extend(delta.radii.float().tolist())
         self.labels.extend(delta.labels)
-
-    def export(self, model, directory: Path) -> list[str]:
-        meta_path, tensor_path = directory / EXPORT_JSON, directory / EXPORT_TENSORS
-        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {
-            "format": EXPORT_FORMAT, "method": "sanitize (gate)", "deltas": [],
-            "how": "the base weights in this directory are unchanged by the sanitation gate and still hold the "
-                   "forgotten answers; load the directory with editmind (load_model(<dir>)) to re-attach the gate "
-                   "as a forward hook on its module"}
-        tensors = load_file(str(tensor_path)) if tensor_path.is_file() else {}
-        for delta in self.attached:
-            prefix = f"d{len(meta['deltas'])}"
-            for name, tensor in delta.side_tensors().items():
-                tensors[f"{prefix}.{name}"] = tensor.detach().cpu().contiguous()
-            meta["deltas"].append({"prefix": prefix, "module": delta.module, "owner": delta.owner, **delta.side_meta()})
-        save_file(tensors, str(tensor_path))
-        meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
-        return [EXPORT_TENSORS, EXPORT_JSON]
 
 
 def framed(tokenizer, framing: str, question: str) -> tuple[str, bool]:

@@ -8,21 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from editmind.agent import AgentConfig, EditingAgent
 from editmind.editors.model.testing import tiny_model
-from editmind.memory import FactMemory, HashEmbedder
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 DATA = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "conversation"
 
 
 @pytest.fixture
-def agent(tmp_path):
-    memory = FactMemory(home=tmp_path, embedder=HashEmbedder(64))
-    agent = EditingAgent(model=tiny_model("llama"), home=tmp_path, user_id="alice", memory=memory,
-                         config=AgentConfig(max_new_tokens=4), open_journal=False)
-    yield agent
-    agent.close()
+def agent(memory_agent):
+    return memory_agent  # tests/conftest.py
 
 
 def texts(agent):

@@ -5,13 +5,10 @@ forgets, small talk in other languages, and numbers the small-talk guard must no
 
 import pytest
 
-from editmind.agent import AgentConfig, EditingAgent
 from editmind.agent.input_check import input_problem
 from editmind.agent.personal import parse_personal, parse_personal_question, with_known_names
 from editmind.agent.turns import classify_turn, parse_question
 from editmind.agent.updates import attribute_classes
-from editmind.editors.model.testing import tiny_model
-from editmind.memory import FactMemory, HashEmbedder
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -34,30 +31,25 @@ def test_a_question_never_becomes_a_fact_with_a_question_word_as_its_value():
     assert turn.type != "correction" or not (turn.correction and turn.correction.complete)
 
 
-@pytest.mark.parametrize("text, name", [
-    ("I've a nephew by the name of Corin, bright lad.", "Corin"),
-    ("we have a cat who goes by Mizzle", "Mizzle"),
-    ("I have a sister whose name is Odile.", "Odile"),
+@pytest.mark.parametrize("text, relation, value", [
+    # ways of saying "called"
+    ("I've a nephew by the name of Corin, bright lad.", "name", "Corin"),
+    ("we have a cat who goes by Mizzle", "name", "Mizzle"),
+    ("I have a sister whose name is Odile.", "name", "Odile"),
+    # a new position is where the person works
+    ("my uncle has recently taken up a new post with the firm of Hale & Rudd", "works at", "Hale & Rudd"),
+    ("my wife is at a new job now, Corvan Textiles", "works at", "Corvan Textiles"),
+    ("I started a new role at Quillon Labs", "works at", "Quillon Labs"),
 ])
-def test_ways_of_saying_called(text, name):
+def test_the_attribute_a_personal_statement_sets(text, relation, value):
     statement = parse_personal(text)
-    assert statement is not None and statement.relation == "name" and statement.object == name
+    assert statement is not None and statement.relation == relation and statement.object == value
 
 
 def test_a_dropped_my_before_a_modified_noun():
     assert classify_turn("Work van's a grey Vivaro.").type == "personal_fact"
     assert classify_turn("Company car's a silver Octavia.", "who makes the Astra?", "Vauxhall").type == "personal_fact"
     assert classify_turn("My sister lives in Lyon.").content == "My sister lives in Lyon."  # never "my my sister"
-
-
-@pytest.mark.parametrize("text, value", [
-    ("my uncle has recently taken up a new post with the firm of Hale & Rudd", "Hale & Rudd"),
-    ("my wife is at a new job now, Corvan Textiles", "Corvan Textiles"),
-    ("I started a new role at Quillon Labs", "Quillon Labs"),
-])
-def test_a_new_position_is_where_the_person_works(text, value):
-    statement = parse_personal(text)
-    assert statement is not None and statement.relation == "works at" and statement.object == value
 
 
 def test_a_trade_done_for_a_named_employer_is_work_but_being_somewhere_is_not():
@@ -85,16 +77,8 @@ def test_small_talk_in_another_language_is_small_talk_but_sentences_are_still_re
     assert input_problem("Je voudrais savoir où est la gare") is not None
 
 
-@pytest.fixture
-def agent(tmp_path):
-    memory = FactMemory(home=tmp_path, embedder=HashEmbedder(64))
-    agent = EditingAgent(model=tiny_model("llama"), home=tmp_path, user_id="alice", memory=memory,
-                         config=AgentConfig(max_new_tokens=4), open_journal=False)
-    yield agent
-    agent.close()
-
-
-def test_a_known_person_changing_jobs_replaces_the_old_job_and_a_forget_takes_only_that_attribute(agent):
+def test_a_known_person_changing_jobs_replaces_the_old_job_and_a_forget_takes_only_that_attribute(memory_agent):
+    agent = memory_agent
     agent.chat("I have a brother called Fenn.")
     agent.chat("Fenn drives a lorry for Harrow Haulage.")
     agent.chat("I should mention that Fenn has lately taken up a new position with Cobb & Vine.")

@@ -11,9 +11,11 @@ import torch
 from editmind.editors.base import EditRequest, get_editor
 from editmind.editors.deltas import apply_deltas
 from editmind.editors.journal import EditJournal
-from editmind.editors.model.testing import tiny_model
+from editmind.editors.model.testing import logits, tiny_model
 from editmind.editors.parametric.grace import EXPORT_JSON, EXPORT_TENSORS, GraceDelta, codebook_size
 from editmind.editors.side_memory import has_side_memory
+
+pytestmark = pytest.mark.usefixtures("isolated_home")
 
 ARCHS = ("llama", "qwen2", "gpt2")
 REQUESTS = [
@@ -26,17 +28,6 @@ UNRELATED = "Danielle Darrieux speaks French. Apple was founded by Steve Jobs."
 # layer 1 of the tiny models' 4: a multi-token target needs layers after the codebook (at the last
 # layer the replaced output reaches only the next token, not the target's later ones)
 FAST = {"steps": 40, "self_questions": False, "layer": 1}
-
-
-@pytest.fixture(autouse=True)
-def isolated_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("EDITMIND_HOME", str(tmp_path / "home"))
-
-
-def logits(model, text: str) -> torch.Tensor:
-    ids = model.tokenizer(text, return_tensors="pt")["input_ids"]
-    with torch.no_grad():
-        return model.model(input_ids=ids).logits.clone()
 
 
 def state(model) -> dict[str, torch.Tensor]:

@@ -17,6 +17,8 @@ from editmind.editors.model.testing import tiny_model
 from editmind.editors.parametric.stats import StatsConfig
 from editmind.editors.parametric.values import ValueConfig
 
+pytestmark = pytest.mark.usefixtures("isolated_home")
+
 REQUESTS = [
     EditRequest(subject="Eiffel Tower", prompt="Paris has the {}", target_new="Rome"),
     EditRequest(subject="Louvre", prompt="Where is the {}", target_new="Berlin"),
@@ -33,11 +35,6 @@ def fast_overrides(method: str) -> dict:
     if method == "ft-m":
         return dict(steps=6, lr=1e-2)
     return dict(steps=3)
-
-
-@pytest.fixture(autouse=True)
-def isolated_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("EDITMIND_HOME", str(tmp_path / "home"))
 
 
 def _probs(model, requests):

@@ -14,27 +14,16 @@ from editmind.apps.cli import main
 from editmind.editors.base import EditRequestError, get_editor
 from editmind.editors.journal import EditJournal
 from editmind.editors.model.batch_generation import chat_prompt
-from editmind.editors.model.testing import tiny_model
+from editmind.editors.model.testing import logits, tiny_model
 from editmind.editors.safety.qa_files import QAItem
 from editmind.editors.safety.sanitation import sanitation_requests
 from editmind.editors.safety.sanitize_gate import EXPORT_JSON, EXPORT_TENSORS, GateDelta, GateMemory, question_end
 from editmind.editors.side_memory import has_side_memory, memories
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "isolated_home")
 FORGET = [QAItem("Where does Jane Roe live?", ("Elm Street",))]
 RETAIN = [QAItem("What is the capital of France?"), QAItem("Who wrote the play Hamlet?")]
 FAST = {"gate_epochs": 6}
-
-
-@pytest.fixture(autouse=True)
-def isolated_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("EDITMIND_HOME", str(tmp_path / "home"))
-
-
-def logits(model, text: str) -> torch.Tensor:
-    ids = model.tokenizer(text, return_tensors="pt")["input_ids"]
-    with torch.no_grad():
-        return model.model(input_ids=ids).logits.clone()
 
 
 def chat_logits(model, question: str) -> torch.Tensor:
