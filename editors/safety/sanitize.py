@@ -82,6 +82,7 @@ class SanitizeConfig:
     gate_margin: float = 0.9  # and at most this fraction of the distance to the nearest retain activation
     gate_lr: float = 0.5  # Adam on the shared value vector
     gate_epochs: int = 6  # at most; stops once every target token is the top pick and the loss is below gate_stop_loss
+    gate_min_steps: int = 30  # more epochs when a small forget set gives fewer optimiser steps than this (one question: 1 step an epoch)
     gate_stop_loss: float = 0.05
     key_framings: tuple[str, ...] = field(default=KEY_FRAMINGS)
     # the low-rank fine-tuning (method "lowrank")

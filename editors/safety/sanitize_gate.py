@@ -258,7 +258,9 @@ def compute_gate(model: LocalModel, module_name: str, questions: Sequence[str], 
     generator = torch.Generator().manual_seed(0)
     losses: list[float] = []
     hit_rate = 0.0
-    for epoch in range(config.gate_epochs):
+    # a small forget set ("forget where Jane Roe lives": 6 rows, one batch) still gets gate_min_steps steps
+    epochs = max(config.gate_epochs, -(-config.gate_min_steps // max(1, -(-len(rows) // config.batch_size))))
+    for epoch in range(epochs):
         order = torch.randperm(len(rows), generator=generator).tolist()
         seen, hits, total = [], 0, 0
         for start in range(0, len(order), config.batch_size):
@@ -288,7 +290,7 @@ def compute_gate(model: LocalModel, module_name: str, questions: Sequence[str], 
         losses.append(sum(seen) / len(seen))
         hit_rate = hits / max(1, total)
         if progress:
-            progress(name, epoch + 1, config.gate_epochs)
+            progress(name, epoch + 1, epochs)
         if losses[-1] < config.gate_stop_loss and hit_rate == 1.0:
             break
     value = value.detach().float().cpu()

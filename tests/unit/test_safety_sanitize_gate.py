@@ -137,3 +137,13 @@ def test_cli_method_flag_and_bad_input_are_one_line(tiny_dir, tmp_path, capsys):
     code = main([*base, "sanitize", "--forget", str(bad)])
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and "holds no list" in err
+
+
+def test_a_single_forget_question_still_gets_the_minimum_number_of_steps(tmp_path):
+    # one question is 6 framed rows, one batch an epoch: gate_epochs alone would train 6 steps,
+    # too few for the default model to say the safe phrase ("forget where Jane Roe lives" in chat)
+    model = tiny_model("llama")
+    journal = EditJournal.open(tmp_path, model)
+    record = journal.apply("sanitize", sanitation_requests(FORGET, RETAIN),
+                           overrides={"gate_epochs": 2, "gate_min_steps": 12, "gate_stop_loss": 0.0})
+    assert len(record.info["loss_per_epoch"]) == 12
