@@ -608,7 +608,9 @@ class EditingAgent:
         actions.append({"action": "weights", **result.to_dict()})
         parts = []
         if result.succeeded:
-            parts.append(f" Written into the model's weights ({result.method}, edit {', '.join(result.edit_ids)}; "
+            where = ("the model's lifelong side memory (the base weights stay untouched)"
+                     if result.method == self.config.router.lifelong_method else "the model's weights")
+            parts.append(f" Written into {where} ({result.method}, edit {', '.join(result.edit_ids)}; "
                          f"{len(result.succeeded)} fact(s) verified).")
         if result.failed:
             parts.append(f" {len(result.failed)} fact(s) did not pass the check after the weight edit"

@@ -165,6 +165,26 @@ def test_lasting_correction_runs_one_journaled_edit_and_state_matches_its_outcom
     agent.close()
 
 
+def test_past_the_lifelong_threshold_consolidation_writes_grace_and_leaves_the_base_weights(tmp_path):
+    """The router's lifelong switch, end to end: the real journal, GRACE on a tiny model."""
+    model = tiny_model("llama")
+    before = model.fingerprint()
+    agent = EditingAgent(model=model, home=tmp_path, user_id="alice",
+                         memory=FactMemory(home=tmp_path, embedder=HashEmbedder(64)),
+                         config=AgentConfig(max_new_tokens=4, router=RouterConfig(lifelong_after_edits=0)))
+    reply = agent.correct("The Eiffel Tower is located in Rome.", lasting=True)
+    [weights] = [a for a in reply.actions if a["action"] == "weights"]
+    assert weights["method"] == "grace"
+    assert not weights["succeeded"] or "lifelong side memory" in reply.text
+    assert model.fingerprint() == before  # a side memory: no base weight changed
+    if weights["succeeded"]:
+        [edit] = agent.edits()
+        assert edit["method"] == "grace" and world(agent)[0].metadata["edit_id"] == edit["id"]
+        agent.undo(edit["id"])
+    assert agent.edits() == [] and model.fingerprint() == before
+    agent.close()
+
+
 def test_the_question_a_lasting_correction_answers_goes_into_the_weight_edit(agent, monkeypatch):
     """The user's own question joins the edit as a paraphrase, so the edited weights answer it."""
     agent.chat("Where is the Eiffel Tower?")

@@ -130,3 +130,19 @@ def test_single_fact_falls_back_to_a_one_fact_method_only_when_alone():
     assert router.pick_method(["rome"], n_facts=1) == "rome"
     with pytest.raises(EditmindError):
         router.pick_method(["rome"], n_facts=2)
+
+
+def test_consolidation_switches_to_the_lifelong_editor_past_the_measured_threshold():
+    router = Router(RouterConfig(lifelong_after_edits=4))
+    available = ["grace", "memit", "rome"]
+    assert router.pick_method(available, n_facts=2, edits_in_place=2) == "memit"  # 4 in place after: still batch
+    assert router.pick_method(available, n_facts=2, edits_in_place=3) == "grace"  # 5 would be in place
+    assert router.pick_method(["memit"], n_facts=2, edits_in_place=50) == "memit"  # no lifelong editor registered
+    journal = RecordingJournal()
+    for i in range(3):  # three active edits, one undone: three in place
+        journal.items.append(Record(f"e{i}", "memit", [req(f"S{i}", "X")]))
+    journal.items.append(Record("e3", "memit", [req("S3", "X")], undone=True))
+    result = router.consolidate(journal, None, [PendingFact("f1", req("Louvre", "Lyon"))], available, lambda m, r: 1.0)
+    assert result.method == "memit" and journal.items[-1].method == "memit"  # 3 + 1 = 4: not past it
+    result = router.consolidate(journal, None, [PendingFact("f2", req("Eiffel Tower", "Rome"))], available, lambda m, r: 1.0)
+    assert result.method == "grace" and journal.items[-1].method == "grace" and result.fact_edits == {"f2": journal.items[-1].id}
